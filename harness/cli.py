@@ -1,0 +1,254 @@
+"""The `harness` command. Exit codes: 0 gate reached, 1 not reached, 2 usage or configuration error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from harness import __version__
+from harness.config import VALID_FORMATS, VALID_GATES, VALID_SCOPES, Config, ConfigError, discover, validate
+from harness.context import Shared
+
+EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
+Handler = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, Handler] = {}
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        print(f"harness: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def add_target_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--repo", type=Path, default=None, help="the project to verify (default: current folder)")
+    p.add_argument("--config", type=Path, default=None, help="a harness.toml (default: harness.toml in the project)")
+    p.add_argument(
+        "--format", dest="formats", action="append", choices=VALID_FORMATS, help="report format (repeatable)"
+    )
+    p.add_argument("--out", type=Path, default=None, help="folder for report files (default: harness-report)")
+    p.add_argument("--gate", choices=VALID_GATES, default=None, help="grade needed for exit 0 (default: pass)")
+    p.add_argument("--scope", choices=VALID_SCOPES, default=None, help="which checks to run (default: all)")
+    p.add_argument("--only", action="append", default=None, metavar="CHECK_ID", help="run only this check (repeatable)")
+    p.add_argument(
+        "--skip", action="append", default=None, metavar="CHECK_ID", help="do not run this check (repeatable)"
+    )
+    p.add_argument("--waivers", type=Path, default=None, help="a waiver file (default: harness-waivers.toml)")
+    p.add_argument("--concurrency", type=int, default=None, help="checks run at once (default: 8)")
+    p.add_argument("--url", dest="urls", action="append", default=None, help="a public base URL (repeatable)")
+    p.add_argument("--ca-bundle", type=Path, default=None, help="CA certificates to trust for the URLs")
+    p.add_argument("--metrics-url", default=None, help="the application's metrics endpoint")
+    p.add_argument("--prometheus-url", default=None, help="the Prometheus server's base URL")
+    p.add_argument("--alertmanager-url", default=None, help="the Alertmanager's base URL")
+    p.add_argument("--docker-host", default=None, help="a Docker engine, e.g. unix:///var/run/docker.sock")
+    p.add_argument("--pulumi-state", type=Path, default=None, help="a Pulumi file backend folder or stack export")
+    p.add_argument("--advisory-file", type=Path, default=None, help="offline vulnerability advisories (JSON)")
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """harness.toml (or --config), then the flags on top, validated as a whole."""
+    repo = (args.repo or Path.cwd()).resolve()
+    if args.repo is not None and not repo.is_dir():
+        raise ConfigError(f"--repo: not a folder: {args.repo}")
+    config = discover(repo, args.config)
+    if args.repo is not None:
+        config.project.repo = str(repo)
+    run, live = config.run, config.live
+    if args.formats:
+        run.formats = args.formats
+    if args.out is not None:
+        run.out = str(args.out.resolve())
+    for name in ("gate", "scope", "concurrency"):
+        if getattr(args, name) is not None:
+            setattr(run, name, getattr(args, name))
+    if args.only:
+        run.only = args.only
+    if args.skip:
+        run.skip = run.skip + args.skip
+    if args.waivers is not None:
+        run.waivers_file = str(args.waivers.resolve())
+    if args.urls:
+        live.urls = args.urls
+    if args.ca_bundle is not None:
+        live.ca_bundle = str(args.ca_bundle.resolve())
+    for name in ("metrics_url", "prometheus_url", "alertmanager_url", "docker_host"):
+        if getattr(args, name) is not None:
+            setattr(live, name, getattr(args, name))
+    if args.pulumi_state is not None:
+        live.pulumi_state = str(args.pulumi_state.resolve())
+    if args.advisory_file is not None:
+        config.repository.advisory_file = str(args.advisory_file.resolve())
+    validate(config)
+    return config
+
+
+def out_dir(config: Config) -> Path:
+    return config.resolve(config.run.out) if not Path(config.run.out).is_absolute() else Path(config.run.out)
+
+
+def emit(doc: dict[str, Any], formats: list[str], out: Path) -> None:
+    from harness import reports
+    from harness.reports import terminal
+
+    written = reports.write(doc, formats, out)
+    if "terminal" in formats:
+        terminal.show(doc)
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from harness.reports import terminal
+    from harness.run import verify
+
+    config = load_config(args)
+    shared = Shared(config=config)
+    interrupted: list[str] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        interrupted.append(signal.Signals(signum).name)
+        shared.cancel.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with terminal.progress(enabled="terminal" in config.run.formats) as progress:
+            doc = verify(config, shared, progress=progress)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if interrupted:
+        doc["run"]["interrupted_by"] = interrupted[0]
+        doc["run"]["complete"] = False
+        doc["run"]["gate_reached"] = False
+    emit(doc, config.run.formats, out_dir(config))
+    return EXIT_OK if doc["run"]["gate_reached"] else EXIT_GATE
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.reports.schema import validate_document
+
+    try:
+        raw = args.run.read_bytes()
+        if len(raw) > 200_000_000:
+            raise ConfigError(f"{args.run}: run file too large")
+        doc = json.loads(raw)
+    except OSError as exc:
+        raise ConfigError(f"{args.run}: cannot read: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{args.run}: not a harness JSON report: {exc}") from None
+    problem = validate_document(doc)
+    if problem:
+        raise ConfigError(f"{args.run}: not a harness JSON report: {problem}")
+    formats = args.formats or ["terminal"]
+    emit(doc, formats, (args.out or Path("harness-report")).resolve())
+    gate = args.gate or doc["run"].get("gate", "pass")
+    from harness.grading import GRADE_ORDER
+
+    reached = doc["run"].get("complete", False) and (
+        gate == "none" or GRADE_ORDER.index(doc["grade"]["value"]) >= GRADE_ORDER.index(gate)
+    )
+    return EXIT_OK if reached else EXIT_GATE
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    from harness.catalogue import load
+    from harness.checks.base import load_all
+
+    registry, catalogue = load_all(), load()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    c.meta.to_dict() | {"criteria": [k.id for k in catalogue.criteria_for(c.meta.id)]}
+                    for c in sorted(registry.values(), key=lambda c: c.meta.id)
+                ],
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    for crit in catalogue.criteria:
+        print(f"{crit.id:6} {crit.level:11} {crit.assessment:8} {crit.text[:90]}")
+        for cid in crit.checks:
+            check = registry.get(cid)
+            where = check.meta.module if check else "(not implemented)"
+            print(f"         {cid:28} {where}")
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from harness.init import write_config
+
+    repo = (args.repo or Path.cwd()).resolve()
+    if not repo.is_dir():
+        raise ConfigError(f"--repo: not a folder: {args.repo}")
+    path = write_config(repo, force=args.force)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="harness", description="Verify a DevOps project against the ST0825 AM1 criteria.")
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser, required=True)
+
+    p = sub.add_parser("verify", help="run the checks and write the reports")
+    add_target_options(p)
+    p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("report", help="re-render a saved JSON run without re-checking")
+    p.add_argument("run", type=Path, help="a harness-report.json")
+    p.add_argument("--format", dest="formats", action="append", choices=VALID_FORMATS)
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--gate", choices=VALID_GATES, default=None)
+    p.set_defaults(handler=cmd_report)
+
+    p = sub.add_parser("checks", help="list the criteria and the checks behind each")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_checks)
+
+    p = sub.add_parser("init", help="write a harness.toml from what the project contains")
+    p.add_argument("--repo", type=Path, default=None)
+    p.add_argument("--force", action="store_true", help="overwrite an existing harness.toml")
+    p.set_defaults(handler=cmd_init)
+
+    for register in EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Other modules (the lab, the demo) add sub-commands here, keeping this file small.
+EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def _load_extras() -> None:
+    try:
+        from harness.lab import cli as lab_cli
+    except ImportError:
+        return
+    if lab_cli.register not in EXTRA_COMMANDS:
+        EXTRA_COMMANDS.append(lab_cli.register)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _load_extras()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"harness: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("harness: interrupted", file=sys.stderr)
+        return EXIT_GATE
+    except BrokenPipeError:
+        return EXIT_GATE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

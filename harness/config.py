@@ -1,0 +1,301 @@
+"""harness.toml: typed configuration, validated with one-line errors naming the key.
+
+Every section is a dataclass; the loader walks the TOML table against the
+dataclass fields, so adding a setting is adding a field with a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_NAME = "harness.toml"
+MAX_CONFIG_BYTES = 1_000_000
+
+
+class ConfigError(Exception):
+    """A configuration or usage problem: printed as one line, exit code 2."""
+
+
+@dataclass
+class ProjectConfig:
+    repo: str = "."
+    name: str = ""
+
+
+@dataclass
+class RunConfig:
+    scope: str = "all"  # all | repository | live
+    concurrency: int = 8
+    gate: str = "pass"  # none | pass | distinction
+    formats: list[str] = field(default_factory=lambda: ["terminal"])
+    out: str = "harness-report"
+    skip: list[str] = field(default_factory=list)  # check ids not to run
+    only: list[str] = field(default_factory=list)  # if set, only these check ids
+    timeouts: dict[str, float] = field(default_factory=dict)  # per-check deadline overrides
+    waivers_file: str = ""  # default: harness-waivers.toml in the project, if present
+
+
+@dataclass
+class RepositoryConfig:
+    upstream_remote: str = "upstream"  # the remote a fork was made from
+    advisory_file: str = ""  # offline vulnerability advisories for the dependency audit
+    max_file_bytes: int = 2_000_000  # larger files are listed but not read
+    max_files: int = 50_000
+
+
+@dataclass
+class HttpRequestConfig:
+    method: str = "GET"
+    path: str = "/"
+    json: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    expect_status: list[int] = field(default_factory=lambda: [200, 201])
+
+
+@dataclass
+class AvailabilityConfig:
+    window_s: float = 30.0
+    rate_per_s: float = 5.0
+    min_success_ratio: float = 0.99
+    p95_ms: float = 1000.0
+
+
+@dataclass
+class LoadConfig:
+    concurrency: int = 10
+    requests: int = 200
+    p95_ms: float = 500.0
+    p99_ms: float = 1000.0
+    max_errors: int = 0
+
+
+@dataclass
+class RedeployConfig:
+    command: list[str] = field(default_factory=list)
+    timeout_s: float = 300.0
+    sample_rate_per_s: float = 10.0
+
+
+@dataclass
+class FaultConfig:
+    command: list[str] = field(default_factory=list)
+    restore_command: list[str] = field(default_factory=list)
+    alert: str = ""  # the alert expected to fire; default: any newly firing alert
+    timeout_s: float = 300.0
+
+
+@dataclass
+class PersistenceConfig:
+    write: HttpRequestConfig | None = None
+    read: HttpRequestConfig | None = None
+    # A string the read response must contain; "{token}" in write/read bodies and
+    # paths is replaced by a fresh random token for each probe.
+    expect: str = "{token}"
+
+
+@dataclass
+class SourceToUserConfig:
+    remote: str = ""  # git URL or path of the remote that deploys on push
+    branch: str = "main"
+    allow_protected: bool = False
+    timeout_s: float = 300.0
+    poll_interval_s: float = 2.0
+    github_repo: str = ""  # owner/name, to follow the Actions run
+    github_token_env: str = "GITHUB_TOKEN"  # the token is read from this variable, never printed
+
+
+@dataclass
+class LiveConfig:
+    urls: list[str] = field(default_factory=list)
+    ca_bundle: str = ""
+    health_path: str = "/healthz"
+    readiness_path: str = "/readyz"
+    version_path: str = "/version"
+    metrics_url: str = ""
+    prometheus_url: str = ""
+    alertmanager_url: str = ""
+    docker_host: str = ""  # e.g. unix:///var/run/docker.sock; empty: no Docker checks
+    docker_label: str = ""  # label selecting the app containers, e.g. com.example.role=app
+    pulumi_state: str = ""  # a file backend folder or a `pulumi stack export` JSON file
+    database_dsn_env: str = ""  # name of the variable holding the DSN (never the DSN itself)
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 10.0
+    max_body_bytes: int = 5_000_000
+    max_redirects: int = 5
+    cert_expiry_warn_days: int = 30
+    hsts_min_age_s: int = 15_552_000  # 180 days
+    availability: AvailabilityConfig = field(default_factory=AvailabilityConfig)
+    load: LoadConfig = field(default_factory=LoadConfig)
+    redeploy: RedeployConfig = field(default_factory=RedeployConfig)
+    fault: FaultConfig = field(default_factory=FaultConfig)
+    persistence: PersistenceConfig = field(default_factory=PersistenceConfig)
+    source_to_user: SourceToUserConfig = field(default_factory=SourceToUserConfig)
+
+
+@dataclass
+class WaiverEntry:
+    check: str
+    justification: str = ""
+    approver: str = ""
+    expires: str = ""
+
+
+@dataclass
+class Config:
+    project: ProjectConfig = field(default_factory=ProjectConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    repository: RepositoryConfig = field(default_factory=RepositoryConfig)
+    live: LiveConfig = field(default_factory=LiveConfig)
+    waivers: list[dict[str, Any]] = field(default_factory=list)
+    # Where the config came from, to resolve relative paths; not a TOML key.
+    base_dir: Path = field(default=Path("."), metadata={"internal": True})
+
+    @property
+    def repo_path(self) -> Path:
+        return self.resolve(self.project.repo)
+
+    def resolve(self, raw: str) -> Path:
+        path = Path(raw).expanduser()
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+
+VALID_SCOPES = ("all", "repository", "live")
+VALID_GATES = ("none", "pass", "distinction")
+VALID_FORMATS = ("terminal", "json", "html", "junit", "sarif")
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is list:
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
+    if origin is dict:
+        return f"table of {_type_name(typing.get_args(tp)[1])}"
+    if dataclasses.is_dataclass(tp):
+        return "table"
+    if tp is Any:
+        return "any value"
+    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(tp, str(tp))
+
+
+def _convert(value: Any, tp: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(value, args[0], key)
+    if tp is Any:
+        return value
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a table, got {type(value).__name__}")
+        return _build(tp, value, key)  # type: ignore[arg-type]
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {type(value).__name__}")
+        (item,) = typing.get_args(tp)
+        return [_convert(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {type(value).__name__}")
+        _, item = typing.get_args(tp)
+        return {k: _convert(v, item, f"{key}.{k}") for k, v in value.items()}
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is bool and not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected boolean, got {type(value).__name__}")
+    if tp in (int, float) and isinstance(value, bool):
+        raise ConfigError(f"{key}: expected {_type_name(tp)}, got boolean")
+    if not isinstance(value, tp):
+        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {type(value).__name__}")
+    return value
+
+
+def _build(cls: type, table: dict[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    kwargs = {}
+    for key, value in table.items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        if key not in fields:
+            raise ConfigError(f"{dotted}: unknown key")
+        kwargs[key] = _convert(value, hints[key], dotted)
+    return cls(**kwargs)
+
+
+def from_dict(table: dict[str, Any], base_dir: Path) -> Config:
+    config: Config = _build(Config, table, "")
+    config.base_dir = base_dir
+    validate(config)
+    return config
+
+
+def load_file(path: Path) -> Config:
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: configuration file larger than {MAX_CONFIG_BYTES} bytes")
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return from_dict(data, path.parent.resolve())
+
+
+def validate(config: Config) -> None:
+    run = config.run
+    if run.scope not in VALID_SCOPES:
+        raise ConfigError(f"run.scope: must be one of {', '.join(VALID_SCOPES)}, got {run.scope!r}")
+    if run.gate not in VALID_GATES:
+        raise ConfigError(f"run.gate: must be one of {', '.join(VALID_GATES)}, got {run.gate!r}")
+    for fmt in run.formats:
+        if fmt not in VALID_FORMATS:
+            raise ConfigError(f"run.formats: unknown format {fmt!r} (one of {', '.join(VALID_FORMATS)})")
+    if run.concurrency < 1:
+        raise ConfigError("run.concurrency: must be at least 1")
+    for name, seconds in run.timeouts.items():
+        if seconds <= 0:
+            raise ConfigError(f"run.timeouts.{name}: must be positive")
+    if not config.repo_path.is_dir():
+        raise ConfigError(f"project.repo: not a folder: {config.repo_path}")
+    live = config.live
+    if live.ca_bundle and not config.resolve(live.ca_bundle).is_file():
+        raise ConfigError(f"live.ca_bundle: file not found: {config.resolve(live.ca_bundle)}")
+    for i, url in enumerate(live.urls):
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"live.urls[{i}]: not an http(s) URL: {url!r}")
+    for name in ("metrics_url", "prometheus_url", "alertmanager_url"):
+        url = getattr(live, name)
+        if url and not url.startswith(("http://", "https://")):
+            raise ConfigError(f"live.{name}: not an http(s) URL: {url!r}")
+    if live.pulumi_state and not config.resolve(live.pulumi_state).exists():
+        raise ConfigError(f"live.pulumi_state: path not found: {config.resolve(live.pulumi_state)}")
+    for name in ("redeploy", "fault"):
+        section = getattr(live, name)
+        for cmd_name in ("command", "restore_command"):
+            cmd = getattr(section, cmd_name, None)
+            if cmd is not None and cmd and not all(isinstance(a, str) and a for a in cmd):
+                raise ConfigError(f"live.{name}.{cmd_name}: must be a list of non-empty strings")
+
+
+def discover(repo: Path, explicit: Path | None) -> Config:
+    """The explicit --config file, else harness.toml in the project, else defaults."""
+    if explicit is not None:
+        return load_file(explicit)
+    candidate = repo / CONFIG_NAME
+    if candidate.is_file():
+        config = load_file(candidate)
+        # The file sits in the project: `project.repo` is relative to it.
+        return config
+    config = Config(base_dir=Path.cwd())
+    config.project.repo = str(repo)
+    validate(config)
+    return config

@@ -1,0 +1,200 @@
+"""Runs checks concurrently, each under a deadline; never lets one check sink the run.
+
+A check that raises, or is still running at its deadline, becomes a
+could-not-check finding. Threads are daemons so that an overrunning check
+cannot keep the process alive; exclusive checks (those that disturb the
+target) run one at a time after the concurrent ones.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.checks.base import Check
+from harness.context import Context, DeadlineExceeded, Shared
+from harness.model import Evidence, Finding, Outcome, now_iso, worst
+
+MAX_FINDINGS_PER_CHECK = 500
+
+
+@dataclass
+class CheckResult:
+    check: Check
+    findings: list[Finding]
+    started: str
+    duration_s: float
+    status: str = "finished"  # finished | crashed | timed_out | not_run
+
+    @property
+    def outcome(self) -> Outcome:
+        counted = [f.outcome for f in self.findings if f.counts_against]
+        if not counted and any(f.waiver for f in self.findings):
+            return worst([f.outcome for f in self.findings])
+        return worst(counted)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self.check.meta.to_dict()
+        out.update(
+            outcome=self.outcome.value,
+            status=self.status,
+            started=self.started,
+            duration_s=round(self.duration_s, 4),
+            findings=[f.to_dict() for f in self.findings],
+        )
+        return out
+
+
+@dataclass
+class RunOutcome:
+    results: list[CheckResult] = field(default_factory=list)
+    complete: bool = True
+    interrupted_by: str | None = None
+
+
+ProgressFn = Callable[[str, CheckResult | None], None]
+
+
+def _could_not_check(check: Check, reason: str, evidence: list[Evidence] | None = None) -> Finding:
+    return Finding(
+        check_id=check.meta.id,
+        outcome=Outcome.COULD_NOT_CHECK,
+        reason=reason,
+        evidence=evidence or [],
+        remediation="Make the source this check reads reachable and readable, then run harness again.",
+    )
+
+
+def _collect(check: Check, ctx: Context) -> list[Finding]:
+    out: list[Finding] = []
+    produced: Iterable[Finding] = check.fn(ctx) or []
+    for item in produced:
+        if not isinstance(item, Finding):
+            raise TypeError(f"check yielded {type(item).__name__}, not a Finding")
+        out.append(item)
+        if len(out) >= MAX_FINDINGS_PER_CHECK:
+            out.append(
+                _could_not_check(check, f"stopped after {MAX_FINDINGS_PER_CHECK} findings; the rest were not collected")
+            )
+            break
+    if not out:
+        out.append(_could_not_check(check, "the check produced no finding"))
+    return out
+
+
+class _Runner(threading.Thread):
+    def __init__(self, check: Check, ctx: Context) -> None:
+        super().__init__(name=f"check:{check.meta.id}", daemon=True)
+        self.check = check
+        self.ctx = ctx
+        self.findings: list[Finding] | None = None
+        self.error: BaseException | None = None
+        self.tb: str = ""
+
+    def run(self) -> None:
+        try:
+            self.findings = _collect(self.check, self.ctx)
+        except BaseException as exc:
+            self.error = exc
+            self.tb = traceback.format_exc(limit=-3)
+
+
+def run_one(check: Check, shared: Shared, timeout: float) -> CheckResult:
+    """Run a check in a daemon thread and wait at most `timeout` seconds for it."""
+    started, t0 = now_iso(), time.monotonic()
+    runner = _Runner(check, Context(shared=shared, check_id=check.meta.id, deadline=t0 + timeout))
+    runner.start()
+    while runner.is_alive() and time.monotonic() - t0 < timeout and not shared.cancel.is_set():
+        runner.join(0.05)
+    duration = time.monotonic() - t0
+    if runner.is_alive():
+        if shared.cancel.is_set():
+            reason, status = "the run was interrupted before this check finished", "not_run"
+        else:
+            reason, status = f"did not finish within its {timeout:g} s deadline", "timed_out"
+        return CheckResult(check, [_could_not_check(check, reason)], started, duration, status)
+    if runner.error is not None:
+        err = runner.error
+        if isinstance(err, DeadlineExceeded):
+            reason, status = f"did not finish within its {timeout:g} s deadline", "timed_out"
+        else:
+            reason, status = f"the check crashed: {type(err).__name__}: {err}".splitlines()[0], "crashed"
+        evidence = [Evidence(kind="note", summary="traceback (last frames)", excerpt=runner.tb)]
+        return CheckResult(check, [_could_not_check(check, reason, evidence)], started, duration, status)
+    return CheckResult(check, runner.findings or [], started, duration)
+
+
+def run_checks(
+    checks: list[Check],
+    shared: Shared,
+    *,
+    concurrency: int = 8,
+    timeouts: dict[str, float] | None = None,
+    progress: ProgressFn | None = None,
+) -> RunOutcome:
+    """Run concurrent checks on a bounded pool, then exclusive ones in order.
+
+    Results come back in the order of `checks`. If `shared.cancel` is set (Ctrl-C,
+    SIGTERM) no new check starts and the outcome is marked incomplete.
+    """
+    timeouts = timeouts or {}
+    results: dict[str, CheckResult] = {}
+    lock = threading.Lock()
+    slots = threading.BoundedSemaphore(max(1, concurrency))
+
+    def timeout_for(check: Check) -> float:
+        return float(timeouts.get(check.meta.id, check.meta.timeout))
+
+    def worker(check: Check) -> None:
+        try:
+            if progress:
+                progress("start", None)
+            result = run_one(check, shared, timeout_for(check))
+            with lock:
+                results[check.meta.id] = result
+            if progress:
+                progress("done", result)
+        finally:
+            slots.release()
+
+    concurrent = [c for c in checks if not c.meta.exclusive]
+    exclusive = sorted((c for c in checks if c.meta.exclusive), key=lambda c: (c.meta.order, c.meta.id))
+    threads: list[threading.Thread] = []
+    for check in concurrent:
+        while not slots.acquire(timeout=0.1):
+            if shared.cancel.is_set():
+                break
+        if shared.cancel.is_set():
+            break
+        t = threading.Thread(target=worker, args=(check,), name=f"slot:{check.meta.id}", daemon=True)
+        t.start()
+        threads.append(t)
+    for t in threads:
+        while t.is_alive():
+            t.join(0.1)
+    for check in exclusive:
+        if shared.cancel.is_set():
+            break
+        slots.acquire()
+        worker(check)
+
+    outcome = RunOutcome(complete=not shared.cancel.is_set())
+    for check in checks:
+        if check.meta.id in results:
+            outcome.results.append(results[check.meta.id])
+        else:
+            outcome.complete = False
+            outcome.results.append(
+                CheckResult(
+                    check,
+                    [_could_not_check(check, "not run: the run was interrupted before this check started")],
+                    now_iso(),
+                    0.0,
+                    status="not_run",
+                )
+            )
+    return outcome

@@ -1,0 +1,176 @@
+"""Bounded HTTP: connect and read timeouts, a total deadline, capped bodies, limited redirects.
+
+Certificate verification is never turned off: it uses the system trust store or
+the configured CA bundle. Every response becomes a small, redacted record that
+can be attached to a finding as evidence.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+from harness.model import Evidence, clip, now_iso
+
+USER_AGENT = "harness-verifier/0.1 (+ST0825 AM1)"
+
+
+class HttpFailure(Exception):
+    """A request that produced no usable response (timeout, refused, TLS error, too large)."""
+
+
+@dataclass
+class HttpResult:
+    url: str
+    method: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    elapsed_s: float
+    started: str
+    redirects: list[tuple[int, str]] = field(default_factory=list)
+    truncated: bool = False
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+    def evidence(self, summary: str | None = None, excerpt_chars: int = 600) -> Evidence:
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("set-cookie", "authorization")}
+        return Evidence(
+            kind="http",
+            summary=summary or f"{self.method} {self.url} -> {self.status} in {self.elapsed_s * 1000:.0f} ms",
+            url=self.url,
+            excerpt=clip(self.text(), excerpt_chars),
+            timestamp=self.started,
+            data={
+                "status": self.status,
+                "elapsed_ms": round(self.elapsed_s * 1000, 1),
+                "headers": headers,
+                "redirects": [{"status": s, "location": loc} for s, loc in self.redirects],
+                "body_truncated": self.truncated,
+            },
+        )
+
+
+@dataclass
+class HttpClient:
+    ca_bundle: str | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    max_body: int = 5_000_000
+    max_redirects: int = 5
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def __post_init__(self) -> None:
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.trust_env = False  # no proxies from the environment: targets are local or configured
+
+    @property
+    def verify(self) -> str | bool:
+        return self.ca_bundle or True
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        deadline: float | None = None,
+        follow_redirects: bool = True,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> HttpResult:
+        """One request (and its redirects) that never outlives `deadline` (a monotonic time)."""
+        started, t0 = now_iso(), time.monotonic()
+        end = deadline if deadline is not None else t0 + self.connect_timeout + self.read_timeout
+        redirects: list[tuple[int, str]] = []
+        current = url
+        for _ in range(self.max_redirects + 1):
+            left = end - time.monotonic()
+            if left <= 0:
+                raise HttpFailure(f"{method} {current}: deadline reached")
+            try:
+                resp = self.session.request(
+                    method,
+                    current,
+                    timeout=(min(self.connect_timeout, left), min(self.read_timeout, left)),
+                    verify=self.verify,
+                    allow_redirects=False,
+                    stream=True,
+                    json=json_body,
+                    headers=headers,
+                )
+            except requests.exceptions.SSLError as exc:
+                raise HttpFailure(f"{method} {current}: TLS error: {_short(exc)}") from None
+            except requests.exceptions.ConnectTimeout:
+                raise HttpFailure(f"{method} {current}: connect timed out") from None
+            except requests.exceptions.ReadTimeout:
+                raise HttpFailure(f"{method} {current}: read timed out") from None
+            except requests.exceptions.ConnectionError as exc:
+                raise HttpFailure(f"{method} {current}: connection failed: {_short(exc)}") from None
+            except requests.exceptions.RequestException as exc:
+                raise HttpFailure(f"{method} {current}: {_short(exc)}") from None
+            try:
+                body, truncated = self._read_capped(resp, end)
+            finally:
+                resp.close()
+            if follow_redirects and resp.status_code in (301, 302, 303, 307, 308) and "location" in resp.headers:
+                nxt = urljoin(current, resp.headers["location"])
+                redirects.append((resp.status_code, nxt))
+                current = nxt
+                continue
+            return HttpResult(
+                url=current,
+                method=method,
+                status=resp.status_code,
+                headers=dict(resp.headers),
+                body=body,
+                elapsed_s=time.monotonic() - t0,
+                started=started,
+                redirects=redirects,
+                truncated=truncated,
+            )
+        raise HttpFailure(f"{method} {url}: more than {self.max_redirects} redirects")
+
+    def get(self, url: str, **kwargs: Any) -> HttpResult:
+        return self.request("GET", url, **kwargs)
+
+    def _read_capped(self, resp: requests.Response, end: float) -> tuple[bytes, bool]:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in resp.iter_content(64 * 1024):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > self.max_body:
+                    return b"".join(chunks)[: self.max_body], True
+                if time.monotonic() > end:
+                    raise HttpFailure(f"{resp.request.method} {resp.url}: body not received before the deadline")
+        except requests.exceptions.RequestException as exc:
+            raise HttpFailure(f"{resp.request.method} {resp.url}: reading the body failed: {_short(exc)}") from None
+        return b"".join(chunks), False
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:300]
+
+
+def client_for(ctx: Any) -> HttpClient:
+    """A client configured from the run's [live] settings (one per check: sessions are not thread-safe)."""
+    live = ctx.config.live
+    return HttpClient(
+        ca_bundle=str(ctx.config.resolve(live.ca_bundle)) if live.ca_bundle else None,
+        connect_timeout=live.connect_timeout_s,
+        read_timeout=live.read_timeout_s,
+        max_body=live.max_body_bytes,
+        max_redirects=live.max_redirects,
+    )

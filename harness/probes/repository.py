@@ -1,0 +1,231 @@
+"""The repository probe: the files at the commit under test, with bounded reads.
+
+For a git repository the tree is HEAD's (`git ls-tree`), and contents come from
+the object store (`git cat-file --batch`), so uncommitted edits never count.
+A folder that is not a git repository is walked on disk instead (no symlinks
+followed), and history-based checks report that they could not check.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from harness.context import Context
+from harness.probes import gitcmd
+
+TEXT_SNIFF = 8000
+SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache", ".pytest_cache"}
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    path: str  # POSIX path relative to the repository root
+    size: int
+    mode: str = "100644"  # git mode: 100644/100755 file, 120000 symlink, 160000 submodule
+    oid: str = ""  # blob id (git) or "" (plain folder)
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.path).name
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.path).suffix.lower()
+
+    @property
+    def is_regular(self) -> bool:
+        return self.mode in ("100644", "100755", "100664")
+
+
+class RepositoryError(Exception):
+    """The repository cannot be read at all (reported as could-not-check)."""
+
+
+@dataclass
+class RepoSnapshot:
+    root: Path
+    is_git: bool
+    head: str | None
+    files: list[RepoFile]
+    max_file_bytes: int
+    problems: list[str] = field(default_factory=list)  # files that could not be listed or read
+    truncated: bool = False  # more files than max_files
+    _by_path: dict[str, RepoFile] = field(default_factory=dict, repr=False)
+    _cache: dict[str, bytes | None] = field(default_factory=dict, repr=False)
+    _cache_bytes: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _batch: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    CACHE_BUDGET = 64_000_000
+
+    def __post_init__(self) -> None:
+        self._by_path = {f.path: f for f in self.files}
+
+    # -- queries -----------------------------------------------------------
+    def get(self, path: str) -> RepoFile | None:
+        return self._by_path.get(path)
+
+    def exists(self, path: str) -> bool:
+        return path in self._by_path
+
+    def glob(self, *patterns: str) -> list[RepoFile]:
+        """Files whose path or name matches any fnmatch pattern ("*.py", "docs/*.md")."""
+        out = []
+        for f in self.files:
+            for pat in patterns:
+                target = f.path if "/" in pat else f.name
+                if fnmatch.fnmatchcase(target, pat) or fnmatch.fnmatchcase(target.lower(), pat.lower()):
+                    out.append(f)
+                    break
+        return out
+
+    def where(self, predicate: Callable[[RepoFile], bool]) -> list[RepoFile]:
+        return [f for f in self.files if predicate(f)]
+
+    # -- reads -------------------------------------------------------------
+    def read_bytes(self, path: str, limit: int | None = None) -> bytes | None:
+        """The file's bytes, or None when it is absent, too large, not a file or unreadable."""
+        entry = self._by_path.get(path)
+        limit = limit or self.max_file_bytes
+        if entry is None or not entry.is_regular or entry.size > limit:
+            return None
+        with self._lock:
+            if path in self._cache:
+                return self._cache[path]
+            data = self._read_git(entry) if self.is_git else self._read_disk(entry, limit)
+            if data is not None and self._cache_bytes + len(data) <= self.CACHE_BUDGET:
+                self._cache[path] = data
+                self._cache_bytes += len(data)
+            return data
+
+    def read_text(self, path: str, limit: int | None = None) -> str | None:
+        """Decoded text, or None for binary, absent, too large or unreadable files."""
+        data = self.read_bytes(path, limit)
+        if data is None or b"\x00" in data[:TEXT_SNIFF]:
+            return None
+        return data.decode("utf-8", "replace")
+
+    def texts(self, files: list[RepoFile]) -> Iterator[tuple[RepoFile, str]]:
+        for f in files:
+            text = self.read_text(f.path)
+            if text is not None:
+                yield f, text
+
+    def _read_disk(self, entry: RepoFile, limit: int) -> bytes | None:
+        try:
+            with open(self.root / entry.path, "rb") as fh:
+                return fh.read(limit + 1)[:limit]
+        except OSError as exc:
+            self.problems.append(f"{entry.path}: {exc.strerror or exc}")
+            return None
+
+    def _read_git(self, entry: RepoFile) -> bytes | None:
+        try:
+            if self._batch is None or self._batch.poll() is not None:
+                self._batch = subprocess.Popen(
+                    ["git", "-C", str(self.root), "cat-file", "--batch"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=gitcmd.git_env(),
+                )
+            assert self._batch.stdin and self._batch.stdout
+            self._batch.stdin.write(entry.oid.encode() + b"\n")
+            self._batch.stdin.flush()
+            header = self._batch.stdout.readline().split()
+            if len(header) < 3 or header[1] != b"blob":
+                return None
+            size = int(header[2])
+            data = self._batch.stdout.read(size)
+            self._batch.stdout.read(1)  # trailing newline
+            return data
+        except (OSError, ValueError) as exc:
+            self.problems.append(f"{entry.path}: cannot read from git: {exc}")
+            self.close()
+            return None
+
+    def close(self) -> None:
+        if self._batch is not None:
+            try:
+                self._batch.kill()
+                self._batch.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            self._batch = None
+
+
+def _list_git(root: Path, max_files: int) -> tuple[list[RepoFile], bool]:
+    raw = gitcmd.run(root, ["ls-tree", "-r", "-l", "-z", "--full-tree", "HEAD"], timeout=60)
+    files: list[RepoFile] = []
+    for record in raw.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        parts = meta.split()
+        if len(parts) < 4:
+            continue
+        mode, _type, oid, size = parts[0].decode(), parts[1], parts[2].decode(), parts[3]
+        files.append(
+            RepoFile(
+                path=path.decode("utf-8", "replace"),
+                size=int(size) if size.isdigit() else 0,
+                mode=mode,
+                oid=oid,
+            )
+        )
+        if len(files) >= max_files:
+            return files, True
+    return files, False
+
+
+def _list_disk(root: Path, max_files: int, problems: list[str]) -> tuple[list[RepoFile], bool]:
+    files: list[RepoFile] = []
+
+    def on_error(exc: OSError) -> None:
+        problems.append(f"{exc.filename}: {exc.strerror}")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        for name in sorted(filenames):
+            full = Path(dirpath) / name
+            rel = full.relative_to(root).as_posix()
+            try:
+                st = full.lstat()
+            except OSError as exc:
+                problems.append(f"{rel}: {exc.strerror}")
+                continue
+            mode = "120000" if full.is_symlink() else ("100755" if st.st_mode & 0o111 else "100644")
+            files.append(RepoFile(path=rel, size=st.st_size, mode=mode))
+            if len(files) >= max_files:
+                return files, True
+    return files, False
+
+
+def snapshot(root: Path, max_file_bytes: int = 2_000_000, max_files: int = 50_000) -> RepoSnapshot:
+    if not root.is_dir():
+        raise RepositoryError(f"not a folder: {root}")
+    top = gitcmd.toplevel(root)
+    if top is not None and top.resolve() == root.resolve():
+        head = gitcmd.head(root)
+        if head is None:
+            return RepoSnapshot(root, True, None, [], max_file_bytes)
+        try:
+            files, truncated = _list_git(root, max_files)
+        except gitcmd.GitError as exc:
+            raise RepositoryError(str(exc)) from None
+        return RepoSnapshot(root, True, head, files, max_file_bytes, truncated=truncated)
+    problems: list[str] = []
+    files, truncated = _list_disk(root, max_files, problems)
+    return RepoSnapshot(root, False, None, files, max_file_bytes, problems=problems, truncated=truncated)
+
+
+def get(ctx: Context) -> RepoSnapshot:
+    """The run's shared snapshot of the project under test."""
+    cfg = ctx.config.repository
+    return ctx.memo("repository", lambda: snapshot(ctx.repo, cfg.max_file_bytes, cfg.max_files))

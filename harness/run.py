@@ -1,0 +1,125 @@
+"""One verification run: select checks, run them, apply waivers, grade, build the document.
+
+The run document (a JSON-able dict, schema in docs/report-schema.md) is the
+only thing reports see, so a saved run re-renders without re-checking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import __version__, redact, waivers
+from harness.catalogue import Catalogue
+from harness.catalogue import load as load_catalogue
+from harness.checks.base import Check, load_all
+from harness.config import Config, ConfigError
+from harness.context import Shared
+from harness.engine import ProgressFn, RunOutcome, run_checks
+from harness.grading import grade
+from harness.model import now_iso
+
+REPORT_SCHEMA_VERSION = "1.0"
+
+
+def source_of(check_id: str) -> str:
+    return "live" if check_id.startswith("live.") else "repository"
+
+
+def in_scope_ids(catalogue: Catalogue, registry: dict[str, Check], config: Config) -> set[str]:
+    ids = catalogue.check_ids() | set(registry)
+    scope = config.run.scope
+    if scope != "all":
+        ids = {c for c in ids if source_of(c) == scope}
+    if config.run.only:
+        ids &= set(config.run.only)
+    return ids - set(config.run.skip)
+
+
+def select(config: Config) -> tuple[list[Check], set[str], Catalogue]:
+    registry = load_all()
+    catalogue = load_catalogue()
+    for cid in config.run.only + config.run.skip + list(config.run.timeouts):
+        if cid not in registry and cid not in catalogue.check_ids():
+            raise ConfigError(f"no check with id {cid!r} (see `harness checks`)")
+    scope = in_scope_ids(catalogue, registry, config)
+    checks = [registry[c] for c in sorted(scope) if c in registry]
+    return checks, scope, catalogue
+
+
+def load_waivers(config: Config) -> list[dict[str, Any]]:
+    entries = [dict(w, source="harness.toml") for w in config.waivers]
+    if config.run.waivers_file:
+        path = config.resolve(config.run.waivers_file)
+        if not path.is_file():
+            raise ConfigError(f"run.waivers_file: file not found: {path}")
+        entries += waivers.read_file(path)
+    else:
+        default = config.repo_path / waivers.WAIVERS_NAME
+        if default.is_file():
+            entries += waivers.read_file(default)
+    return entries
+
+
+def verify(config: Config, shared: Shared | None = None, progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Run every selected check and return the (redacted) run document."""
+    checks, scope, catalogue = select(config)
+    shared = shared or Shared(config=config)
+    started, t0 = now_iso(), time.monotonic()
+    outcome = run_checks(
+        checks, shared, concurrency=config.run.concurrency, timeouts=config.run.timeouts, progress=progress
+    )
+    return build_document(config, catalogue, outcome, scope, started, time.monotonic() - t0)
+
+
+def build_document(
+    config: Config,
+    catalogue: Catalogue,
+    outcome: RunOutcome,
+    scope: set[str],
+    started: str,
+    duration: float,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    findings = [f for r in outcome.results for f in r.findings]
+    statuses = waivers.evaluate(load_waivers(config), scope | catalogue.check_ids(), today or dt.date.today())
+    waivers.apply(findings, statuses)
+    criteria, result = grade(catalogue, findings, scope)
+    complete = outcome.complete
+    if not complete:
+        result.summary = "INCOMPLETE RUN - " + result.summary
+    doc: dict[str, Any] = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "tool": {"name": "harness", "version": __version__},
+        "catalogue": {
+            "version": catalogue.version,
+            "schema_version": catalogue.schema_version,
+            "standard": catalogue.standard,
+            "source": catalogue.source,
+            "themes": [{"id": t.id, "name": t.name} for t in catalogue.themes],
+        },
+        "run": {
+            "started": started,
+            "finished": now_iso(),
+            "duration_s": round(duration, 3),
+            "complete": complete,
+            "interrupted_by": outcome.interrupted_by,
+            "scope": config.run.scope,
+            "gate": config.run.gate,
+            "gate_reached": complete and result.reaches(config.run.gate),
+            "host": platform.node(),
+            "target": {
+                "repo": str(config.repo_path),
+                "name": config.project.name or Path(config.repo_path).name,
+                "urls": list(config.live.urls),
+            },
+        },
+        "grade": result.to_dict(),
+        "criteria": [c.to_dict() for c in criteria],
+        "checks": [r.to_dict() for r in outcome.results],
+        "waivers": [s.to_dict() for s in statuses],
+    }
+    return redact.deep(doc)  # type: ignore[no-any-return]

@@ -1,0 +1,32 @@
+from harness.model import Outcome
+from tests.conftest import run_check
+
+
+def test_gitignore_present_passes(make_repo):
+    repo = make_repo()
+    repo.write(".gitignore", "# build\n.venv/\n.env\n").write("app.py", "print(1)\n").commit("init")
+    [f] = run_check("repo.gitignore", repo.path)
+    assert f.outcome is Outcome.PASS
+    assert f.evidence[0].path == ".gitignore"
+
+
+def test_gitignore_missing_fails(make_repo):
+    repo = make_repo()
+    repo.write("app.py", "print(1)\n").commit("init")
+    [f] = run_check("repo.gitignore", repo.path)
+    assert f.outcome is Outcome.FAIL
+    assert f.remediation
+
+
+def test_uncommitted_gitignore_does_not_count(make_repo):
+    repo = make_repo()
+    repo.write("app.py", "print(1)\n").commit("init")
+    (repo.path / ".gitignore").write_text(".env\n")
+    [f] = run_check("repo.gitignore", repo.path)
+    assert f.outcome is Outcome.FAIL
+
+
+def test_empty_repository_could_not_check(make_repo):
+    repo = make_repo()
+    [f] = run_check("repo.gitignore", repo.path)
+    assert f.outcome is Outcome.COULD_NOT_CHECK
