@@ -56,8 +56,10 @@ class RepoBuilder:
         if author:
             name, _, email = author.partition(" <")
             env.update(
-                GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email.rstrip(">"),
-                GIT_COMMITTER_NAME=name, GIT_COMMITTER_EMAIL=email.rstrip(">"),
+                GIT_AUTHOR_NAME=name,
+                GIT_AUTHOR_EMAIL=email.rstrip(">"),
+                GIT_COMMITTER_NAME=name,
+                GIT_COMMITTER_EMAIL=email.rstrip(">"),
             )
         if date:
             env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
