@@ -1,0 +1,140 @@
+"""Read-only views over a run document shared by the renderers (no rendering here).
+
+Every renderer takes only the run document, so these helpers tolerate optional
+fields being absent: a document written by an older minor version still renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+# Criterion statuses, worst first: reports lead with what needs attention.
+STATUS_ORDER = ["not_met", "undetermined", "assessor", "met", "out_of_scope"]
+STATUS_LABEL = {
+    "not_met": "not met",
+    "undetermined": "could not check",
+    "assessor": "awaiting assessor",
+    "met": "met",
+    "out_of_scope": "out of scope",
+}
+# Finding outcomes, worst first (mirrors harness.model.SEVERITY_ORDER).
+OUTCOME_ORDER = ["fail", "could_not_check", "warn", "manual", "pass", "not_applicable"]
+OUTCOME_LABEL = {
+    "fail": "fail",
+    "warn": "warn",
+    "could_not_check": "could not check",
+    "manual": "manual",
+    "pass": "pass",
+    "not_applicable": "not applicable",
+}
+
+
+def status_rank(status: str) -> int:
+    return STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER)
+
+
+def outcome_rank(outcome: str) -> int:
+    return OUTCOME_ORDER.index(outcome) if outcome in OUTCOME_ORDER else len(OUTCOME_ORDER)
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABEL.get(status, status.replace("_", " "))
+
+
+def outcome_label(outcome: str) -> str:
+    return OUTCOME_LABEL.get(outcome, outcome.replace("_", " "))
+
+
+def theme_names(doc: dict[str, Any]) -> dict[str, str]:
+    return {t["id"]: t["name"] for t in doc.get("catalogue", {}).get("themes", [])}
+
+
+def checks_by_id(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["id"]: c for c in doc.get("checks", [])}
+
+
+def criteria_by_check(doc: dict[str, Any]) -> dict[str, list[str]]:
+    """check id -> ids of the criteria it evidences (the catalogue mapping, as saved)."""
+    out: dict[str, list[str]] = {}
+    for crit in doc.get("criteria", []):
+        for cid in crit.get("checks", []):
+            out.setdefault(cid, []).append(crit["id"])
+    return out
+
+
+def themes_in_order(doc: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(theme id, criteria) pairs: themes with the worst criterion first, criteria worst first.
+
+    Ties keep catalogue order, so the report reads like the specification.
+    """
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for tid in theme_names(doc):
+        groups[tid] = []
+    for crit in doc.get("criteria", []):
+        groups.setdefault(crit.get("theme", "?"), []).append(crit)
+    pairs = [(tid, sorted(crits, key=lambda c: status_rank(c["status"]))) for tid, crits in groups.items() if crits]
+    return sorted(pairs, key=lambda p: status_rank(p[1][0]["status"]))
+
+
+def criterion_findings(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every finding of the criterion's mapped checks, worst first."""
+    found = [f for cid in crit.get("checks", []) for f in checks.get(cid, {}).get("findings", [])]
+    return sorted(found, key=lambda f: outcome_rank(f.get("outcome", "")))
+
+
+def held_back_findings(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The findings behind `held_back_by`, resolved to the full finding (with evidence) when saved.
+
+    A reference to a check that never ran has no finding; the reference itself is returned.
+    """
+    out = []
+    for ref in crit.get("held_back_by", []):
+        candidates = checks.get(ref.get("check_id", ""), {}).get("findings", [])
+        match = next(
+            (
+                f
+                for f in candidates
+                if f.get("reason") == ref.get("reason")
+                and f.get("outcome") == ref.get("outcome")
+                and f.get("subject") == ref.get("subject")
+            ),
+            None,
+        )
+        out.append(match or dict(ref, evidence=[]))
+    return out
+
+
+def waived_findings(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in criterion_findings(crit, checks) if f.get("waived") or f.get("waiver")]
+
+
+def location(ev: dict[str, Any]) -> str | None:
+    """Where a piece of evidence points: path:start-end, a URL, or a commit; None if nowhere."""
+    path = ev.get("path")
+    if path:
+        start, end = ev.get("start_line"), ev.get("end_line")
+        if start and end and end != start:
+            return f"{path}:{start}-{end}"
+        return f"{path}:{start}" if start else str(path)
+    if ev.get("url"):
+        return str(ev["url"])
+    if ev.get("commit"):
+        return f"commit {str(ev['commit'])[:12]}"
+    return None
+
+
+def locations(finding: dict[str, Any]) -> list[str]:
+    return [loc for ev in finding.get("evidence", []) if (loc := location(ev))]
+
+
+def iter_findings(doc: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(check, finding) pairs in document order."""
+    for check in doc.get("checks", []):
+        for f in check.get("findings", []):
+            yield check, f
+
+
+def first_line(text: str | None, limit: int = 200) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
