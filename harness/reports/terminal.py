@@ -1,75 +1,176 @@
-"""Terminal report: criteria grouped by theme, failures first, then the grade line."""
+"""Terminal report with rich: criteria by theme (worst first), what held each back, then the grade.
+
+Every status is spelled out in words and a distinct marker, so the meaning never
+depends on colour, and "could not check" never looks like a pass or a fail.
+Data strings go into `Text` objects, which never interpret rich markup.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
-from harness.engine import CheckResult, ProgressFn
+from rich.console import Console, Group
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
-STATUS_ORDER = ["not_met", "undetermined", "assessor", "met", "out_of_scope"]
-STATUS_LABEL = {
-    "not_met": "NOT MET",
-    "undetermined": "COULD NOT CHECK",
-    "assessor": "ASSESSOR",
-    "met": "MET",
-    "out_of_scope": "OUT OF SCOPE",
+from harness.engine import CheckResult, ProgressFn
+from harness.reports import view
+
+WIDTH = 120
+MAX_FINDINGS_SHOWN = 5  # per criterion; the HTML and JSON reports carry the rest
+STATUS_STYLE = {
+    "not_met": ("✘ NOT MET", "bold red"),
+    "undetermined": ("? COULD NOT CHECK", "bold yellow"),
+    "assessor": ("… AWAITING ASSESSOR", "cyan"),
+    "met": ("✔ MET", "green"),
+    "out_of_scope": ("- OUT OF SCOPE", "dim"),
 }
+OUTCOME_STYLE = {
+    "fail": "red",
+    "could_not_check": "yellow",
+    "warn": "magenta",
+    "manual": "cyan",
+    "pass": "green",
+    "not_applicable": "dim",
+}
+GRADE_STYLE = {"fail": "bold red", "undetermined": "bold yellow", "pass": "bold green", "distinction": "bold green"}
+
+
+def _finding_lines(f: dict[str, Any], indent: str = "      ") -> list[Text]:
+    outcome = f.get("outcome", "")
+    line = Text(indent)
+    line.append(f"{view.outcome_label(outcome):>15}", style=OUTCOME_STYLE.get(outcome, ""))
+    line.append(f"  {f.get('check_id', '?')}: ", style="bold")
+    line.append(view.first_line(f.get("reason")))
+    out = [line]
+    where = view.locations(f)
+    if where:
+        out.append(Text(f"{indent}{'':>15}  at " + ", ".join(where[:3]), style="dim"))
+    return out
+
+
+def _waived_lines(f: dict[str, Any]) -> list[Text]:
+    w = f.get("waiver") or {}
+    line = Text("      ")
+    line.append(f"{'WAIVED':>15}", style="blue")
+    line.append(f"  {f.get('check_id', '?')} ({view.outcome_label(f.get('outcome', ''))}): ")
+    line.append(view.first_line(f.get("reason")))
+    detail = Text(
+        f"      {'':>15}  justification: {view.first_line(w.get('justification'))}"
+        f" (approved by {w.get('approver', '?')}, until {w.get('expires', '?')})",
+        style="dim",
+    )
+    return [line, detail]
+
+
+def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[Text]:
+    status = crit["status"]
+    label, style = STATUS_STYLE.get(status, (status.upper(), ""))
+    head = Text("  ", no_wrap=True, overflow="ellipsis")  # one line per criterion; details follow
+    head.append(f"{label:<20}", style=style)
+    head.append(f" {crit['id']}", style="bold")
+    if crit.get("level") == "distinction":
+        head.append(" (Distinction)")
+    head.append(": " + view.first_line(crit.get("text"), WIDTH))
+    lines = [head]
+    if status in ("not_met", "undetermined"):
+        held = view.held_back_findings(crit, checks)
+        for f in held[:MAX_FINDINGS_SHOWN]:
+            lines += _finding_lines(f)
+        if len(held) > MAX_FINDINGS_SHOWN:
+            lines.append(Text(f"      … {len(held) - MAX_FINDINGS_SHOWN} more (see the HTML or JSON report)"))
+    elif status == "assessor":
+        found = view.criterion_findings(crit, checks)
+        for f in found[:3]:
+            lines += _finding_lines(f)
+        if not found:
+            lines.append(Text("      no automated evidence; the assessor decides", style="dim"))
+    for f in view.waived_findings(crit, checks)[:MAX_FINDINGS_SHOWN]:
+        lines += _waived_lines(f)
+    return lines
+
+
+def _grade_lines(doc: dict[str, Any]) -> list[Text]:
+    grade, run = doc["grade"], doc["run"]
+    value = str(grade.get("value", "?"))
+    line = Text("GRADE: ", style="bold")
+    line.append(value.upper(), style=GRADE_STYLE.get(value, "bold"))
+    if grade.get("provisional"):
+        line.append("  (PROVISIONAL: the assessor decides the rest)", style="cyan")
+    if not run.get("complete", False):
+        line.append("  INCOMPLETE", style="bold yellow reverse")
+    out = [line, Text(grade.get("summary", ""))]
+    if not run.get("complete", False):
+        out.append(Text(f"INCOMPLETE RUN: interrupted by {run.get('interrupted_by') or 'a stop'}", style="yellow"))
+    reached = bool(run.get("gate_reached"))
+    gate = Text(f"gate {run.get('gate', '?')}: ")
+    gate.append("reached" if reached else "NOT reached", style="green" if reached else "red")
+    out.append(gate)
+    return out
+
+
+def renderables(doc: dict[str, Any]) -> Group:
+    checks = view.checks_by_id(doc)
+    names = view.theme_names(doc)
+    parts: list[Text] = []
+    for tid, crits in view.themes_in_order(doc):
+        counts = {s: sum(1 for c in crits if c["status"] == s) for s in view.STATUS_ORDER}
+        tally = ", ".join(f"{n} {view.status_label(s)}" for s, n in counts.items() if n)
+        parts.append(Text(""))
+        parts.append(Text(f"{names.get(tid, tid)}  ({tally})", style="bold underline"))
+        for crit in crits:
+            parts += _criterion(crit, checks)
+    parts.append(Text(""))
+    parts += _grade_lines(doc)
+    return Group(*parts)
 
 
 def render(doc: dict[str, Any]) -> str:
-    lines: list[str] = []
-    checks = {c["id"]: c for c in doc["checks"]}
-    themes = {t["id"]: t["name"] for t in doc["catalogue"].get("themes", [])}
-    by_theme: dict[str, list[dict[str, Any]]] = {}
-    for crit in doc["criteria"]:
-        by_theme.setdefault(crit["theme"], []).append(crit)
-
-    def theme_rank(tid: str) -> int:
-        return min(STATUS_ORDER.index(c["status"]) for c in by_theme[tid])
-
-    for tid in sorted(by_theme, key=theme_rank):
-        lines.append(f"\n{themes.get(tid, tid)}")
-        for crit in sorted(by_theme[tid], key=lambda c: STATUS_ORDER.index(c["status"])):
-            lvl = " (Distinction)" if crit["level"] == "distinction" else ""
-            lines.append(f"  [{STATUS_LABEL[crit['status']]:>15}] {crit['id']}{lvl}: {crit['text'][:100]}")
-            for ref in crit.get("held_back_by", [])[:5]:
-                lines.append(f"      {ref['outcome']:>15}  {ref['check_id']}: {ref['reason']}")
-            if crit["status"] == "assessor":
-                for cid in crit.get("checks", []):
-                    for f in checks.get(cid, {}).get("findings", [])[:3]:
-                        lines.append(f"      evidence  {cid}: {f['reason']}")
-    grade = doc["grade"]
-    run = doc["run"]
-    lines.append("")
-    lines.append(f"GRADE: {grade['value'].upper()}  {grade['summary']}")
-    if not run.get("complete", True):
-        lines.append(f"INCOMPLETE: interrupted by {run.get('interrupted_by') or 'a stop'}")
-    lines.append(f"gate {run.get('gate')}: {'reached' if run.get('gate_reached') else 'NOT reached'}")
-    return "\n".join(lines) + "\n"
+    """Plain text (no colour codes), e.g. for logs and tests."""
+    buf = io.StringIO()
+    Console(file=buf, width=WIDTH, force_terminal=False, no_color=True, highlight=False).print(renderables(doc))
+    return buf.getvalue()
 
 
 def show(doc: dict[str, Any]) -> None:
-    sys.stdout.write(render(doc))
-    sys.stdout.flush()
+    Console(highlight=False).print(renderables(doc))
 
 
 @contextlib.contextmanager
 def progress(enabled: bool) -> Iterator[ProgressFn | None]:
+    """A live progress display on stderr, fed by the engine's callback; only on a terminal."""
     if not enabled or not sys.stderr.isatty():
         yield None
         return
-    done = [0]
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("checks", total=0)
+    lock = threading.Lock()  # callbacks arrive from the engine's worker threads
+    counts = {"started": 0, "done": 0}
 
     def update(event: str, result: CheckResult | None) -> None:
-        if event == "done" and result is not None:
-            done[0] += 1
-            sys.stderr.write(f"\r{done[0]} checks finished, last: {result.check.meta.id:40}")
-            sys.stderr.flush()
+        with lock:
+            if event == "start":
+                counts["started"] += 1
+            elif event == "done":
+                counts["done"] += 1
+            # The engine does not announce the total, so the bar counts finished of started.
+            desc = "checks"
+            if result is not None:
+                desc = f"last: {result.check.meta.id} ({view.outcome_label(result.outcome.value)})"
+            bar.update(task, total=counts["started"], completed=counts["done"], description=desc)
 
-    try:
+    with bar:
         yield update
-    finally:
-        sys.stderr.write("\r" + " " * 80 + "\r")
