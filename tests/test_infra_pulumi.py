@@ -1,0 +1,119 @@
+"""The Pulumi program, unit-tested with Pulumi's mocks (no CLI, no engine, no Docker)."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import pulumi
+import pytest
+
+INFRA = Path(__file__).resolve().parents[1] / "infra"
+sys.path.insert(0, str(INFRA))
+
+import topology  # noqa: E402
+
+RESOURCES: list[pulumi.runtime.MockResourceArgs] = []
+
+
+class Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        RESOURCES.append(args)
+        outputs = dict(args.inputs)
+        if args.typ == "docker:index/remoteImage:RemoteImage":
+            digest = hashlib.sha256(args.inputs["name"].encode()).hexdigest()
+            outputs["imageId"] = f"sha256:{digest}"
+            outputs["repoDigest"] = f"{args.inputs['name'].split(':')[0]}@sha256:{digest}"
+        return [f"{args.name}-id", outputs]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+def deploy(stack: str, git_sha: str, config: dict[str, str]) -> list[pulumi.runtime.MockResourceArgs]:
+    RESOURCES.clear()
+    pulumi.runtime.set_mocks(Mocks(), project="refplatform", stack=stack, preview=False)
+    pulumi.runtime.set_all_config({f"refplatform:{k}": v for k, v in config.items()}, [])
+    import refplatform
+
+    @pulumi.runtime.test
+    def run():
+        out = refplatform.deploy(pulumi.Config(), git_sha)
+        return out["app_containers"]
+
+    run()
+    return list(RESOURCES)
+
+
+LOCAL = {"replicas": "2", "db_password": "test-only-password", "https_port": "8443", "http_port": "8080"}
+
+
+@pytest.fixture(scope="module")
+def local():
+    return deploy("local", "1111111", LOCAL)
+
+
+def containers(resources, role: str | None = None):
+    out = [r for r in resources if r.typ == "docker:index/container:Container"]
+    if role:
+        out = [r for r in out if {"label": "com.harness.role", "value": role} in r.inputs.get("labels", [])]
+    return out
+
+
+def role_of(resource) -> str:
+    return next(lb["value"] for lb in resource.inputs["labels"] if lb["label"] == "com.harness.role")
+
+
+def test_at_least_two_app_containers_by_digest(local):
+    apps = containers(local, "app")
+    assert len(apps) >= 2
+    for app in apps:
+        assert app.inputs["image"].startswith("sha256:"), "app containers must run an image id/digest, not a tag"
+
+
+def test_app_containers_are_replaceable_without_fixed_names_or_ports(local):
+    import refplatform
+
+    for app in containers(local, "app"):
+        assert "name" not in app.inputs, "a fixed name would block create-before-delete"
+        assert not app.inputs.get("ports"), "a fixed port would block create-before-delete"
+        assert app.inputs["readOnly"] is True
+        assert {"name": "refplatform-local", "aliases": [topology.APP_ALIAS]} in [
+            {"name": n["name"], "aliases": n["aliases"]} for n in app.inputs["networksAdvanced"]
+        ]
+    opts = refplatform.container_options(topology.by_name("app"), [])
+    assert opts.delete_before_replace is False  # pulumi_docker deletes first unless told otherwise
+    assert refplatform.container_options(topology.by_name("postgres"), []).delete_before_replace is True
+
+
+def test_only_the_proxy_publishes_ports(local):
+    published = {role_of(r) for r in containers(local) if r.inputs.get("ports")}
+    assert published == {"proxy"}
+    proxy = containers(local, "proxy")[0]
+    assert sorted(p["internal"] for p in proxy.inputs["ports"]) == [80, 443]
+    assert all(p["ip"] == "127.0.0.1" for p in proxy.inputs["ports"])
+
+
+def test_every_container_has_a_health_check_and_the_database_a_volume(local):
+    for c in containers(local):
+        assert c.inputs["healthcheck"]["tests"], c.name
+    pg = containers(local, "postgres")[0]
+    assert pg.inputs["volumes"][0]["containerPath"] == "/var/lib/postgresql/data"
+    assert any(r.typ == "docker:index/volume:Volume" for r in local)
+
+
+def test_a_rebuilt_image_changes_the_app_image_reference():
+    first = {c.inputs["image"] for c in containers(deploy("local", "1111111", LOCAL), "app")}
+    second = {c.inputs["image"] for c in containers(deploy("local", "2222222", LOCAL), "app")}
+    assert first and second and first.isdisjoint(second)  # new digest: Pulumi replaces the containers
+
+
+def test_hosted_stack_runs_the_pushed_image_by_repo_digest(monkeypatch):
+    monkeypatch.setenv("APP_IMAGE", "ghcr.io/example/refapp:3333333")
+    hosted = deploy(
+        "hosted", "3333333", {**LOCAL, "replicas": "3", "prebuilt_app_image": "true", "bind_address": "0.0.0.0"}
+    )
+    apps = containers(hosted, "app")
+    assert len(apps) == 3
+    assert all("@sha256:" in a.inputs["image"] for a in apps)
