@@ -7,12 +7,19 @@ can be attached to a finding as evidence.
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from harness.model import Evidence, clip, now_iso
 
@@ -20,7 +27,53 @@ USER_AGENT = "harness-verifier/0.1 (+ST0825 AM1)"
 
 
 class HttpFailure(Exception):
-    """A request that produced no usable response (timeout, refused, TLS error, too large)."""
+    """A request that produced no usable response (timeout, refused, TLS error, too large).
+
+    `kind` is one of: deadline, timeout, refused, tls, connection, redirects, other.
+    """
+
+    def __init__(self, message: str, kind: str = "other") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """Remembers every socket it opens so a watchdog can cut them at the deadline.
+
+    Socket timeouts bound each read, not a whole response: a server sending one
+    header byte per second would otherwise hold a request for hours (slow loris).
+    """
+
+    def __init__(self) -> None:
+        self.sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        sockets = self.sockets
+
+        class _Http(HTTPConnection):
+            def _new_conn(self) -> socket.socket:
+                sock = super()._new_conn()
+                sockets.add(sock)
+                return sock
+
+        class _Https(HTTPSConnection):
+            def _new_conn(self) -> socket.socket:
+                sock = super()._new_conn()
+                sockets.add(sock)
+                return sock
+
+        self._pools = {
+            "http": type("_HttpPool", (HTTPConnectionPool,), {"ConnectionCls": _Http}),
+            "https": type("_HttpsPool", (HTTPSConnectionPool,), {"ConnectionCls": _Https}),
+        }
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pools  # type: ignore[attr-defined]
+
+    def cut(self) -> None:
+        for sock in list(self.sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 @dataclass
@@ -73,6 +126,12 @@ class HttpClient:
     def __post_init__(self) -> None:
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.trust_env = False  # no proxies from the environment: targets are local or configured
+        self._adapter = _WatchedAdapter()
+        self.session.mount("http://", self._adapter)
+        self.session.mount("https://", self._adapter)
+
+    def close(self) -> None:
+        self.session.close()
 
     @property
     def verify(self) -> str | bool:
@@ -89,14 +148,45 @@ class HttpClient:
         headers: dict[str, str] | None = None,
     ) -> HttpResult:
         """One request (and its redirects) that never outlives `deadline` (a monotonic time)."""
-        started, t0 = now_iso(), time.monotonic()
+        t0 = time.monotonic()
         end = deadline if deadline is not None else t0 + self.connect_timeout + self.read_timeout
+        fired = threading.Event()
+
+        def cut() -> None:
+            fired.set()
+            self._adapter.cut()
+
+        watchdog = threading.Timer(max(0.0, end - t0), cut)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            result = self._request(method, url, end, follow_redirects, json_body, headers)
+            if fired.is_set():  # a cut connection can look like a complete, empty response
+                raise HttpFailure(f"{method} {url}: deadline reached before the response completed", "deadline")
+            return result
+        except HttpFailure as exc:
+            if time.monotonic() >= end and exc.kind != "deadline":
+                raise HttpFailure(f"{method} {url}: deadline reached ({exc})", "deadline") from None
+            raise
+        finally:
+            watchdog.cancel()
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        end: float,
+        follow_redirects: bool,
+        json_body: Any,
+        headers: dict[str, str] | None,
+    ) -> HttpResult:
+        started, t0 = now_iso(), time.monotonic()
         redirects: list[tuple[int, str]] = []
         current = url
         for _ in range(self.max_redirects + 1):
             left = end - time.monotonic()
             if left <= 0:
-                raise HttpFailure(f"{method} {current}: deadline reached")
+                raise HttpFailure(f"{method} {current}: deadline reached", "deadline")
             try:
                 resp = self.session.request(
                     method,
@@ -109,13 +199,14 @@ class HttpClient:
                     headers=headers,
                 )
             except requests.exceptions.SSLError as exc:
-                raise HttpFailure(f"{method} {current}: TLS error: {_short(exc)}") from None
+                raise HttpFailure(f"{method} {current}: TLS error: {_short(exc)}", "tls") from None
             except requests.exceptions.ConnectTimeout:
-                raise HttpFailure(f"{method} {current}: connect timed out") from None
+                raise HttpFailure(f"{method} {current}: connect timed out", "timeout") from None
             except requests.exceptions.ReadTimeout:
-                raise HttpFailure(f"{method} {current}: read timed out") from None
+                raise HttpFailure(f"{method} {current}: read timed out", "timeout") from None
             except requests.exceptions.ConnectionError as exc:
-                raise HttpFailure(f"{method} {current}: connection failed: {_short(exc)}") from None
+                kind = "refused" if "refused" in str(exc).lower() else "connection"
+                raise HttpFailure(f"{method} {current}: connection failed: {_short(exc)}", kind) from None
             except requests.exceptions.RequestException as exc:
                 raise HttpFailure(f"{method} {current}: {_short(exc)}") from None
             try:
@@ -138,7 +229,7 @@ class HttpClient:
                 redirects=redirects,
                 truncated=truncated,
             )
-        raise HttpFailure(f"{method} {url}: more than {self.max_redirects} redirects")
+        raise HttpFailure(f"{method} {url}: more than {self.max_redirects} redirects", "redirects")
 
     def get(self, url: str, **kwargs: Any) -> HttpResult:
         return self.request("GET", url, **kwargs)
@@ -153,7 +244,9 @@ class HttpClient:
                 if size > self.max_body:
                     return b"".join(chunks)[: self.max_body], True
                 if time.monotonic() > end:
-                    raise HttpFailure(f"{resp.request.method} {resp.url}: body not received before the deadline")
+                    raise HttpFailure(
+                        f"{resp.request.method} {resp.url}: body not received before the deadline", "deadline"
+                    )
         except requests.exceptions.RequestException as exc:
             raise HttpFailure(f"{resp.request.method} {resp.url}: reading the body failed: {_short(exc)}") from None
         return b"".join(chunks), False
@@ -174,3 +267,28 @@ def client_for(ctx: Any) -> HttpClient:
         max_body=live.max_body_bytes,
         max_redirects=live.max_redirects,
     )
+
+
+NO_URL_REASON = "no base URL configured: set live.urls or --url"
+
+
+def base_urls(ctx: Any) -> list[str]:
+    """The configured public base URLs, without trailing slashes."""
+    return [u.rstrip("/") for u in ctx.config.live.urls]
+
+
+def join(base: str, path: str) -> str:
+    """base URL + a path from the configuration ("/healthz"), keeping any base path prefix."""
+    return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def percentiles(values: list[float], points: tuple[float, ...] = (50, 95, 99)) -> dict[str, float]:
+    """Nearest-rank percentiles (p50, p95, p99) of `values`; empty input gives an empty dict."""
+    if not values:
+        return {}
+    ordered = sorted(values)
+    out = {}
+    for p in points:
+        rank = max(1, -(-len(ordered) * p // 100))  # ceil(n * p / 100)
+        out[f"p{p:g}"] = round(ordered[int(rank) - 1], 2)
+    return out

@@ -1,0 +1,236 @@
+"""TLS facts about one endpoint: a verifying handshake (Python ssl) and an sslyze scan.
+
+The handshake answers "does a normal client trust this?" against the system
+trust store plus the configured CA bundle, with hostname checking on. sslyze
+runs only the scan commands we judge (protocol/cipher suites and certificate
+info), never the full battery, and is abandoned at the deadline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+PROTOCOL_COMMANDS = {
+    "SSLv2": "SSL_2_0_CIPHER_SUITES",
+    "SSLv3": "SSL_3_0_CIPHER_SUITES",
+    "TLSv1.0": "TLS_1_0_CIPHER_SUITES",
+    "TLSv1.1": "TLS_1_1_CIPHER_SUITES",
+    "TLSv1.2": "TLS_1_2_CIPHER_SUITES",
+    "TLSv1.3": "TLS_1_3_CIPHER_SUITES",
+}
+
+
+@dataclass
+class CertFacts:
+    subject: str
+    issuer: str
+    sha256: str
+    not_before: str
+    not_after: str
+    days_left: float
+    sans: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Handshake:
+    ok: bool
+    error: str = ""
+    verify_error: str = ""  # set when the certificate (chain, hostname, dates) was refused
+    protocol: str = ""
+    cipher: str = ""
+    leaf: CertFacts | None = None
+
+
+@dataclass
+class TlsScan:
+    host: str
+    port: int
+    server_name: str
+    handshake: Handshake
+    accepted: dict[str, list[str]] = field(default_factory=dict)  # protocol -> accepted suites (IANA names)
+    refused: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # scan command -> why it did not complete
+    chain: list[CertFacts] = field(default_factory=list)
+    path_validation: dict[str, str] = field(default_factory=dict)  # trust store -> "ok" or error
+    duration_s: float = 0.0
+
+
+def cert_facts(cert: x509.Certificate) -> CertFacts:
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        sans = [str(v) for v in ext.get_values_for_type(x509.DNSName)]
+        sans += [str(v) for v in ext.get_values_for_type(x509.IPAddress)]
+    except x509.ExtensionNotFound:
+        sans = []
+    after = cert.not_valid_after_utc
+    return CertFacts(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        sha256=cert.fingerprint(hashes.SHA256()).hex(),
+        not_before=cert.not_valid_before_utc.isoformat(),
+        not_after=after.isoformat(),
+        days_left=round((after - dt.datetime.now(dt.UTC)).total_seconds() / 86400, 2),
+        sans=sans,
+    )
+
+
+def hostname_matches(name: str, sans: list[str]) -> bool:
+    """RFC 6125 matching on subject alternative names (the common name is ignored, as browsers do)."""
+    try:
+        ip = ipaddress.ip_address(name)
+        return any(_same_ip(ip, s) for s in sans)
+    except ValueError:
+        pass
+    name = name.lower().rstrip(".")
+    for san in sans:
+        san = san.lower().rstrip(".")
+        if san == name:
+            return True
+        if san.startswith("*.") and "." in name and name.split(".", 1)[1] == san[2:]:
+            return True
+    return False
+
+
+def _same_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, san: str) -> bool:
+    try:
+        return ipaddress.ip_address(san) == ip
+    except ValueError:
+        return False
+
+
+def handshake(host: str, port: int, server_name: str, ca_file: str | None, timeout: float) -> Handshake:
+    """One verifying TLS handshake, the way a careful client does it."""
+    ctx = ssl.create_default_context()
+    if ca_file:
+        ctx.load_verify_locations(cafile=ca_file)
+    try:
+        with (
+            socket.create_connection((host, port), timeout=timeout) as raw,
+            ctx.wrap_socket(raw, server_hostname=server_name) as tls,
+        ):
+            der = tls.getpeercert(binary_form=True)
+            cipher = tls.cipher()
+            return Handshake(
+                ok=True,
+                protocol=tls.version() or "",
+                cipher=cipher[0] if cipher else "",
+                leaf=cert_facts(x509.load_der_x509_certificate(der)) if der else None,
+            )
+    except ssl.SSLCertVerificationError as exc:
+        return Handshake(ok=True, verify_error=exc.verify_message or str(exc))
+    except TimeoutError:
+        return Handshake(ok=False, error=f"TLS handshake with {host}:{port} did not complete within {timeout:.1f} s")
+    except ssl.SSLError as exc:
+        return Handshake(ok=False, error=f"TLS handshake with {host}:{port} failed: {exc.reason or exc}")
+    except OSError as exc:
+        return Handshake(ok=False, error=f"cannot connect to {host}:{port}: {exc.strerror or exc}")
+
+
+def resolve(host: str, port: int) -> str:
+    return str(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][4][0])
+
+
+def sslyze_scan(scan: TlsScan, ca_file: str | None, timeout: float) -> None:
+    """Fill `scan` with accepted protocols/suites and the certificate chain; bounded by `timeout`."""
+    done = threading.Event()
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = _run_sslyze(scan, ca_file, timeout)
+        except Exception as exc:  # reported as a scan error, never a crash of the check
+            box["error"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="sslyze", daemon=True).start()
+    if not done.wait(timeout):
+        scan.errors["sslyze"] = f"the scan did not finish within {timeout:.1f} s"
+        return
+    if "error" in box:
+        scan.errors["sslyze"] = box["error"]
+        return
+    _read_result(scan, box["result"])
+
+
+def _run_sslyze(scan: TlsScan, ca_file: str | None, timeout: float) -> Any:
+    from sslyze import (
+        CertificateInfoExtraArgument,
+        ScanCommand,
+        ScanCommandsExtraArguments,
+        Scanner,
+        ServerNetworkConfiguration,
+        ServerNetworkLocation,
+        ServerScanRequest,
+    )
+
+    commands = {getattr(ScanCommand, name) for name in PROTOCOL_COMMANDS.values()} | {ScanCommand.CERTIFICATE_INFO}
+    extra = ScanCommandsExtraArguments(
+        certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_file)) if ca_file else None
+    )
+    request = ServerScanRequest(
+        server_location=ServerNetworkLocation(scan.server_name, scan.port, ip_address=resolve(scan.host, scan.port)),
+        network_configuration=ServerNetworkConfiguration(
+            tls_server_name_indication=scan.server_name,
+            network_timeout=max(1, min(5, int(timeout))),
+            network_max_retries=1,
+        ),
+        scan_commands=commands,
+        scan_commands_extra_arguments=extra,
+    )
+    scanner = Scanner(per_server_concurrent_connections_limit=10)
+    scanner.queue_scans([request])
+    return next(iter(scanner.get_results()))
+
+
+def _read_result(scan: TlsScan, result: Any) -> None:
+    from sslyze import ScanCommandAttemptStatusEnum, ServerScanStatusEnum
+
+    if result.scan_status != ServerScanStatusEnum.COMPLETED:
+        trace = result.connectivity_error_trace
+        scan.errors["connectivity"] = str(trace).splitlines()[-1] if trace else "sslyze could not connect"
+        return
+    attempts = result.scan_result
+    for proto, command in PROTOCOL_COMMANDS.items():
+        attempt = getattr(attempts, command.lower())
+        if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED:
+            scan.errors[proto] = str(attempt.error_reason or "not completed")
+            continue
+        suites = [s.cipher_suite.name for s in attempt.result.accepted_cipher_suites]
+        if suites:
+            scan.accepted[proto] = suites
+        else:
+            scan.refused.append(proto)
+    info = attempts.certificate_info
+    if info.status != ScanCommandAttemptStatusEnum.COMPLETED or not info.result.certificate_deployments:
+        scan.errors["certificate_info"] = str(info.error_reason or "no certificate received")
+        return
+    deployment = info.result.certificate_deployments[0]
+    scan.chain = [cert_facts(c) for c in deployment.received_certificate_chain]
+    for pv in deployment.path_validation_results:
+        scan.path_validation[pv.trust_store.name] = "ok" if pv.was_validation_successful else str(pv.validation_error)
+
+
+def probe(host: str, port: int, server_name: str, ca_file: str | None, timeout: float) -> TlsScan:
+    """Handshake first (fast, and it stops a dead endpoint early), then the sslyze scan."""
+    t0 = time.monotonic()
+    hs = handshake(host, port, server_name, ca_file, min(timeout, 10.0))
+    scan = TlsScan(host=host, port=port, server_name=server_name, handshake=hs)
+    if hs.ok:
+        sslyze_scan(scan, ca_file, max(1.0, timeout - (time.monotonic() - t0)))
+    scan.duration_s = time.monotonic() - t0
+    return scan
