@@ -532,3 +532,27 @@ def compose_files(ctx: Context, repo: RepoSnapshot) -> list[ComposeFile]:
 
 def text_files(repo: RepoSnapshot, files: Iterable[RepoFile]) -> Iterator[tuple[RepoFile, str]]:
     return repo.texts([f for f in files if f.is_regular and not is_vendored(f.path)])
+
+
+# -- image references --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    raw: str
+    name: str
+    tag: str | None
+    digest: str | None
+
+
+def split_image(ref: str) -> ImageRef:
+    """`registry:5000/org/app:1.2@sha256:...` -> name, tag, digest (a port is not a tag)."""
+    raw = ref.strip().strip("'\"")
+    rest, _, digest = raw.partition("@")
+    slash = rest.rfind("/")
+    colon = rest.rfind(":")
+    if colon > slash:
+        name, tag = rest[:colon], rest[colon + 1 :]
+    else:
+        name, tag = rest, None
+    return ImageRef(raw, name, tag or None, digest or None)

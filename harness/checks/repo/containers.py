@@ -1,0 +1,222 @@
+"""repo.containers: every Dockerfile pins its base image, runs as non-root, checks its health and is multi-stage."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from harness.checks.base import check, finding
+from harness.context import Context
+from harness.model import Evidence, Finding, Outcome
+from harness.probes import inventory
+from harness.probes.inventory import Dockerfile, Instruction
+from harness.probes.repository import RepoSnapshot
+
+ID = "repo.containers"
+_VAR = re.compile(r"\$\{?(\w+)(?::?-([^}]*))?\}?")
+_EXACT = re.compile(r"\d+\.\d+")
+_CONTAINER_HINT = re.compile(r"(\bdocker\b|\bcontainer|\bimage\s*[:=]|\bkubectl\b|\bpodman\b)", re.I)
+ROOT_USERS = {"root", "0", "0:0", "root:root"}
+
+
+@dataclass
+class Stage:
+    index: int
+    base: str  # as resolved
+    line: int
+    name: str | None
+    user: tuple[str, int] | None = None
+    healthcheck: int | None = None
+    instructions: list[Instruction] = field(default_factory=list)
+
+
+def _resolve(value: str, args: dict[str, str]) -> tuple[str, list[str]]:
+    """Substitute ARG defaults; return the unresolved variable names too."""
+    missing: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) in args:
+            return args[m.group(1)]
+        if m.group(2) is not None:
+            return m.group(2)
+        missing.append(m.group(1))
+        return m.group(0)
+
+    return _VAR.sub(sub, value), missing
+
+
+def _stages(df: Dockerfile) -> tuple[list[Stage], dict[str, str], list[tuple[int, str]]]:
+    global_args: dict[str, str] = {}
+    stages: list[Stage] = []
+    unresolved: list[tuple[int, str]] = []
+    for ins in df.instructions:
+        if ins.keyword == "ARG" and not stages:
+            name, _, default = ins.args.partition("=")
+            if default:
+                global_args[name.strip()] = default.strip().strip("'\"")
+        elif ins.keyword == "FROM":
+            words = [w for w in ins.args.split() if not w.startswith("--")]
+            if not words:
+                continue
+            base, missing = _resolve(words[0], global_args)
+            if missing:
+                unresolved.append((ins.line, ", ".join(missing)))
+            name = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
+            stages.append(Stage(len(stages), base, ins.line, name.lower() if name else None))
+        elif stages:
+            stage = stages[-1]
+            stage.instructions.append(ins)
+            if ins.keyword == "USER":
+                stage.user = (ins.args.strip(), ins.line)
+            elif ins.keyword == "HEALTHCHECK":
+                stage.healthcheck = None if ins.args.strip().upper() == "NONE" else ins.line
+    return stages, global_args, unresolved
+
+
+def _inherited(stages: list[Stage], stage: Stage, attr: str) -> object:
+    """USER and HEALTHCHECK carry over when a stage is built FROM an earlier stage."""
+    seen = 0
+    while stage is not None and seen < len(stages):
+        value = getattr(stage, attr)
+        if value is not None:
+            return value
+        parent = next((s for s in stages[: stage.index] if s.name and s.name == stage.base.lower()), None)
+        if parent is None:
+            return None
+        stage, seen = parent, seen + 1
+    return None
+
+
+def _healthchecks_elsewhere(ctx: Context, repo: RepoSnapshot) -> list[Evidence]:
+    out = []
+    for c in inventory.compose_files(ctx, repo):
+        for name, svc in c.services.items():
+            if isinstance(svc.get("healthcheck"), dict) and not svc["healthcheck"].get("disable"):
+                out.append(
+                    inventory.evidence_at(
+                        repo, c.path, c.line_of_key("healthcheck", name), f"compose service {name} has a healthcheck"
+                    )
+                )
+    probe = re.compile(r"\b(livenessProbe|readinessProbe|health_check|healthCheck|healthcheck)\b")
+    iac_files = [f for i in inventory.iac(ctx, repo).hosted if (f := repo.get(i.path)) is not None]
+    for hit in inventory.grep(repo, iac_files, probe, limit=3):
+        out.append(inventory.evidence_at(repo, hit.path, hit.line, "health check in infrastructure code", hit.text))
+    return out
+
+
+def _judge(ctx: Context, repo: RepoSnapshot, df: Dockerfile, elsewhere: list[Evidence]) -> Finding:
+    ev = lambda line, summary, text=None: inventory.evidence_at(repo, df.path, line, summary, text)  # noqa: E731
+    if df.error:
+        return finding(ID, Outcome.COULD_NOT_CHECK, f"{df.path}: {df.error}", [ev(1, df.error)], subject=df.path)
+    stages, _args, unresolved = _stages(df)
+    if not stages:
+        return finding(ID, Outcome.FAIL, f"{df.path}: no FROM instruction", [ev(1, "no FROM")], subject=df.path)
+    fails: list[Evidence] = []
+    warns: list[Evidence] = []
+    names = {s.name for s in stages if s.name}
+    for line, missing in unresolved:
+        fails.append(ev(line, f"{df.path}:{line}: base image uses ARG {missing} with no default: cannot be pinned"))
+    for s in stages:
+        base = s.base
+        if base.lower() == "scratch" or base.lower() in names or "$" in base:
+            continue
+        ref = inventory.split_image(base)
+        where = f"{df.path}:{s.line}"
+        if ref.digest:
+            continue
+        if ref.tag is None:
+            fails.append(ev(s.line, f"{where}: base image {base} has no tag (means latest)", f"FROM {base}"))
+        elif ref.tag.lower() == "latest":
+            fails.append(ev(s.line, f"{where}: base image {base} uses the latest tag", f"FROM {base}"))
+        elif not _EXACT.search(ref.tag):
+            warns.append(ev(s.line, f"{where}: base image tag {ref.tag!r} is not an exact version", f"FROM {base}"))
+    final = stages[-1]
+    user = _inherited(stages, final, "user")
+    nonroot_base = "nonroot" in final.base.lower()
+    if user is None and not nonroot_base:
+        fails.append(ev(final.line, f"{df.path}:{final.line}: the final stage sets no USER, so it runs as root"))
+    elif isinstance(user, tuple) and user[0].split(":")[0].lower() in {"root", "0"}:
+        fails.append(ev(user[1], f"{df.path}:{user[1]}: the final stage runs as {user[0]}", f"USER {user[0]}"))
+    health = _inherited(stages, final, "healthcheck")
+    if health is None and not elsewhere:
+        warns.append(ev(final.line, f"{df.path}: no HEALTHCHECK, and none in compose or infrastructure code"))
+    if len(stages) == 1:
+        warns.append(ev(final.line, f"{df.path}: single-stage build: build tools ship in the runtime image"))
+    good = [ev(s.line, f"stage {s.index + 1}: FROM {s.base}" + (f" AS {s.name}" if s.name else "")) for s in stages]
+    if isinstance(user, tuple):
+        good.append(ev(user[1], f"final stage runs as {user[0]}", f"USER {user[0]}"))
+    if isinstance(health, int):
+        good.append(ev(health, "HEALTHCHECK in the image"))
+    summary = f"{len(stages)} stage(s), final FROM {final.base}"
+    if fails:
+        return finding(
+            ID,
+            Outcome.FAIL,
+            f"{df.path}: " + "; ".join(e.summary.split(": ", 1)[-1] for e in fails),
+            fails + warns,
+            subject=df.path,
+        )
+    if warns:
+        return finding(
+            ID,
+            Outcome.WARN,
+            f"{df.path}: " + "; ".join(e.summary.split(": ", 1)[-1] for e in warns),
+            warns + good,
+            subject=df.path,
+        )
+    return finding(
+        ID,
+        Outcome.PASS,
+        f"{df.path}: pinned base, non-root user, health check, {summary}",
+        good + elsewhere[:2],
+        subject=df.path,
+    )
+
+
+@check(
+    ID,
+    title="Container images are built from pinned bases, run as non-root and check their own health",
+    failure_title="A Dockerfile uses a floating base image or runs as root",
+    proves="Images are reproducible and least-privileged, so servers can be recycled from them at will (RP-1).",
+    remediation=(
+        "Pin every base image to an exact version or a digest (FROM python:3.12.4-slim@sha256:...), add a non-root "
+        "USER in the final stage, a HEALTHCHECK, and build in a separate stage from the runtime image."
+    ),
+    source="repository",
+    timeout=60,
+)
+def run(ctx: Context) -> Iterator[Finding]:
+    repo, problem = inventory.open_snapshot(ctx)
+    if repo is None:
+        yield finding(ID, Outcome.COULD_NOT_CHECK, problem or "no repository")
+        return
+    files = inventory.dockerfiles(ctx, repo)
+    if not files:
+        yield _no_dockerfile(ctx, repo)
+        return
+    elsewhere = _healthchecks_elsewhere(ctx, repo)
+    for df in files:
+        ctx.check_deadline()
+        yield _judge(ctx, repo, df, elsewhere)
+
+
+def _no_dockerfile(ctx: Context, repo: RepoSnapshot) -> Finding:
+    inv = inventory.iac(ctx, repo)
+    deploy_files = [f for i in inv.hosted if (f := repo.get(i.path)) is not None]
+    deploy_files += [f for f in repo.files if f.path.startswith(".github/workflows/")]
+    hints = inventory.grep(repo, deploy_files, _CONTAINER_HINT, limit=3)
+    if inv.hosted and not hints and not inv.of("compose", "kubernetes", "helm"):
+        ev = [
+            inventory.evidence_at(repo, f.path, f.line, f"{f.kind}: deploys without container images")
+            for f in inv.hosted[:5]
+        ]
+        return finding(
+            ID,
+            Outcome.NOT_APPLICABLE,
+            "no Dockerfile, and the infrastructure code deploys without containers (no image, docker or "
+            "container reference)",
+            ev,
+        )
+    ev = [inventory.evidence_at(repo, h.path, h.line, "container reference", h.text) for h in hints]
+    return finding(ID, Outcome.FAIL, "no Dockerfile (or Containerfile) anywhere in the tree", ev)

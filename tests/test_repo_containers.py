@@ -1,0 +1,168 @@
+"""repo.containers and repo.immutable-images against real git repositories."""
+
+from harness.model import Outcome
+from tests.conftest import run_check
+
+GOOD = """# syntax=docker/dockerfile:1
+ARG PY=3.12.4
+FROM python:${PY}-slim AS build
+RUN pip install --no-cache-dir build \\
+    && python -m build
+FROM gcr.io/distroless/python3@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+COPY --from=build /dist /app
+USER 10001
+HEALTHCHECK CMD ["/app/health"]
+"""
+
+
+def by_subject(findings):
+    return {f.subject: f for f in findings}
+
+
+def test_good_dockerfile_passes(make_repo):
+    repo = make_repo()
+    repo.write("Dockerfile", GOOD).commit("init")
+    [f] = run_check("repo.containers", repo.path)
+    assert f.outcome is Outcome.PASS, f.reason
+    assert f.subject == "Dockerfile"
+
+
+def test_latest_untagged_and_root_fail_with_lines(make_repo):
+    repo = make_repo()
+    repo.write("services/api/Dockerfile.prod", "FROM node:latest AS deps\nFROM node\nRUN npm ci\nUSER root\n")
+    repo.write("web.Dockerfile", "ARG BASE\nFROM $BASE\n")
+    repo.write("Containerfile", "FROM alpine:3.20.1\nHEALTHCHECK CMD true\n")
+    repo.commit("init")
+    found = by_subject(run_check("repo.containers", repo.path))
+    prod = found["services/api/Dockerfile.prod"]
+    assert prod.outcome is Outcome.FAIL
+    lines = {e.start_line for e in prod.evidence}
+    assert {1, 2, 4} <= lines
+    assert "latest" in prod.reason and "no tag" in prod.reason and "root" in prod.reason
+    web = found["web.Dockerfile"]
+    assert web.outcome is Outcome.FAIL and "no default" in web.reason
+    cf = found["Containerfile"]
+    assert cf.outcome is Outcome.FAIL and "no USER" in cf.reason
+
+
+def test_stage_inheritance_and_compose_healthcheck(make_repo):
+    repo = make_repo()
+    repo.write(
+        "Dockerfile",
+        "FROM python:3.12.4-slim AS base\nUSER app\nFROM base AS test\nRUN pytest\nFROM base\nCMD app\n",
+    )
+    repo.write(
+        "compose.yaml",
+        "services:\n  app:\n    build: .\n    healthcheck:\n      test: [CMD, curl, -f, http://localhost]\n",
+    )
+    repo.commit("init")
+    [f] = run_check("repo.containers", repo.path)
+    assert f.outcome is Outcome.PASS, f.reason
+    assert any(e.path == "compose.yaml" for e in f.evidence)
+
+
+def test_single_stage_without_healthcheck_warns(make_repo):
+    repo = make_repo()
+    repo.write("Dockerfile", "FROM python:3.12-slim\nUSER 1000\n").commit("init")
+    [f] = run_check("repo.containers", repo.path)
+    assert f.outcome is Outcome.WARN
+    assert "single-stage" in f.reason and "HEALTHCHECK" in f.reason
+
+
+def test_no_dockerfile_fails_unless_clearly_containerless(make_repo):
+    repo = make_repo()
+    repo.write("app.py", "x = 1\n").commit("init")
+    [f] = run_check("repo.containers", repo.path)
+    assert f.outcome is Outcome.FAIL and "no Dockerfile" in f.reason
+
+    other = make_repo("serverless")
+    other.write("handler.py", "def h(e, c):\n    return 1\n")
+    other.write("main.tf", 'resource "aws_lambda_function" "f" {\n  runtime = "python3.12"\n}\n').commit("init")
+    [f] = run_check("repo.containers", other.path)
+    assert f.outcome is Outcome.NOT_APPLICABLE
+
+
+# -- immutable images -----------------------------------------------------------
+
+WORKFLOW = """name: deploy
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-24.04
+    steps:
+      - run: docker build -t ghcr.io/acme/app:${{ github.sha }} .
+      - run: docker push ghcr.io/acme/app:${{ github.sha }}
+      - uses: docker/build-push-action@v6
+        with:
+          tags: |
+            ghcr.io/acme/app:${{ github.sha }}
+"""
+
+PULUMI = """import pulumi
+import pulumi_docker as docker
+
+image = docker.Image("app", image_name="registry.example/app:latest", build=docker.DockerBuildArgs(context=".."))
+container = docker.Container("app", image=image.repo_digest)
+"""
+
+K8S_BAD = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: ghcr.io/acme/web:latest
+        - name: side
+          image: busybox
+"""
+
+
+def test_digest_and_sha_tags_pass(make_repo):
+    repo = make_repo()
+    repo.write(".github/workflows/deploy.yml", WORKFLOW)
+    repo.write("infra/Pulumi.yaml", "name: app\nruntime: python\n").write("infra/__main__.py", PULUMI)
+    repo.write("Dockerfile", "FROM python:3.12.4\n")
+    repo.commit("init")
+    findings = run_check("repo.immutable-images", repo.path)
+    assert [f.outcome for f in findings] == [Outcome.PASS], [f.reason for f in findings]
+    paths = {e.path for e in findings[0].evidence}
+    assert paths == {".github/workflows/deploy.yml", "infra/__main__.py"}
+
+
+def test_latest_and_untagged_in_manifests_fail(make_repo):
+    repo = make_repo()
+    repo.write("k8s/web.yaml", K8S_BAD)
+    repo.write("docker-compose.prod.yml", "services:\n  db:\n    image: postgres:16\n")
+    repo.write("docker-compose.dev.yml", "services:\n  db:\n    image: postgres\n")
+    repo.commit("init")
+    findings = run_check("repo.immutable-images", repo.path)
+    bad = [f for f in findings if f.outcome is Outcome.FAIL]
+    assert len(bad) == 1
+    where = {(e.path, e.start_line) for e in bad[0].evidence}
+    assert where == {("k8s/web.yaml", 10), ("k8s/web.yaml", 12)}
+    assert any(f.outcome is Outcome.WARN and "docker-compose.prod.yml" in f.reason for f in findings)
+
+
+def test_no_image_references_could_not_check(make_repo):
+    repo = make_repo()
+    repo.write("Dockerfile", "FROM python:3.12.4\n").write("app.py", "x = 1\n").commit("init")
+    [f] = run_check("repo.immutable-images", repo.path)
+    assert f.outcome is Outcome.COULD_NOT_CHECK
+
+
+def test_no_containers_not_applicable(make_repo):
+    repo = make_repo()
+    repo.write("app.py", "x = 1\n").commit("init")
+    [f] = run_check("repo.immutable-images", repo.path)
+    assert f.outcome is Outcome.NOT_APPLICABLE
+
+
+def test_malformed_compose_is_not_a_pass(make_repo):
+    repo = make_repo()
+    repo.write("compose.yaml", "services:\n  web: [\n").write("Dockerfile", "FROM python:3.12.4\n").commit("init")
+    findings = run_check("repo.immutable-images", repo.path)
+    assert [f.outcome for f in findings] == [Outcome.COULD_NOT_CHECK]
+    assert "compose.yaml" in findings[0].reason
