@@ -1,0 +1,123 @@
+"""repo.pipeline: a CI pipeline runs on push or pull request and its tests can fail it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from harness.checks.base import check, finding
+from harness.context import Context
+from harness.model import Evidence, Finding, Outcome
+from harness.probes import pipelines, repository
+
+ID = "repo.pipeline"
+LOOKED_FOR = (
+    ".github/workflows/*.yml, .gitlab-ci.yml, azure-pipelines.yml, Jenkinsfile, .travis.yml, "
+    ".circleci/config.yml, bitbucket-pipelines.yml"
+)
+
+
+@check(
+    ID,
+    title="A CI pipeline runs the tests on every push or pull request, and failing tests fail it",
+    failure_title="No CI pipeline gates changes on the tests",
+    proves=(
+        "Every change is built and tested automatically, and a failing test stops the pipeline (CI-1): "
+        "the green tick means the tests passed, not merely that they ran."
+    ),
+    remediation=(
+        "Add a pipeline triggered on push and pull_request with a step that runs the test suite (e.g. `pytest`), "
+        "without `|| true`, `continue-on-error: true` or `allow_failure: true` on it."
+    ),
+    source="repository",
+    timeout=60,
+)
+def run(ctx: Context) -> Iterator[Finding]:
+    repo = repository.get(ctx)
+    if not repo.is_git or repo.head is None:
+        yield finding(ID, Outcome.COULD_NOT_CHECK, "not a git repository with commits: no committed pipeline to read")
+        return
+    model = pipelines.get(ctx)
+    for problem in model.problems:
+        yield finding(
+            ID,
+            Outcome.FAIL,
+            f"{problem.path} cannot be read as a pipeline, so the CI will not run it: {problem.message}",
+            [pipelines.problem_evidence(repo, problem)],
+            remediation=f"Fix {problem.path} so that it parses (validate it locally before pushing).",
+            subject=problem.path,
+        )
+    if not model.pipelines:
+        if not model.problems:
+            yield finding(ID, Outcome.FAIL, f"no pipeline definition is committed (looked for {LOOKED_FOR})")
+        return
+
+    gates: list[pipelines.Match] = []
+    soft: list[pipelines.Match] = []
+    notes: list[str] = []
+    evidence: list[Evidence] = []
+    for pipe in model.pipelines:
+        if pipelines.is_placeholder(pipe):
+            notes.append(f"{pipe.path} is a placeholder: its steps only echo, sleep or check out, so it tests nothing")
+            evidence.append(pipelines.evidence_at(repo, pipe.path, 1, f"{pipe.path}: placeholder", pipe.lines))
+            continue
+        tests = [m for m in pipelines.classify(pipe, "test") if not m.job.manual]
+        if not tests:
+            notes.append(f"{pipe.path} runs no test command")
+            continue
+        if not pipelines.is_ci(pipe):
+            trig = ", ".join(pipe.triggers) or "nothing"
+            notes.append(f"{pipe.path} runs tests but only on {trig}, not on push or pull request")
+            continue
+        for m in tests:
+            (gates if m.blocking else soft).append(m)
+
+    for m in soft:
+        yield finding(
+            ID,
+            Outcome.WARN if gates else Outcome.FAIL,
+            f"the test step `{m.text[:80]}` at {m.where} cannot fail the pipeline: {m.cannot_fail} "
+            f"(line {m.cannot_fail_line})",
+            [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{m.where}: tests that cannot fail")]
+            + (
+                [pipelines.evidence_at(repo, m.pipeline.path, m.cannot_fail_line, "what makes it unable to fail")]
+                if m.cannot_fail_line and m.cannot_fail_line != m.line
+                else []
+            ),
+            remediation="Remove the construct that ignores the test result, so that failing tests fail the pipeline.",
+            subject=f"{m.pipeline.path}:{m.cannot_fail_line or m.line}",
+        )
+    if gates:
+        first = gates[0]
+        trig = ", ".join(t for t in first.pipeline.triggers if t in pipelines.CI_TRIGGERS)
+        ev = [
+            pipelines.evidence_at(repo, first.pipeline.path, first.line, f"{first.where}: test gate"),
+            *[
+                pipelines.evidence_at(repo, g.pipeline.path, g.line, f"{g.where}: test gate")
+                for g in gates[1:4]
+                if g.pipeline.path != first.pipeline.path or g.line != first.line
+            ],
+        ]
+        extra = f"; also: {'; '.join(notes)}" if notes else ""
+        yield finding(
+            ID,
+            Outcome.PASS,
+            f"{first.pipeline.system_name} pipeline {first.pipeline.path} runs on {trig} and `{first.text[:80]}` "
+            f"(line {first.line}, job {first.job.id}) fails it when tests fail{extra}",
+            ev,
+            subject=first.pipeline.path,
+        )
+        for pipe in model.pipelines:
+            if pipelines.is_placeholder(pipe):
+                yield finding(
+                    ID,
+                    Outcome.WARN,
+                    f"{pipe.path} is a placeholder pipeline (only echo/true/sleep steps)",
+                    [pipelines.evidence_at(repo, pipe.path, 1, f"{pipe.path}: placeholder", pipe.lines)],
+                    remediation=f"Delete {pipe.path} or give it real work.",
+                    subject=pipe.path,
+                )
+        return
+    if soft:
+        return  # the failures above already say why
+    reason = "; ".join(notes) or "no pipeline runs a test command"
+    yield finding(ID, Outcome.FAIL, f"no pipeline gates changes on tests: {reason}", evidence)
