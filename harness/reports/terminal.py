@@ -115,6 +115,7 @@ def _grade_lines(doc: dict[str, Any]) -> list[Text]:
 
 
 def renderables(doc: dict[str, Any]) -> Group:
+    doc = view.deep_printable(doc)  # data may carry terminal escapes (command output, hostile files)
     checks = view.checks_by_id(doc)
     names = view.theme_names(doc)
     parts: list[Text] = []

@@ -6,6 +6,7 @@ fields being absent: a document written by an older minor version still renders.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -133,6 +134,24 @@ def iter_findings(doc: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[st
     for check in doc.get("checks", []):
         for f in check.get("findings", []):
             yield check, f
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Control characters shown as escapes, so saved output cannot drive the reader's terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def deep_printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {k: deep_printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [deep_printable(v) for v in value]
+    return value
 
 
 def first_line(text: str | None, limit: int = 200) -> str:
