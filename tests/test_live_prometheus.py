@@ -1,0 +1,199 @@
+"""live.prometheus-targets, live.alert-rules, live.alertmanager, live.alert-fires against real servers.
+
+Prometheus, Alertmanager and node-exporter are Debian's binaries on loopback;
+the app is a prometheus-client process whose fault switch a command flips.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.config import Config
+from harness.model import Finding, Outcome
+from harness.probes.prometheus import classify, metric_names, split_threshold
+from tests.conftest import run_check
+from tests.promhelpers import App, Server, start_alertmanager, start_node_exporter, start_prometheus
+
+GOOD_RULES = """
+groups:
+  - name: platform
+    rules:
+      - alert: HighCpu
+        expr: rate(process_cpu_seconds_total[1m]) > 0.9
+        for: 2s
+      - alert: HighMemory
+        expr: process_resident_memory_bytes > 4e9
+        for: 2s
+      - alert: HighErrorRate
+        expr: sum(rate(http_requests_total{code=~"5.."}[10s])) / sum(rate(http_requests_total[10s])) > 0.5
+        for: 2s
+      - alert: InstanceDown
+        expr: up{job="app"} == 0
+        for: 2s
+"""
+
+BAD_RULES = """
+groups:
+  - name: platform
+    rules:
+      - alert: HighCpu
+        expr: rate(process_cpu_seconds_total[1m]) > 0.9
+      - alert: HighErrorRate
+        expr: sum(rate(http_request_total_typo{code=~"5.."}[1m])) > 1
+        for: 2s
+      - alert: InstanceDown
+        expr: up{job="app"} == 0
+        for: 2s
+"""
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    a = App(tmp_path / "app").start()
+    yield a
+    a.stop()
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[Server]:
+    s = start_node_exporter(tmp_path / "node")
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[Server]:
+    s = start_alertmanager(tmp_path / "am")
+    yield s
+    s.stop()
+
+
+def prometheus(tmp_path: Path, jobs: dict[str, list[str]], rules: str = GOOD_RULES, am: Server | None = None) -> Server:
+    return start_prometheus(tmp_path / "prom", jobs, rules, alertmanager=f"127.0.0.1:{am.port}" if am else None)
+
+
+def config(tmp_path: Path, **live: object) -> Config:
+    cfg = Config(base_dir=tmp_path)
+    for key, value in live.items():
+        setattr(cfg.live, key, value)
+    return cfg
+
+
+def wait_scraped(prom: Server, jobs: int, timeout: float = 20) -> None:
+    from tests.promhelpers import get_json
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        targets = get_json(prom.url + "/api/v1/targets")["data"]["activeTargets"]
+        if len(targets) >= jobs and all(t["health"] != "unknown" for t in targets):
+            return
+        time.sleep(0.2)
+    raise AssertionError("Prometheus did not scrape its targets in time")
+
+
+def by_subject(findings: list[Finding]) -> dict[str | None, Finding]:
+    return {f.subject: f for f in findings}
+
+
+def test_classifier_and_threshold_split() -> None:
+    assert classify('up{job="app"} == 0') == {"availability"}
+    assert classify("(1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes) > 0.9") == {"memory"}
+    assert classify('sum(rate(x{status=~"5.."}[5m])) / sum(rate(x[5m])) > 0.05') == {"error_rate"}
+    assert classify("whatever > 1", "HostHighCpuLoad") == {"cpu"}
+    assert split_threshold('up{job=~"a|b"} == 0') == ('up{job=~"a|b"}', "==", "0")
+    assert split_threshold("0.9 < avg_over_time(up[5m])") == ("avg_over_time(up[5m])", "<", "0.9")
+    assert split_threshold("absent(up)") is None
+    assert metric_names('100 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))') == [
+        "node_cpu_seconds_total"
+    ]
+
+
+@pytest.mark.live
+def test_targets_up_and_rules_cover_the_four_signals(tmp_path: Path, app: App, node: Server) -> None:
+    prom = prometheus(tmp_path, {"app": [app.target], "node": [f"127.0.0.1:{node.port}"]})
+    try:
+        wait_scraped(prom, 2)
+        time.sleep(2.5)  # rate() needs two scrapes
+        cfg = config(tmp_path, prometheus_url=prom.url)
+        targets = by_subject(run_check("live.prometheus-targets", tmp_path, cfg))
+        assert targets["app"].outcome == Outcome.PASS, targets["app"].reason
+        assert targets["host"].outcome == Outcome.PASS, targets["host"].reason
+        rules = by_subject(run_check("live.alert-rules", tmp_path, cfg))
+        for category in ("cpu", "memory", "error_rate", "availability"):
+            assert rules[category].outcome == Outcome.PASS, (category, rules[category].reason)
+        assert "HighErrorRate" in rules["error_rate"].reason
+    finally:
+        prom.stop()
+
+
+@pytest.mark.live
+def test_down_target_named_with_its_error_and_missing_host(tmp_path: Path, app: App) -> None:
+    from tests.promhelpers import free_port
+
+    dead = f"127.0.0.1:{free_port()}"
+    prom = prometheus(tmp_path, {"app": [app.target, dead]})
+    try:
+        wait_scraped(prom, 2)
+        findings = run_check("live.prometheus-targets", tmp_path, config(tmp_path, prometheus_url=prom.url))
+        down = [f for f in findings if f.outcome == Outcome.FAIL and dead in f.reason]
+        assert down and "connection refused" in down[0].reason
+        assert by_subject(findings)["host"].outcome == Outcome.FAIL
+    finally:
+        prom.stop()
+
+
+@pytest.mark.live
+def test_rules_without_duration_memory_or_data_fail(tmp_path: Path, app: App) -> None:
+    prom = prometheus(tmp_path, {"app": [app.target]}, rules=BAD_RULES)
+    try:
+        wait_scraped(prom, 1)
+        rules = by_subject(run_check("live.alert-rules", tmp_path, config(tmp_path, prometheus_url=prom.url)))
+        assert rules["cpu"].outcome == Outcome.FAIL and "`for` duration" in rules["cpu"].reason
+        assert rules["memory"].outcome == Outcome.FAIL
+        assert rules["error_rate"].outcome == Outcome.FAIL
+        assert (
+            "returns no data" in rules["error_rate"].reason and "http_request_total_typo" in rules["error_rate"].reason
+        )
+        assert rules["availability"].outcome == Outcome.PASS
+        assert all(f.remediation for f in rules.values() if f.outcome != Outcome.PASS)
+    finally:
+        prom.stop()
+
+
+@pytest.mark.live
+def test_alertmanager_attached_ready_with_receivers(tmp_path: Path, app: App, alertmanager: Server) -> None:
+    prom = prometheus(tmp_path, {"app": [app.target]}, am=alertmanager)
+    try:
+        cfg = config(tmp_path, prometheus_url=prom.url, alertmanager_url=alertmanager.url)
+        end = time.monotonic() + 15
+        while True:  # Prometheus discovers its Alertmanager asynchronously
+            findings = run_check("live.alertmanager", tmp_path, cfg)
+            if all(f.outcome == Outcome.PASS for f in findings) or time.monotonic() > end:
+                break
+            time.sleep(0.5)
+        assert [f.outcome for f in findings] == [Outcome.PASS, Outcome.PASS], [f.reason for f in findings]
+        assert "ops (webhook)" in findings[1].reason
+    finally:
+        prom.stop()
+
+
+@pytest.mark.live
+def test_no_alertmanager_attached_fails(tmp_path: Path, app: App) -> None:
+    prom = prometheus(tmp_path, {"app": [app.target]})
+    try:
+        findings = run_check("live.alertmanager", tmp_path, config(tmp_path, prometheus_url=prom.url))
+        assert findings[0].outcome == Outcome.FAIL
+        assert findings[1].outcome == Outcome.COULD_NOT_CHECK and "live.alertmanager_url" in findings[1].reason
+    finally:
+        prom.stop()
+
+
+def test_not_configured_is_could_not_check(tmp_path: Path) -> None:
+    for check_id in ("live.prometheus-targets", "live.alert-rules", "live.alertmanager"):
+        findings = run_check(check_id, tmp_path, Config(base_dir=tmp_path))
+        assert [f.outcome for f in findings] == [Outcome.COULD_NOT_CHECK]
+        assert "live.prometheus_url" in findings[0].reason
