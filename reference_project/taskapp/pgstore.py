@@ -1,0 +1,141 @@
+"""PostgreSQL persistence: a small connection pool, numbered SQL migrations, and the TaskStore on top."""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+import psycopg
+
+from taskapp.store import NotFound, Task
+
+# Any constant works; every instance must use the same one so migrations run once at a time.
+MIGRATION_LOCK_ID = 0x7A5C
+MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+CONNECT_TIMEOUT_S = 5
+STATEMENT_TIMEOUT_MS = 5000
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for each numbered file, in order."""
+    found = []
+    for entry in resources.files("taskapp.migrations").iterdir():
+        match = MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def migrate(conn: psycopg.Connection[Any]) -> list[str]:
+    """Apply pending migrations under an advisory lock, each in its own transaction; returns the names applied."""
+    applied: list[str] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        for version, name, sql in migrations():
+            if version in done:
+                continue
+            with conn.transaction():
+                conn.execute(sql.encode())
+                conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
+            applied.append(name)
+    return applied
+
+
+class Pool:
+    """A bounded pool: connections are reused, and a broken one is dropped instead of returned."""
+
+    def __init__(self, dsn: str, size: int) -> None:
+        self._dsn = dsn
+        self._idle: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue()
+        self._slots = queue.Queue[None](maxsize=size)
+        for _ in range(size):
+            self._slots.put(None)
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            self._dsn,
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+        )
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        self._slots.get(timeout=CONNECT_TIMEOUT_S)
+        try:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = self._connect()
+            try:
+                yield conn
+            except psycopg.OperationalError:
+                conn.close()
+                raise
+            if conn.closed or conn.broken:
+                conn.close()
+            else:
+                self._idle.put(conn)
+        finally:
+            self._slots.put(None)
+
+
+COLUMNS = "id, title, done, created_at, completed_at, due_date"
+
+
+def _task(row: tuple[Any, ...]) -> Task:
+    return Task(id=row[0], title=row[1], done=row[2], created_at=row[3], completed_at=row[4], due_date=row[5])
+
+
+class PostgresStore:
+    def __init__(self, dsn: str, pool_size: int = 8) -> None:
+        self.pool = Pool(dsn, pool_size)
+
+    def migrate(self) -> list[str]:
+        with self.pool.connection() as conn:
+            return migrate(conn)
+
+    def list(self, limit: int = 200) -> list[Task]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(f"SELECT {COLUMNS} FROM tasks ORDER BY id DESC LIMIT %s", (limit,)).fetchall()
+        return [_task(r) for r in rows]
+
+    def get(self, task_id: int) -> Task:
+        with self.pool.connection() as conn:
+            row = conn.execute(f"SELECT {COLUMNS} FROM tasks WHERE id = %s", (task_id,)).fetchone()
+        if row is None:
+            raise NotFound(task_id)
+        return _task(row)
+
+    def create(self, title: str, due_date: dt.date | None = None) -> Task:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                f"INSERT INTO tasks (title, due_date) VALUES (%s, %s) RETURNING {COLUMNS}", (title, due_date)
+            ).fetchone()
+        assert row is not None
+        return _task(row)
+
+    def complete(self, task_id: int) -> Task:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                f"UPDATE tasks SET done = TRUE, completed_at = COALESCE(completed_at, now()) WHERE id = %s"
+                f" RETURNING {COLUMNS}",
+                (task_id,),
+            ).fetchone()
+        if row is None:
+            raise NotFound(task_id)
+        return _task(row)
+
+    def ping(self) -> None:
+        with self.pool.connection() as conn:
+            conn.execute("SELECT 1")

@@ -1,0 +1,42 @@
+"""Settings read once from the environment (twelve-factor), so one image serves every environment."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+
+TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    return default if raw is None else raw.strip().lower() in TRUE
+
+
+def _instance_id() -> str:
+    # Hostname alone repeats when a container restarts; the start time makes each start unique.
+    return f"{socket.gethostname()}-{int(time.time() * 1000):x}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    feature_due_dates: bool = False
+    commit: str = "unknown"
+    build_time: str = "unknown"
+    image_digest: str = "unknown"
+    instance_id: str = field(default_factory=_instance_id)
+    db_pool_size: int = 8
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            database_url=os.environ.get("DATABASE_URL", ""),
+            feature_due_dates=_flag("FEATURE_DUE_DATES"),
+            commit=os.environ.get("GIT_SHA", "unknown") or "unknown",
+            build_time=os.environ.get("BUILD_TIME", "unknown") or "unknown",
+            image_digest=os.environ.get("IMAGE_DIGEST", "unknown") or "unknown",
+            db_pool_size=int(os.environ.get("DB_POOL_SIZE", "8")),
+        )

@@ -1,0 +1,91 @@
+"""The task model, the storage interface, and the in-memory store used only by unit tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class NotFound(Exception):
+    """No task with that id."""
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    title: str
+    done: bool
+    created_at: dt.datetime
+    completed_at: dt.datetime | None = None
+    due_date: dt.date | None = None
+
+    def to_dict(self, with_due_dates: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "done": self.done,
+            "created_at": self.created_at.isoformat(),
+            "completed_at": self.completed_at.isoformat() if self.completed_at else None,
+        }
+        if with_due_dates:
+            out["due_date"] = self.due_date.isoformat() if self.due_date else None
+            out["overdue"] = self.is_overdue(dt.date.today())
+        return out
+
+    def is_overdue(self, today: dt.date) -> bool:
+        return not self.done and self.due_date is not None and self.due_date < today
+
+
+class TaskStore(Protocol):
+    def list(self, limit: int = 200) -> list[Task]: ...
+    def get(self, task_id: int) -> Task: ...
+    def create(self, title: str, due_date: dt.date | None = None) -> Task: ...
+    def complete(self, task_id: int) -> Task: ...
+    def ping(self) -> None: ...
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class MemoryStore:
+    """A fake TaskStore with the same behaviour as PostgresStore, for fast tests without a database."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[int, Task] = {}
+        self._next = 1
+        self._lock = threading.Lock()
+        self.healthy = True  # tests flip this to exercise readiness failures
+
+    def list(self, limit: int = 200) -> list[Task]:
+        with self._lock:
+            return sorted(self._tasks.values(), key=lambda t: t.id, reverse=True)[:limit]
+
+    def get(self, task_id: int) -> Task:
+        with self._lock:
+            if task_id not in self._tasks:
+                raise NotFound(task_id)
+            return self._tasks[task_id]
+
+    def create(self, title: str, due_date: dt.date | None = None) -> Task:
+        with self._lock:
+            task = Task(id=self._next, title=title, done=False, created_at=now(), due_date=due_date)
+            self._tasks[task.id] = task
+            self._next += 1
+            return task
+
+    def complete(self, task_id: int) -> Task:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None:
+                raise NotFound(task_id)
+            if not task.done:
+                task = Task(task.id, task.title, True, task.created_at, now(), task.due_date)
+                self._tasks[task_id] = task
+            return task
+
+    def ping(self) -> None:
+        if not self.healthy:
+            raise ConnectionError("memory store marked unhealthy")

@@ -1,0 +1,176 @@
+"""Routes: the HTML page, the JSON API, and the operational endpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, url_for
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from taskapp.observability import Metrics
+from taskapp.settings import Settings
+from taskapp.store import NotFound, Task, TaskStore
+
+bp = Blueprint("tasks", __name__)
+log = logging.getLogger("taskapp.web")
+MAX_TITLE = 200
+
+
+class Invalid(ValueError):
+    """A request the user can fix: answered with 400 and the reason."""
+
+
+def store() -> TaskStore:
+    return current_app.config["STORE"]  # type: ignore[no-any-return]
+
+
+def settings() -> Settings:
+    return current_app.config["SETTINGS"]  # type: ignore[no-any-return]
+
+
+def metrics() -> Metrics:
+    return current_app.config["METRICS"]  # type: ignore[no-any-return]
+
+
+def parse_new_task(data: dict[str, Any], due_dates: bool) -> tuple[str, dt.date | None]:
+    title = str(data.get("title") or "").strip()
+    if not title:
+        raise Invalid("title is required")
+    if len(title) > MAX_TITLE:
+        raise Invalid(f"title is longer than {MAX_TITLE} characters")
+    due: dt.date | None = None
+    raw_due = data.get("due_date")
+    if due_dates and raw_due:
+        try:
+            due = dt.date.fromisoformat(str(raw_due))
+        except ValueError:
+            raise Invalid("due_date must be a date like 2030-01-31") from None
+    return title, due
+
+
+def create_task(data: dict[str, Any]) -> Task:
+    title, due = parse_new_task(data, settings().feature_due_dates)
+    task = store().create(title, due)
+    metrics().tasks_created.inc()
+    log.info("task created", extra={"request_id": g.get("request_id"), "task_id": task.id})
+    return task
+
+
+def complete_task(task_id: int) -> Task:
+    before = store().get(task_id)
+    task = store().complete(task_id)
+    if not before.done:
+        metrics().tasks_completed.inc()
+        if task.completed_at:
+            metrics().task_age_at_completion.observe((task.completed_at - task.created_at).total_seconds())
+    return task
+
+
+@bp.errorhandler(Invalid)
+def invalid(exc: Invalid) -> tuple[Response, int]:
+    return jsonify(error=str(exc)), 400
+
+
+@bp.errorhandler(NotFound)
+def not_found(_exc: NotFound) -> tuple[Response, int]:
+    return jsonify(error="no such task"), 404
+
+
+# --- the page -------------------------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index() -> str:
+    due_dates = settings().feature_due_dates
+    return render_template(
+        "index.html", tasks=store().list(), due_dates=due_dates, today=dt.date.today(), version=settings().commit[:12]
+    )
+
+
+@bp.post("/tasks")
+def create_from_form() -> Any:
+    create_task(request.form.to_dict())
+    return redirect(url_for("tasks.index"), code=303)
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+def complete_from_form(task_id: int) -> Any:
+    complete_task(task_id)
+    return redirect(url_for("tasks.index"), code=303)
+
+
+# --- the JSON API ---------------------------------------------------------------------------------------------------
+
+
+@bp.get("/api/tasks")
+def api_list() -> Response:
+    due_dates = settings().feature_due_dates
+    tasks = store().list()
+    if due_dates and request.args.get("overdue") == "true":
+        tasks = [t for t in tasks if t.is_overdue(dt.date.today())]
+    return jsonify(tasks=[t.to_dict(due_dates) for t in tasks])
+
+
+@bp.post("/api/tasks")
+def api_create() -> tuple[Response, int]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Invalid("send a JSON object like {\"title\": \"...\"}")
+    task = create_task(data)
+    return jsonify(task.to_dict(settings().feature_due_dates)), 201
+
+
+@bp.get("/api/tasks/<int:task_id>")
+def api_get(task_id: int) -> Response:
+    return jsonify(store().get(task_id).to_dict(settings().feature_due_dates))
+
+
+@bp.post("/api/tasks/<int:task_id>/complete")
+def api_complete(task_id: int) -> Response:
+    return jsonify(complete_task(task_id).to_dict(settings().feature_due_dates))
+
+
+# --- operations -----------------------------------------------------------------------------------------------------
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness: the process serves requests. Deliberately ignores dependencies, so a database outage
+    does not make the orchestrator restart healthy instances."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    """Readiness: every dependency this instance needs answers."""
+    started = time.perf_counter()
+    try:
+        store().ping()
+        db: dict[str, Any] = {"status": "ok"}
+    except Exception as exc:  # any failure means not ready; the reason goes to the log, not the caller
+        metrics().db_errors.inc()
+        log.warning("readiness: database unavailable", extra={"request_id": g.get("request_id"), "error": repr(exc)})
+        db = {"status": "fail"}
+    db["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    ok = db["status"] == "ok"
+    return jsonify(status="ok" if ok else "fail", checks={"database": db}), 200 if ok else 503
+
+
+@bp.get("/version")
+def version() -> Response:
+    s = settings()
+    return jsonify(
+        commit=s.commit,
+        build_time=s.build_time,
+        image_digest=s.image_digest,
+        instance_id=s.instance_id,
+        features={"due_dates": s.feature_due_dates},
+    )
+
+
+@bp.get("/metrics")
+def prometheus_metrics() -> Response:
+    return Response(generate_latest(metrics().registry), mimetype=CONTENT_TYPE_LATEST)

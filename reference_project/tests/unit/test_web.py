@@ -1,0 +1,91 @@
+"""Request handling, with the store replaced by test doubles (the in-memory fake, or a Mock for failures)."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from flask.testing import FlaskClient
+
+from taskapp import create_app
+from taskapp.settings import Settings
+from taskapp.store import MemoryStore
+from taskapp.web import Invalid, parse_new_task
+
+
+def test_parse_rejects_blank_and_overlong_titles() -> None:
+    with pytest.raises(Invalid):
+        parse_new_task({"title": "  "}, due_dates=False)
+    with pytest.raises(Invalid):
+        parse_new_task({"title": "x" * 201}, due_dates=False)
+    assert parse_new_task({"title": " ok "}, due_dates=False) == ("ok", None)
+
+
+def test_due_date_is_ignored_when_the_toggle_is_off_and_validated_when_on() -> None:
+    assert parse_new_task({"title": "t", "due_date": "nonsense"}, due_dates=False)[1] is None
+    with pytest.raises(Invalid):
+        parse_new_task({"title": "t", "due_date": "nonsense"}, due_dates=True)
+    assert str(parse_new_task({"title": "t", "due_date": "2030-01-31"}, due_dates=True)[1]) == "2030-01-31"
+
+
+def test_readiness_fails_with_503_when_the_database_does_not_answer(settings: Settings) -> None:
+    broken = mock.Mock(wraps=MemoryStore())
+    broken.ping.side_effect = ConnectionError("connection refused")
+    client = create_app(store=broken, settings=settings).test_client()
+    resp = client.get("/readyz")
+    assert resp.status_code == 503
+    assert resp.get_json()["checks"]["database"]["status"] == "fail"
+    assert "refused" not in resp.get_data(as_text=True)  # the reason is logged, not shown to callers
+    broken.ping.assert_called_once()
+
+
+def test_liveness_does_not_touch_the_database(settings: Settings) -> None:
+    store = mock.Mock()
+    resp = create_app(store=store, settings=settings).test_client().get("/healthz")
+    assert resp.status_code == 200
+    store.ping.assert_not_called()
+
+
+def test_request_id_is_honoured_when_well_formed_and_replaced_otherwise(client: FlaskClient) -> None:
+    assert client.get("/healthz", headers={"X-Request-Id": "abc-123"}).headers["X-Request-Id"] == "abc-123"
+    generated = client.get("/healthz", headers={"X-Request-Id": "bad id!"}).headers["X-Request-Id"]
+    assert generated != "bad id!" and len(generated) == 32
+
+
+def test_every_response_names_the_instance(client: FlaskClient) -> None:
+    assert client.get("/api/tasks").headers["X-Instance-Id"] == "i-1"
+
+
+def test_metrics_count_requests_by_route_and_status_and_business_events(client: FlaskClient) -> None:
+    client.post("/api/tasks", json={"title": "a"})
+    client.get("/api/tasks/999")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'http_requests_total{method="POST",route="/api/tasks",status="201"} 1.0' in text
+    assert 'http_requests_total{method="GET",route="/api/tasks/<int:task_id>",status="404"} 1.0' in text
+    assert "tasks_created_total 1.0" in text
+    assert "http_request_duration_seconds_bucket" in text
+    assert "process_resident_memory_bytes" in text
+
+
+def test_a_store_failure_is_a_500_not_a_crash(settings: Settings) -> None:
+    store = mock.Mock()
+    store.list.side_effect = RuntimeError("boom")
+    app = create_app(store=store, settings=settings)
+    resp = app.test_client().get("/api/tasks")
+    assert resp.status_code == 500
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'route="/api/tasks",status="500"' in text
+
+
+def test_settings_read_the_toggle_and_build_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEATURE_DUE_DATES", "true")
+    monkeypatch.setenv("GIT_SHA", "deadbeef")
+    s = Settings.from_env()
+    assert s.feature_due_dates and s.commit == "deadbeef"
+    monkeypatch.setenv("FEATURE_DUE_DATES", "off")
+    assert not Settings.from_env().feature_due_dates
+
+
+def test_instance_ids_differ_between_starts() -> None:
+    with mock.patch("taskapp.settings.time.time", side_effect=[1.0, 2.0]):
+        assert Settings().instance_id != Settings().instance_id
