@@ -109,7 +109,9 @@ def reasons(findings):
 
 def monitored_repo(make_repo, app=FLASK_WITH_METRICS, rules=COMPLETE_RULES, extra=None):
     repo = make_repo()
-    repo.write("app.py", app).write("monitoring/prometheus.yml", PROM).write("monitoring/alertmanager.yml", ALERTMANAGER)
+    repo.write("app.py", app).write("monitoring/prometheus.yml", PROM).write(
+        "monitoring/alertmanager.yml", ALERTMANAGER
+    )
     if rules is not None:
         repo.write("monitoring/alerts.yml", rules)
     for path, content in (extra or {}).items():
@@ -187,3 +189,148 @@ def test_uncommitted_monitoring_does_not_count(make_repo):
     (repo.path / "prometheus.yml").write_text(PROM)
     findings = run_check("repo.monitoring-config", repo.path)
     assert worst_of(findings) is Outcome.FAIL
+
+
+# -- repo.alert-rules --------------------------------------------------------------------
+needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
+
+
+@needs_promtool
+def test_complete_rule_set_passes(make_repo):
+    repo = monitored_repo(make_repo)
+    findings = run_check("repo.alert-rules", repo.path)
+    assert worst_of(findings) is Outcome.PASS, reasons(findings)
+    text = reasons(findings)
+    assert "promtool accepts 4 alert(s)" in text
+    assert "CPU: HighCpu" in text and "memory: HighMemory" in text and "availability: AppDown" in text
+    assert any(
+        e.kind == "command" and e.command[:3] == ["promtool", "check", "rules"] for f in findings for e in f.evidence
+    )
+
+
+@needs_promtool
+def test_rule_file_with_promql_syntax_error_fails_with_promtool_output(make_repo):
+    broken = COMPLETE_RULES.replace(
+        "rate(process_cpu_seconds_total[5m]) > 0.8", "rate(process_cpu_seconds_total[5m] > 0.8"
+    )
+    repo = monitored_repo(make_repo, rules=broken)
+    findings = run_check("repo.alert-rules", repo.path)
+    [bad] = [f for f in findings if f.outcome is Outcome.FAIL]
+    assert "promtool rejects" in bad.reason and "monitoring/alerts.yml" in bad.reason
+    cmd = next(e for e in bad.evidence if e.kind == "command")
+    assert "monitoring/alerts.yml" in cmd.excerpt and "harness-promtool" not in cmd.excerpt
+
+
+@needs_promtool
+def test_rule_file_with_yaml_error_fails(make_repo):
+    repo = monitored_repo(make_repo, rules="groups:\n  - name: app\n    rules:\n      - alert: [Oops\n")
+    findings = run_check("repo.alert-rules", repo.path)
+    assert any(f.outcome is Outcome.FAIL and "monitoring/alerts.yml" in f.reason for f in findings)
+
+
+def test_rule_without_for_fails_naming_it(make_repo):
+    rules = COMPLETE_RULES.replace(
+        "        expr: process_resident_memory_bytes > 500e6\n        for: 5m\n",
+        "        expr: process_resident_memory_bytes > 500e6\n",
+    )
+    repo = monitored_repo(make_repo, rules=rules)
+    findings = run_check("repo.alert-rules", repo.path)
+    fails = [f for f in findings if f.outcome is Outcome.FAIL]
+    assert any("HighMemory (monitoring/alerts.yml:8)" in f.reason and "`for`" in f.reason for f in fails)
+    # the rule without `for` does not count for memory coverage either
+    assert any("covers memory" in f.reason for f in fails)
+
+
+def test_missing_memory_coverage_fails(make_repo):
+    rules = COMPLETE_RULES.replace(
+        "      - alert: HighMemory\n        expr: process_resident_memory_bytes > 500e6\n        for: 5m\n", ""
+    )
+    repo = monitored_repo(make_repo, rules=rules)
+    findings = run_check("repo.alert-rules", repo.path)
+    [gap] = [f for f in findings if "covers" in f.reason]
+    assert gap.outcome is Outcome.FAIL and "covers memory" in gap.reason and "CPU" not in gap.reason.split("(")[0]
+
+
+def test_alerting_promised_in_readme_without_rules_fails(make_repo):
+    repo = make_repo()
+    repo.write("app.py", FLASK_WITH_METRICS).write("README.md", "# App\n\nAlerts page the team on Slack.\n")
+    repo.commit("app")
+    [f] = run_check("repo.alert-rules", repo.path)
+    assert f.outcome is Outcome.FAIL
+    assert "claimed in the documentation (README.md:3)" in f.reason and "no alert rule" in f.reason
+
+
+def test_no_alertmanager_wiring_fails(make_repo):
+    repo = monitored_repo(make_repo, extra={"monitoring/prometheus.yml": PROM.replace("alerting:", "unused:")})
+    (repo.path / "monitoring/alertmanager.yml").unlink()
+    repo.commit("drop alertmanager")
+    findings = run_check("repo.alert-rules", repo.path)
+    [f] = [f for f in findings if "notify no one" in f.reason]
+    assert f.outcome is Outcome.FAIL and "no Alertmanager config" in f.reason
+
+
+def test_referenced_rule_file_missing_fails(make_repo):
+    repo = monitored_repo(make_repo, rules=None)
+    findings = run_check("repo.alert-rules", repo.path)
+    assert any(f.outcome is Outcome.FAIL and "lists alerts.yml" in f.reason for f in findings)
+
+
+def test_promtool_absent_is_could_not_check(make_repo, monkeypatch):
+    from harness.probes import monitoring
+
+    monkeypatch.setattr(monitoring, "promtool_path", lambda: None)
+    repo = monitored_repo(make_repo)
+    findings = run_check("repo.alert-rules", repo.path)
+    [f] = [f for f in findings if "promtool" in f.reason]
+    assert f.outcome is Outcome.COULD_NOT_CHECK and f.remediation
+
+
+TF_ALARMS = """\
+resource "aws_sns_topic" "ops" { name = "ops" }
+
+resource "aws_cloudwatch_metric_alarm" "cpu_high" {
+  alarm_name          = "cpu-high"
+  metric_name         = "CPUUtilization"
+  namespace           = "AWS/EC2"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 80
+  evaluation_periods  = 2
+  period              = 60
+  statistic           = "Average"
+  alarm_actions       = [aws_sns_topic.ops.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "mem_high" {
+  metric_name         = "MemoryUtilization"
+  threshold           = 85
+  evaluation_periods  = 3
+  alarm_actions       = [aws_sns_topic.ops.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  metric_name         = "HTTPCode_Target_5XX_Count"
+  threshold           = 10
+  evaluation_periods  = 1
+  alarm_actions       = [aws_sns_topic.ops.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "unhealthy" {
+  metric_name         = "UnHealthyHostCount"
+  threshold           = 0
+  evaluation_periods  = 2
+}
+"""
+
+
+def test_cloudwatch_alarms_in_terraform_count_as_rules(make_repo):
+    repo = make_repo()
+    repo.write("app.py", FLASK_WITH_METRICS).write("infra/alarms.tf", TF_ALARMS).commit("alarms")
+    findings = run_check("repo.alert-rules", repo.path)
+    [cov] = [f for f in findings if "cover" in f.reason]
+    assert cov.outcome is Outcome.PASS, reasons(findings)
+    assert "CPU: cpu_high" in cov.reason and "memory: mem_high" in cov.reason
+    [warn] = [f for f in findings if f.outcome is Outcome.WARN]
+    assert "unhealthy (infra/alarms.tf:29)" in warn.reason
+    # the same alarms also count as host CPU/RAM monitoring
+    mon = run_check("repo.monitoring-config", repo.path)
+    assert any(f.outcome is Outcome.PASS and "cloud alarms" in f.reason for f in mon)
