@@ -1,0 +1,95 @@
+"""repo.pipeline-artefact: the pipeline builds an artefact and publishes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from harness.checks.base import check, finding
+from harness.context import Context
+from harness.model import Finding, Outcome
+from harness.probes import pipelines, repository
+
+ID = "repo.pipeline-artefact"
+
+
+@check(
+    ID,
+    title="The pipeline builds an artefact and publishes it",
+    failure_title="The pipeline builds no artefact",
+    proves=(
+        "Each commit becomes a versioned artefact (image, package, synthesised stack) built by the pipeline, "
+        "not on someone's laptop, and kept where the deploy can take it from (CI-2)."
+    ),
+    remediation=(
+        "Add a build step to the pipeline (e.g. docker/build-push-action, `python -m build`, `npm pack`) and "
+        "publish the result (push the image to a registry, upload the package or use actions/upload-artifact)."
+    ),
+    source="repository",
+    timeout=60,
+)
+def run(ctx: Context) -> Iterator[Finding]:
+    repo = repository.get(ctx)
+    if not repo.is_git or repo.head is None:
+        yield finding(ID, Outcome.COULD_NOT_CHECK, "not a git repository with commits: no committed pipeline to read")
+        return
+    model = pipelines.get(ctx)
+    if not model.pipelines:
+        if model.problems:
+            yield finding(
+                ID,
+                Outcome.COULD_NOT_CHECK,
+                "no pipeline could be read: " + "; ".join(f"{p.path}: {p.message}" for p in model.problems),
+                [pipelines.problem_evidence(repo, p) for p in model.problems[:5]],
+                remediation="Fix the pipeline files so that they parse.",
+            )
+        else:
+            yield finding(ID, Outcome.FAIL, "no pipeline definition is committed, so nothing builds an artefact")
+        return
+    builds = [m for p in model.pipelines for m in pipelines.classify(p, "build")]
+    published = [m for p in model.pipelines for m in pipelines.classify(p, "publish")]
+    kept = [j for p in model.pipelines for j in p.jobs if j.artifacts]
+    automatic_builds = [m for m in builds if pipelines.is_automatic(m.pipeline) and not m.job.manual]
+    if not builds:
+        looked = ", ".join(p.path for p in model.pipelines)
+        yield finding(ID, Outcome.FAIL, f"no build step (image, package, synth) in {looked}")
+        return
+    build = (automatic_builds or builds)[0]
+    evidence = [pipelines.evidence_at(repo, build.pipeline.path, build.line, f"{build.where}: builds an artefact")]
+    if not automatic_builds:
+        yield finding(
+            ID,
+            Outcome.WARN,
+            f"`{build.text[:80]}` at {build.where} builds an artefact, but only when started by hand",
+            evidence,
+            remediation="Trigger the build on push to the main branch (or on tags).",
+            subject=build.where,
+        )
+        return
+    if published:
+        pub = published[0]
+        evidence.append(pipelines.evidence_at(repo, pub.pipeline.path, pub.line, f"{pub.where}: publishes it"))
+        yield finding(
+            ID,
+            Outcome.PASS,
+            f"`{build.text[:80]}` at {build.where} builds an artefact; `{pub.text[:80]}` at {pub.where} publishes it",
+            evidence,
+            subject=build.where,
+        )
+    elif kept:
+        job = kept[0]
+        yield finding(
+            ID,
+            Outcome.PASS,
+            f"`{build.text[:80]}` at {build.where} builds an artefact, kept as job artifacts of `{job.id}`",
+            evidence,
+            subject=build.where,
+        )
+    else:
+        yield finding(
+            ID,
+            Outcome.WARN,
+            f"`{build.text[:80]}` at {build.where} builds an artefact but no step publishes or uploads it",
+            evidence,
+            remediation="Push the image to a registry or upload the build output (e.g. actions/upload-artifact).",
+            subject=build.where,
+        )
