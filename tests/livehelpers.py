@@ -83,6 +83,8 @@ class _AppMetrics:
         ProcessCollector(registry=self.registry)
         self.requests = Counter("http_requests_total", "Requests", ["method", "path", "status"], registry=self.registry)
         self.latency = Histogram("http_request_duration_seconds", "Latency", ["path"], registry=self.registry)
+        self.requests.labels("GET", "/", "200")  # exist from the first scrape, as real apps usually arrange
+        self.latency.labels("/")
         if custom:
             self.orders = Counter("shop_orders_created_total", "Orders created", registry=self.registry)
             self.basket = Gauge("shop_basket_items", "Items in open baskets", registry=self.registry)
