@@ -113,6 +113,8 @@ class SourceToUserConfig:
 @dataclass
 class LiveConfig:
     urls: list[str] = field(default_factory=list)
+    # Plain-HTTP URLs expected to redirect to HTTPS; default: each https URL's host on port 80.
+    http_urls: list[str] = field(default_factory=list)
     ca_bundle: str = ""
     health_path: str = "/healthz"
     readiness_path: str = "/readyz"
@@ -272,6 +274,9 @@ def validate(config: Config) -> None:
     for i, url in enumerate(live.urls):
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"live.urls[{i}]: not an http(s) URL: {url!r}")
+    for i, url in enumerate(live.http_urls):
+        if not url.startswith("http://"):
+            raise ConfigError(f"live.http_urls[{i}]: not an http:// URL: {url!r}")
     for name in ("metrics_url", "prometheus_url", "alertmanager_url"):
         url = getattr(live, name)
         if url and not url.startswith(("http://", "https://")):
