@@ -334,3 +334,109 @@ def test_cloudwatch_alarms_in_terraform_count_as_rules(make_repo):
     # the same alarms also count as host CPU/RAM monitoring
     mon = run_check("repo.monitoring-config", repo.path)
     assert any(f.outcome is Outcome.PASS and "cloud alarms" in f.reason for f in mon)
+
+
+# -- repo.dashboards ------------------------------------------------------------------------
+GRAFANA = {
+    "title": "Service overview",
+    "schemaVersion": 39,
+    "panels": [
+        {"type": "row", "title": "App", "panels": []},
+        {"type": "timeseries", "title": "Error rate", "targets": [{"expr": "rate(http_requests_total[5m])"}]},
+        {"type": "stat", "title": "CPU", "targets": [{"expr": "rate(process_cpu_seconds_total[1m])"}]},
+    ],
+}
+PROVIDER = "apiVersion: 1\nproviders:\n  - name: default\n    options:\n      path: /var/lib/grafana/dashboards\n"
+
+
+def test_grafana_dashboard_with_provisioning_passes(make_repo):
+    repo = make_repo()
+    repo.write("grafana/dashboards/overview.json", json.dumps(GRAFANA, indent=2))
+    repo.write("grafana/provisioning/dashboards/default.yml", PROVIDER).commit("dashboards")
+    findings = run_check("repo.dashboards", repo.path)
+    assert worst_of(findings) is Outcome.PASS, reasons(findings)
+    board = next(f for f in findings if "Service overview" in f.reason)
+    assert "2 panel(s): Error rate, CPU" in board.reason
+    assert "process_cpu_seconds_total" in board.evidence[0].excerpt
+
+
+def test_no_dashboard_fails(make_repo):
+    repo = make_repo()
+    repo.write("app.py", FLASK_WITH_METRICS).write("package.json", '{"name": "x", "panels": 3}').commit("app")
+    [f] = run_check("repo.dashboards", repo.path)
+    assert f.outcome is Outcome.FAIL
+
+
+def test_dashboard_without_queries_does_not_pass(make_repo):
+    empty = {"title": "Empty", "schemaVersion": 39, "panels": [{"type": "text", "title": "Notes"}]}
+    repo = make_repo()
+    repo.write("grafana/empty.json", json.dumps(empty)).commit("empty")
+    findings = run_check("repo.dashboards", repo.path)
+    assert worst_of(findings) is Outcome.FAIL
+    assert any(f.outcome is Outcome.WARN and "no panel with a query" in f.reason for f in findings)
+
+
+def test_malformed_dashboard_json_fails_naming_file(make_repo):
+    repo = make_repo()
+    repo.write("grafana/dashboards/broken.json", '{"title": "x", "panels": [').commit("broken")
+    findings = run_check("repo.dashboards", repo.path)
+    assert any(f.outcome is Outcome.FAIL and "grafana/dashboards/broken.json" in f.reason for f in findings)
+
+
+def test_cloudwatch_dashboard_and_console_template_pass(make_repo):
+    tf = (
+        'resource "aws_cloudwatch_dashboard" "main" {\n  dashboard_name = "main"\n  dashboard_body = jsonencode({\n'
+        '    widgets = [{ type = "metric", properties = { metrics = [["AWS/EC2", "CPUUtilization"]] } }]\n  })\n}\n'
+    )
+    console = '{{ template "head" . }}\n<h1>App</h1>\n{{ template "prom_query_drilldown" (args "up{job=\'app\'}") }}\n'
+    repo = make_repo()
+    repo.write("infra/dash.tf", tf).write("consoles/app.html", console).commit("dash")
+    findings = run_check("repo.dashboards", repo.path)
+    assert worst_of(findings) is Outcome.PASS, reasons(findings)
+    text = reasons(findings)
+    assert "cloudwatch dashboard 'main' (infra/dash.tf:1)" in text and "console dashboard 'App'" in text
+
+
+# -- repo.custom-metrics ------------------------------------------------------------------
+def test_business_metric_is_custom(make_repo):
+    repo = make_repo()
+    repo.write("app.py", FLASK_WITH_METRICS).commit("app")
+    findings = run_check("repo.custom-metrics", repo.path)
+    assert worst_of(findings) is Outcome.PASS
+    custom = next(f for f in findings if "custom metric(s)" in f.reason)
+    assert "tasks_created_total (counter, app.py:7)" in custom.reason
+    assert "http_requests_total" not in custom.reason and "request_latency_seconds" not in custom.reason
+    standard = next(f for f in findings if "standard instrumentation" in f.reason)
+    assert "http_requests_total" in standard.reason
+
+
+def test_only_standard_metrics_fail(make_repo):
+    app = FLASK_WITH_METRICS.replace('TASKS = Counter("tasks_created_total", "Tasks created by users")\n', "")
+    repo = make_repo()
+    repo.write("app.py", app).write(
+        "tests/test_app.py", 'from prometheus_client import Gauge\nG = Gauge("fake_queue_depth", "x")\n'
+    )
+    repo.commit("app")
+    findings = run_check("repo.custom-metrics", repo.path)
+    [f] = findings
+    assert f.outcome is Outcome.FAIL and "no custom metric" in f.reason and "fake_queue_depth" not in f.reason
+
+
+def test_prom_client_and_go_custom_metrics(make_repo):
+    js = "const client = require('prom-client');\nconst q = new client.Gauge({\n  name: 'queue_depth',\n});\n"
+    go = (
+        'package main\nimport "github.com/prometheus/client_golang/prometheus"\n'
+        'var orders = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "shop", Name: "orders_total"}, nil)\n'
+    )
+    repo = make_repo()
+    repo.write("src/metrics.js", js).write("main.go", go).commit("metrics")
+    [f] = run_check("repo.custom-metrics", repo.path)
+    assert f.outcome is Outcome.PASS
+    assert "queue_depth (gauge, src/metrics.js:2)" in f.reason and "shop_orders_total" in f.reason
+
+
+def test_collections_counter_is_not_a_metric(make_repo):
+    repo = make_repo()
+    repo.write("app.py", 'from collections import Counter\nc = Counter("hello")\n').commit("app")
+    [f] = run_check("repo.custom-metrics", repo.path)
+    assert f.outcome is Outcome.FAIL and "no metric at all" in f.reason

@@ -663,7 +663,7 @@ def _collect_console(model: Monitoring, f: RepoFile, text: str) -> None:
     if not _CONSOLE.search(text):
         return
     panels = []
-    for m in re.finditer(r'prom_query_drilldown\s+(?:\(args\s+)?"([^"]+)"|expr:\s*"([^"]+)"', text):
+    for m in re.finditer(r'prom_query_drilldown"?\s+\(?(?:args\s+)?"([^"]+)"|expr:\s*"([^"]+)"', text):
         panels.append(Panel(f"line {_line_of(text, m.start())}", [m.group(1) or m.group(2)]))
     title = re.search(r"<h\d[^>]*>([^<]+)</h\d>", text)
     model.dashboards.append(Dashboard("console", title.group(1) if title else f.name, Loc(f.path, 1), panels))
