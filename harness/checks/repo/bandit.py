@@ -1,0 +1,148 @@
+"""repo.bandit: bandit finds no high-severity issue in the committed Python code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from harness.checks.base import check, finding
+from harness.context import Context
+from harness.model import Evidence, Finding, Outcome
+from harness.probes import repository
+from harness.probes.repository import RepoFile
+
+ID = "repo.bandit"
+TEST_DIRS = {"tests", "test", "testing"}
+SKIP_DIRS = {*TEST_DIRS, "node_modules", ".venv", "venv", "site-packages", "migrations"}
+MAX_PY_BYTES = 1_000_000
+BANDIT_TIMEOUT_S = 240.0
+RANK = {"LOW": 0, "MEDIUM": 1, "HIGH": 2, "UNDEFINED": 0}
+
+
+@check(
+    ID,
+    title="Bandit finds no high-severity security issue in the Python code",
+    failure_title="Bandit finds high-severity security issues in the Python code",
+    proves=(
+        "The committed application code has no shell injection, unsafe deserialisation or similar issue that "
+        "static analysis rates high severity with at least medium confidence (CQ-2)."
+    ),
+    remediation=(
+        "Fix each reported line (e.g. pass an argument list instead of shell=True, use yaml.safe_load); "
+        "if one is a false positive, mark it `# nosec BXXX` with a reason."
+    ),
+    source="repository",
+    timeout=300,
+)
+def run(ctx: Context) -> Iterator[Finding]:
+    repo = repository.get(ctx)
+    if repo.is_git and repo.head is None:
+        yield finding(ID, Outcome.COULD_NOT_CHECK, "the repository has no commits yet")
+        return
+    files = [f for f in repo.files if f.suffix == ".py" and f.is_regular and not _skipped(f)]
+    if not files:
+        yield finding(ID, Outcome.NOT_APPLICABLE, "no Python source files outside test folders")
+        return
+    with tempfile.TemporaryDirectory(prefix="harness-bandit-") as tmp:
+        root = Path(tmp) / "src"
+        unread = []
+        for f in files:
+            data = repo.read_bytes(f.path, MAX_PY_BYTES)
+            if data is None:
+                unread.append(f.path)
+                continue
+            target = root / f.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if not root.exists():
+            yield finding(ID, Outcome.COULD_NOT_CHECK, f"no Python file could be read ({len(unread)} too large)")
+            return
+        cmd = [sys.executable, "-m", "bandit", "-r", "-f", "json", "-q", "src"]
+        try:
+            proc = subprocess.run(
+                cmd, cwd=tmp, capture_output=True, timeout=ctx.bounded(BANDIT_TIMEOUT_S), stdin=subprocess.DEVNULL
+            )
+        except subprocess.TimeoutExpired:
+            yield finding(
+                ID, Outcome.COULD_NOT_CHECK, f"bandit did not finish within {ctx.bounded(BANDIT_TIMEOUT_S):.0f} s"
+            )
+            return
+        except OSError as exc:
+            yield finding(ID, Outcome.COULD_NOT_CHECK, f"cannot run bandit: {exc}")
+            return
+    shown = ["bandit", "-r", "-f", "json", "-q", "<Python files at HEAD>"]
+    try:
+        report = json.loads(proc.stdout.decode("utf-8", "replace"))
+        results = report["results"]
+    except (ValueError, KeyError, TypeError):
+        err = proc.stderr.decode("utf-8", "replace").strip()[-500:]
+        yield finding(
+            ID,
+            Outcome.COULD_NOT_CHECK,
+            f"bandit crashed or printed no report (exit {proc.returncode})",
+            [Evidence(kind="command", summary="bandit run", command=shown, excerpt=err)],
+            remediation="Check that bandit is installed (`pip install bandit`) and can parse the code.",
+        )
+        return
+    high, medium = [], []
+    for r in results:
+        sev, conf = RANK.get(str(r.get("issue_severity")), 0), RANK.get(str(r.get("issue_confidence")), 0)
+        if sev == 2 and conf >= 1:
+            high.append(r)
+        elif sev >= 1 and conf >= 1:
+            medium.append(r)
+    base = f"bandit scanned {len(files) - len(unread)} Python files at {(repo.head or 'the working folder')[:12]}"
+    if unread:
+        base += f" ({len(unread)} too large to read: {', '.join(unread[:3])})"
+    errors = report.get("errors") or []
+    if errors:
+        base += f"; {len(errors)} file(s) bandit could not parse"
+    for r in high[:20]:
+        yield _issue(Outcome.FAIL, r, repo.head, shown)
+    for r in medium[:20]:
+        yield _issue(Outcome.WARN, r, repo.head, shown)
+    if high or medium:
+        return
+    yield finding(
+        ID,
+        Outcome.PASS,
+        f"{base}: no medium or high severity issue ({len(results)} low)",
+        [Evidence(kind="command", summary=base, command=shown, excerpt=f"{len(results)} results, none medium/high")],
+    )
+
+
+def _skipped(f: RepoFile) -> bool:
+    parts = PurePosixPath(f.path).parts
+    return any(p in SKIP_DIRS for p in parts[:-1]) or parts[-1].startswith("test_") or parts[-1] == "conftest.py"
+
+
+def _issue(outcome: Outcome, r: dict[str, object], head: str | None, shown: list[str]) -> Finding:
+    path = str(r.get("filename", "")).removeprefix("src/")
+    line = int(r.get("line_number") or 1)  # type: ignore[call-overload]
+    rng = r.get("line_range") or [line]
+    end = max(rng) if isinstance(rng, list) and rng else line
+    test = f"{r.get('test_id')} {r.get('test_name')}"
+    where = f"{path}:{line}"
+    return finding(
+        ID,
+        outcome,
+        f"{where}: {test}: {r.get('issue_text')} "
+        f"(severity {r.get('issue_severity')}, confidence {r.get('issue_confidence')})",
+        [
+            Evidence(
+                kind="file",
+                summary=f"{where}: {test}",
+                path=path,
+                start_line=line,
+                end_line=end,
+                commit=head,
+                excerpt=str(r.get("code") or ""),
+                data={"more_info": str(r.get("more_info", ""))},
+            )
+        ],
+        subject=where,
+    )

@@ -1,0 +1,88 @@
+"""repo.security-scanning: security scanners run in the pipeline and can fail the build."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from harness.checks.base import check, finding
+from harness.context import Context
+from harness.model import Finding, Outcome
+from harness.probes import pipelines, repository
+
+ID = "repo.security-scanning"
+SUPPLY = ("dependency", "image")
+CODE = ("static", "secrets")
+
+
+@check(
+    ID,
+    title="The pipeline scans dependencies or images and the code, and a finding fails the build",
+    failure_title="The pipeline has no security scan that can fail the build",
+    proves=(
+        "Known-vulnerable dependencies or images and insecure code or leaked secrets stop the pipeline before "
+        "they ship (CQ-2, S9), instead of being reported where nobody looks."
+    ),
+    remediation=(
+        "Add a dependency or image scan (pip-audit, npm audit, trivy with --exit-code 1) and a static analysis or "
+        "secret scan (bandit, semgrep ci, gitleaks) as pipeline steps, without `|| true`, `continue-on-error`, "
+        "`--exit-zero` or `soft_fail`."
+    ),
+    source="repository",
+    timeout=60,
+)
+def run(ctx: Context) -> Iterator[Finding]:
+    repo = repository.get(ctx)
+    if not repo.is_git or repo.head is None:
+        yield finding(ID, Outcome.COULD_NOT_CHECK, "not a git repository with commits: no committed pipeline to read")
+        return
+    model = pipelines.get(ctx)
+    if not model.pipelines:
+        if model.problems:
+            yield finding(
+                ID,
+                Outcome.COULD_NOT_CHECK,
+                "no pipeline could be read: " + "; ".join(f"{p.path}: {p.message}" for p in model.problems),
+                [pipelines.problem_evidence(repo, p) for p in model.problems[:5]],
+                remediation="Fix the pipeline files so that they parse.",
+            )
+        else:
+            yield finding(ID, Outcome.FAIL, "no pipeline definition is committed, so no security scan runs")
+        return
+    scans = [m for p in model.pipelines if pipelines.is_automatic(p) for m in pipelines.security_scans(p)]
+    scans = [m for m in scans if not m.job.manual]
+    for m in scans:
+        if not m.blocking:
+            yield finding(
+                ID,
+                Outcome.WARN,
+                f"{m.tool} at {m.where} cannot fail the build: {m.cannot_fail} (line {m.cannot_fail_line})",
+                [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{m.where}: {m.tool}")],
+                remediation=f"Let {m.tool} fail the build on findings (remove what ignores its exit status).",
+                subject=f"{m.pipeline.path}:{m.cannot_fail_line or m.line}",
+            )
+    blocking = [m for m in scans if m.blocking]
+    supply = [m for m in blocking if m.kind in SUPPLY]
+    code = [m for m in blocking if m.kind in CODE]
+    evidence = [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{m.where}: {m.tool}") for m in blocking[:6]]
+    summary = ", ".join(
+        sorted({f"{m.tool} ({m.kind}, {'blocking' if m.blocking else 'non-blocking'})" for m in scans})
+    )
+    if supply and code:
+        yield finding(
+            ID,
+            Outcome.PASS,
+            f"blocking scans: {supply[0].tool} at {supply[0].where} and {code[0].tool} at {code[0].where}"
+            f" (all scans: {summary})",
+            evidence,
+        )
+        return
+    missing = []
+    if not supply:
+        missing.append("no dependency or image scan that can fail the build")
+    if not code:
+        missing.append("no static analysis or secret scan that can fail the build")
+    note = ""
+    if any(repo.exists(p) for p in (".github/dependabot.yml", ".github/dependabot.yaml")) and not supply:
+        note = " (Dependabot alerts are not a pipeline step: they fail no build)"
+    found = f"; scans found: {summary}" if scans else "; no security scanner found in any automatic pipeline"
+    yield finding(ID, Outcome.FAIL, "; ".join(missing) + note + found, evidence)
