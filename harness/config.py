@@ -126,6 +126,7 @@ class LiveConfig:
     docker_label: str = ""  # label selecting the app containers, e.g. com.example.role=app
     pulumi_state: str = ""  # a file backend folder or a `pulumi stack export` JSON file
     database_dsn_env: str = ""  # name of the variable holding the DSN (never the DSN itself)
+    database_app_users: list[str] = field(default_factory=list)  # the app's DB users; empty: every other client
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 10.0
     max_body_bytes: int = 5_000_000
