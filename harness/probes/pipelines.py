@@ -1038,3 +1038,8 @@ def problem_evidence(repo: RepoSnapshot, problem: PipelineProblem) -> Evidence:
     m = re.search(r"at line (\d+)", problem.message)
     line = int(m.group(1)) if m else 1
     return evidence_at(repo, problem.path, line, f"{problem.path}: {problem.message}")
+
+
+def collect_paths(repo: RepoSnapshot) -> list[tuple[str, str]]:
+    """(path, system) of every pipeline definition at HEAD, parsed or not."""
+    return _find(repo)
