@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -364,3 +364,95 @@ def history_or_reason(ctx: Context) -> tuple[History | None, str]:
     if history.head is None or not history.commits:
         return None, "the repository has no commits yet"
     return history, ""
+
+
+# -- patches, for content scans of history (secrets) --------------------------------
+
+MAX_PATCH_BYTES = 150_000_000
+MAX_PATCH_COMMITS = 20_000
+MAX_FILE_PATCH_CHARS = 1_000_000  # per file and commit: enough for any hand-written change
+
+
+@dataclass(frozen=True)
+class FilePatch:
+    sha: str
+    path: str
+    added: str  # the added lines, joined
+    removed: str  # the removed lines, joined
+
+
+@dataclass
+class PatchScan:
+    """Statistics of one `patches` pass; `truncated` says why it stopped early, if it did."""
+
+    commits: int = 0
+    bytes: int = 0
+    truncated: str = ""
+
+
+def patches(root: Path, scan: PatchScan, deadline: float, skip: Callable[[str], bool]) -> Iterator[FilePatch]:
+    """Every file change of every commit on every ref, newest first, bounded in bytes, commits and time."""
+    args = [
+        "git", "-C", str(root), "-c", "core.quotePath=false", "log",
+        "--exclude=refs/notes/*", "--exclude=refs/stash", "--all", "HEAD",
+        "-p", "-U0", "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv", "--format=" + _START + "%H",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=gitcmd.git_env()
+    )
+    assert proc.stdout is not None
+    sha, path, header = "", "", False
+    added: list[str] = []
+    removed: list[str] = []
+    size = 0
+
+    def flush() -> FilePatch | None:
+        if sha and path and (added or removed) and not skip(path):
+            return FilePatch(sha, path, "".join(added), "".join(removed))
+        return None
+
+    try:
+        for raw in proc.stdout:
+            scan.bytes += len(raw)
+            if scan.bytes > MAX_PATCH_BYTES:
+                scan.truncated = f"stopped after {MAX_PATCH_BYTES // 1_000_000} MB of patches ({scan.commits} commits)"
+                break
+            line = raw.decode("utf-8", "replace")
+            if line.startswith(_START) or line.startswith("diff --git "):
+                done = flush()
+                if done:
+                    yield done
+                added, removed, size, path, header = [], [], 0, "", True
+                if line.startswith(_START):
+                    sha = line[1:].strip()
+                    scan.commits += 1
+                    if scan.commits > MAX_PATCH_COMMITS:
+                        scan.truncated = f"stopped after {MAX_PATCH_COMMITS} commits"
+                        break
+                    if time.monotonic() > deadline:
+                        scan.truncated = f"ran out of time after {scan.commits} commits"
+                        break
+                continue
+            if header:
+                if line.startswith("+++ ") and line[4:].strip() != "/dev/null":
+                    path = _unquote(line[4:].strip()).removeprefix("b/")
+                elif line.startswith("--- ") and line[4:].strip() != "/dev/null":
+                    path = _unquote(line[4:].strip()).removeprefix("a/")
+                elif line.startswith("@@"):
+                    header = False
+                continue
+            if size > MAX_FILE_PATCH_CHARS:
+                continue
+            if line.startswith("+"):
+                added.append(line[1:])
+                size += len(line)
+            elif line.startswith("-"):
+                removed.append(line[1:])
+                size += len(line)
+        else:
+            done = flush()
+            if done:
+                yield done
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
