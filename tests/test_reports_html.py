@@ -59,6 +59,7 @@ def test_self_contained_no_external_resources(tmp_path: Path) -> None:
     assert not [(t, n) for t, n, _ in parsed.attrs if t in ("link", "img", "iframe", "object")]
     assert "url(" not in text and "@import" not in text
     assert "default-src 'none'" in text  # the CSP forbids any fetch even if something slipped in
+    assert "innerHTML" not in text and "document.write" not in text
 
 
 def test_markup_is_balanced(tmp_path: Path) -> None:

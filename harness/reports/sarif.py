@@ -116,11 +116,14 @@ def render(doc: dict[str, Any]) -> str:
     run_info, grade = doc["run"], doc["grade"]
     repo = str(run_info.get("target", {}).get("repo", ""))
     mapping = view.criteria_by_check(doc)
-    rules, index = [], {}
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
     for check in doc["checks"]:
         index[check["id"]] = len(rules)
         rules.append(_rule(check, mapping.get(check["id"], [])))
-    results, notifications, unlocated = [], [], 0
+    results: list[dict[str, Any]] = []
+    notifications: list[dict[str, Any]] = []
+    unlocated = 0
     for check, f in view.iter_findings(doc):
         cid = check["id"]
         if f.get("outcome") == "could_not_check":
