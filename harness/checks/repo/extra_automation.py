@@ -1,0 +1,152 @@
+"""repo.extra-automation: automation beyond set-up and deploy (schedules, bots, release, hooks, API scripts)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+from typing import Any
+
+from harness.checks.base import check, finding
+from harness.context import Context
+from harness.model import Evidence, Finding, Outcome
+from harness.probes import inventory
+from harness.probes.repository import RepoSnapshot
+
+ID = "repo.extra-automation"
+BOT_FILES = {
+    ".github/dependabot.yml": "Dependabot",
+    ".github/dependabot.yaml": "Dependabot",
+    "renovate.json": "Renovate",
+    "renovate.json5": "Renovate",
+    ".renovaterc": "Renovate",
+    ".renovaterc.json": "Renovate",
+    ".github/renovate.json": "Renovate",
+    ".github/renovate.json5": "Renovate",
+    ".pre-commit-config.yaml": "pre-commit hooks",
+    ".pre-commit-config.yml": "pre-commit hooks",
+    "lefthook.yml": "lefthook git hooks",
+    ".releaserc": "semantic-release",
+    ".releaserc.json": "semantic-release",
+    ".releaserc.yml": "semantic-release",
+    "release.config.js": "semantic-release",
+    "release-please-config.json": "release-please",
+    ".goreleaser.yml": "GoReleaser",
+    ".goreleaser.yaml": "GoReleaser",
+}
+RELEASE_STEP = re.compile(
+    r"(semantic-release|release-please-action|googleapis/release-please|goreleaser|changesets/action)"
+)
+API_CALL = re.compile(
+    r"(\brequests\.(get|post|put|patch|delete)\(|\bhttpx\.|\bboto3\.(client|resource)\(|\bfrom azure\.|\bgh api\b"
+    r"|\bcurl\b[^\n]*https?://(?!localhost|127\.0\.0\.1)|Invoke-RestMethod|\burllib\.request\.urlopen\(|\bfetch\(\s*['\"`]https?://)"
+)
+SCRIPT_SUFFIXES = {".sh", ".py", ".ps1", ".js", ".ts", ".bash", ""}
+SCRIPT_DIRS = {"scripts", "script", "bin", "tools", "ops", "automation", "hack"}
+
+
+def _on(doc: dict[Any, Any]) -> Any:
+    # YAML 1.1 reads the bare key `on` as the boolean True.
+    return doc.get("on", doc.get(True))
+
+
+def _schedules(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], list[tuple[str, str]]]:
+    found, problems = [], []
+    for f in repo.files:
+        workflow = f.path.startswith(".github/workflows/") and f.suffix in (".yml", ".yaml")
+        other = f.name in (".gitlab-ci.yml", "azure-pipelines.yml", "azure-pipelines.yaml")
+        if not (workflow or other):
+            continue
+        p = inventory.parsed(ctx, repo, f)
+        if p is None:
+            continue
+        if p.error:
+            problems.append((f.path, p.error))
+            continue
+        doc = p.docs[0] if p.docs and isinstance(p.docs[0], dict) else {}
+        on = _on(doc) if workflow else None
+        scheduled = (isinstance(on, dict) and "schedule" in on) or (isinstance(on, list) and "schedule" in on)
+        scheduled = scheduled or (other and ("schedules" in doc or '$CI_PIPELINE_SOURCE == "schedule"' in p.text))
+        if scheduled:
+            line = inventory.line_of(p.text, re.compile(r"(schedules?\s*:|cron)"))
+            cron = re.search(r"cron\s*:\s*['\"]?([^'\"\n]+)", p.text)
+            what = f"scheduled workflow {f.path}" + (f" (cron {cron.group(1).strip()})" if cron else "")
+            found.append(inventory.evidence_at(repo, f.path, line, what))
+        for m in RELEASE_STEP.finditer(p.text):
+            line = p.text.count("\n", 0, m.start()) + 1
+            found.append(inventory.evidence_at(repo, f.path, line, f"release automation: {m.group(1)}", m.group(0)))
+            break
+    return found, problems
+
+
+def _api_scripts(repo: RepoSnapshot) -> list[Evidence]:
+    files = [
+        f
+        for f in repo.files
+        if f.is_regular
+        and f.suffix in SCRIPT_SUFFIXES
+        and (set(PurePosixPath(f.path).parts[:-1]) & SCRIPT_DIRS or ("/" not in f.path and f.suffix in (".sh", ".ps1")))
+    ]
+    seen: set[str] = set()
+    out = []
+    for h in inventory.grep(repo, files, API_CALL, limit=50):
+        if h.path not in seen:
+            seen.add(h.path)
+            out.append(inventory.evidence_at(repo, h.path, h.line, f"script calling an API: {h.path}", h.text))
+    return out
+
+
+@check(
+    ID,
+    title="Automation beyond set-up and deploy reduces recurring effort",
+    failure_title="No automation beyond set-up and deploy",
+    proves="Recurring chores (updates, scheduled jobs, releases, hygiene, API tasks) are automated (AU-D1).",
+    remediation=(
+        "Automate a recurring chore: a scheduled workflow, Dependabot or Renovate, release automation, pre-commit "
+        "hooks, or a script that drives an API you otherwise click through by hand."
+    ),
+    source="repository",
+    timeout=60,
+)
+def run(ctx: Context) -> Iterator[Finding]:
+    repo, problem = inventory.open_snapshot(ctx)
+    if repo is None:
+        yield finding(ID, Outcome.COULD_NOT_CHECK, problem or "no repository")
+        return
+    evidence, problems = _schedules(ctx, repo)
+    for path, what in BOT_FILES.items():
+        f = repo.get(path)
+        if f is None:
+            continue
+        p = inventory.parsed(ctx, repo, f) if f.suffix in (".json", ".yml", ".yaml") else None
+        if p is not None and p.error:
+            problems.append((path, p.error))
+            continue
+        if p is not None and not p.docs:
+            continue  # an empty configuration automates nothing
+        evidence.append(inventory.evidence_at(repo, path, 1, f"{what}: {path}"))
+    if repo.glob(".husky/*"):
+        evidence.append(inventory.evidence_at(repo, repo.glob(".husky/*")[0].path, 1, "husky git hooks"))
+    evidence += _api_scripts(repo)[:5]
+    for path, why in problems:
+        yield finding(
+            ID,
+            Outcome.COULD_NOT_CHECK,
+            f"{path} could not be parsed ({why}), so it was not counted",
+            [inventory.evidence_at(repo, path, 1, why)],
+            remediation=f"Fix the syntax of {path}.",
+            subject=path,
+        )
+    if not evidence and problems:
+        return  # what could not be read may be the automation: no verdict
+    if not evidence:
+        yield finding(ID, Outcome.FAIL, "no scheduled job, bot, release automation, git hook or API script found")
+        return
+    kinds = sorted({e.summary.split(":")[0].split(" ")[0] for e in evidence})
+    yield finding(
+        ID,
+        Outcome.PASS,
+        f"{len(evidence)} piece(s) of extra automation: " + "; ".join(e.summary for e in evidence[:5]),
+        evidence,
+        subject=", ".join(kinds),
+    )

@@ -1,0 +1,240 @@
+"""repo.local-automation: one command sets the project up locally and one runs its tests, and both exist."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from harness.checks.base import check, finding
+from harness.context import Context
+from harness.model import Evidence, Finding, Outcome
+from harness.probes import inventory
+from harness.probes.repository import RepoSnapshot
+
+ID = "repo.local-automation"
+SETUP = re.compile(
+    r"^(setup|set-up|install|bootstrap|init|up|dev|start|run|deps|venv|env|all|provision|build-local"
+    r"|local|serve|compose-up|deploy-local)([-_:].*)?$",
+    re.I,
+)
+TEST = re.compile(r"^(test|tests|check|ci|verify|unit|pytest|lint-and-test|coverage)([-_:].*)?$", re.I)
+MAKE_TARGET = re.compile(r"^([A-Za-z0-9_.\-/]+)\s*:(?!=)\s*([^#]*)$")
+JUST_RECIPE = re.compile(r"^@?([A-Za-z0-9_-]+)(\s+[^:=]*)?:(?!=)\s*([^#]*)$")
+SCRIPT_DIRS = ("scripts/", "bin/", "script/", "tools/")
+NPM_NO_TEST = "no test specified"
+README_CMD = re.compile(
+    r"(?:^|[\s`$])(make\s+([\w.-]+)|just\s+([\w-]+)|npm\s+run\s+([\w:-]+)|yarn\s+([\w:-]+)|(\./[\w./-]+\.(?:sh|ps1|py))"
+    r"|((?:scripts|bin)/[\w./-]+)|docker[- ]compose\s+up|tox\b|nox\b)"
+)
+
+
+@dataclass(frozen=True)
+class Task:
+    path: str
+    line: int
+    name: str
+    role: str  # setup, test
+    how: str
+
+
+def _role(name: str) -> str | None:
+    base = PurePosixPath(name).stem.lower()
+    if TEST.match(base) or base.startswith("test") or base.endswith(("-test", "_test", "-tests", "_tests")):
+        return "test"
+    if SETUP.match(base) or base.endswith(("-setup", "_setup", "-up", "_up")):
+        return "setup"
+    return None
+
+
+def _make_targets(text: str) -> dict[str, tuple[int, bool]]:
+    """Target -> (line, does something: has a recipe or prerequisites)."""
+    out: dict[str, tuple[int, bool]] = {}
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = MAKE_TARGET.match(line)
+        if not m or line.startswith("\t") or m.group(1).startswith("."):
+            continue
+        recipe = i + 1 < len(lines) and lines[i + 1].startswith(("\t", "    ")) and bool(lines[i + 1].strip())
+        for name in m.group(1).split():
+            out[name] = (i + 1, recipe or bool(m.group(2).strip()))
+    return out
+
+
+def collect(ctx: Context, repo: RepoSnapshot) -> tuple[list[Task], list[tuple[str, str]], dict[str, set[str]]]:
+    tasks: list[Task] = []
+    problems: list[tuple[str, str]] = []
+    names: dict[str, set[str]] = {"make": set(), "just": set(), "npm": set()}
+    for f in repo.files:
+        if not f.is_regular or inventory.is_vendored(f.path):
+            continue
+        low = f.name.lower()
+        if low in ("makefile", "gnumakefile") or f.suffix == ".mk" or low == "justfile" or low == ".justfile":
+            text = repo.read_text(f.path)
+            if text is None:
+                continue
+            tool = "just" if "justfile" in low else "make"
+            if tool == "make":
+                targets = _make_targets(text)
+            else:
+                targets = {}
+                lines = text.splitlines()
+                for i, line in enumerate(lines):
+                    if (m := JUST_RECIPE.match(line)) and not line.startswith((" ", "\t")):
+                        body = i + 1 < len(lines) and lines[i + 1].startswith((" ", "\t"))
+                        targets[m.group(1)] = (i + 1, body or bool(m.group(3).strip()))
+            names[tool] |= set(targets)
+            for name, (line, acts) in targets.items():
+                if acts and (role := _role(name)):
+                    tasks.append(Task(f.path, line, name, role, f"{tool} {name}"))
+        elif low == "package.json":
+            p = inventory.parsed(ctx, repo, f)
+            if p is None:
+                continue
+            if p.error or not p.docs or not isinstance(p.docs[0], dict):
+                problems.append((f.path, p.error or "not a JSON object"))
+                continue
+            scripts = p.docs[0].get("scripts")
+            for name, cmd in scripts.items() if isinstance(scripts, dict) else []:
+                names["npm"].add(name)
+                if isinstance(cmd, str) and cmd.strip() and NPM_NO_TEST not in cmd and (role := _role(name)):
+                    line = inventory.line_of(p.text, re.compile(rf'"{re.escape(name)}"\s*:'))
+                    tasks.append(Task(f.path, line, name, role, f"npm run {name}"))
+        elif low in ("tox.ini", "noxfile.py"):
+            text = repo.read_text(f.path) or ""
+            if ("[testenv" in text or "[tox" in text) or "@nox.session" in text:
+                tasks.append(Task(f.path, 1, low, "test", low.removesuffix("file.py").removesuffix(".ini")))
+        elif low == "pyproject.toml":
+            p = inventory.parsed(ctx, repo, f)
+            if p is None:
+                continue
+            if p.error:
+                problems.append((f.path, p.error))
+                continue
+            tool = p.docs[0].get("tool", {}) if p.docs and isinstance(p.docs[0], dict) else {}
+            poe = tool.get("poe", {}).get("tasks", {}) if isinstance(tool.get("poe"), dict) else {}
+            for name in poe if isinstance(poe, dict) else []:
+                if role := _role(name):
+                    line = inventory.line_of(p.text, re.compile(rf"^\s*{re.escape(name)}\s*=", re.M))
+                    tasks.append(Task(f.path, line, name, role, f"poe {name}"))
+            if "tox" in tool:
+                tasks.append(Task(f.path, inventory.line_of(p.text, r"\[tool\.tox"), "tox", "test", "tox"))
+        elif low in ("taskfile.yml", "taskfile.yaml"):
+            p = inventory.parsed(ctx, repo, f)
+            if p is None or p.error:
+                if p is not None:
+                    problems.append((f.path, p.error or ""))
+                continue
+            raw = p.docs[0].get("tasks") if p.docs and isinstance(p.docs[0], dict) else None
+            for name in raw if isinstance(raw, dict) else []:
+                if role := _role(str(name)):
+                    line = inventory.line_of(p.text, re.compile(rf"^\s*{re.escape(str(name))}\s*:", re.M))
+                    tasks.append(Task(f.path, line, str(name), role, f"task {name}"))
+        elif (
+            (f.path.startswith(SCRIPT_DIRS) or "/" not in f.path)
+            and f.suffix in (".sh", ".ps1", ".bash", "")
+            and (f.suffix or f.path.startswith(SCRIPT_DIRS))
+        ):
+            text = repo.read_text(f.path) or ""
+            commands = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+            if commands and (role := _role(f.name)):
+                tasks.append(Task(f.path, 1, f.name, role, f"./{f.path}"))
+    for c in inventory.compose_files(ctx, repo):
+        if c.error:
+            problems.append((c.path, c.error))
+        elif c.services:
+            tasks.append(Task(c.path, c.line_of_key("services"), "compose", "setup", f"docker compose -f {c.path} up"))
+            for name, svc in c.services.items():
+                if re.search(
+                    r"\b(pytest|npm test|go test|tox|unittest|jest|vitest|mvn test)\b",
+                    json.dumps(svc.get("command", "")),
+                ):
+                    tasks.append(Task(c.path, c.line_of_key(name, "services"), name, "test", f"compose service {name}"))
+    return tasks, problems, names
+
+
+def _readme_refs(repo: RepoSnapshot, names: dict[str, set[str]]) -> tuple[list[Evidence], list[Evidence]]:
+    """README commands whose target exists, and those that point at nothing."""
+    ok, broken = [], []
+    for f in repo.files:
+        if not (f.name.lower().startswith("readme") and "/" not in f.path):
+            continue
+        text = repo.read_text(f.path) or ""
+        for number, line in enumerate(text.splitlines(), 1):
+            for m in README_CMD.finditer(line):
+                cmd, make, just, npm, yarn, script, script2 = m.groups()
+                path = (script or script2 or "").removeprefix("./").rstrip(".")
+                missing = (
+                    (make and make not in names["make"])
+                    or (just and just not in names["just"])
+                    or ((npm or yarn) and (npm or yarn) not in names["npm"] and (yarn or npm) not in ("install", "ci"))
+                    or (path and not repo.exists(path))
+                )
+                ev = inventory.evidence_at(repo, f.path, number, f"README documents `{cmd.strip()}`", line)
+                (broken if missing else ok).append(ev)
+    return ok, broken
+
+
+@check(
+    ID,
+    title="One command sets the project up locally and one runs all its tests",
+    failure_title="No automated local set-up or test command",
+    proves="Anyone can build, start and test the whole project from scratch on their machine without manual steps "
+    "(AU-1).",
+    remediation=(
+        "Add automation for both: e.g. Makefile targets `setup`/`up` and `test`, scripts/setup.sh and scripts/test.sh, "
+        "a compose file for the stack and tox/nox or package.json scripts for the tests; document them in the README."
+    ),
+    source="repository",
+    timeout=60,
+)
+def run(ctx: Context) -> Iterator[Finding]:
+    repo, problem = inventory.open_snapshot(ctx)
+    if repo is None:
+        yield finding(ID, Outcome.COULD_NOT_CHECK, problem or "no repository")
+        return
+    tasks, problems, names = collect(ctx, repo)
+    setup = [t for t in tasks if t.role == "setup"]
+    test = [t for t in tasks if t.role == "test"]
+    evidence = [
+        inventory.evidence_at(repo, t.path, t.line, f"{t.role}: `{t.how}`", data={"role": t.role})
+        for t in (setup[:5] + test[:5])
+    ]
+    documented, broken = _readme_refs(repo, names)
+    evidence += documented[:5]
+    for path, why in problems:
+        yield finding(
+            ID,
+            Outcome.WARN,
+            f"{path} could not be parsed ({why}); its tasks were not counted",
+            [inventory.evidence_at(repo, path, 1, why)],
+            remediation=f"Fix the syntax of {path}.",
+            subject=path,
+        )
+    if broken:
+        yield finding(
+            ID,
+            Outcome.WARN,
+            f"the README documents {len(broken)} command(s) that point at no target or script in the tree",
+            broken[:10],
+            remediation="Make the README commands match the Makefile targets and scripts that exist.",
+            subject="README",
+        )
+    missing = [name for name, found in (("set-up", setup), ("test", test)) if not found]
+    if missing:
+        yield finding(
+            ID,
+            Outcome.FAIL,
+            f"no local {' or '.join(missing)} automation found"
+            + (f" (found: {', '.join(sorted({t.how for t in tasks}))})" if tasks else ""),
+            evidence,
+        )
+        return
+    yield finding(
+        ID,
+        Outcome.PASS,
+        f"set-up: {', '.join(t.how for t in setup[:3])}; test: {', '.join(t.how for t in test[:3])}",
+        evidence,
+    )

@@ -1,0 +1,251 @@
+"""repo.persistence: a real data store on durable storage, a durable IaC state backend, and backups."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+
+from harness.checks.base import check, finding
+from harness.context import Context
+from harness.model import Evidence, Finding, Outcome
+from harness.probes import inventory
+from harness.probes.repository import RepoFile, RepoSnapshot
+
+ID = "repo.persistence"
+SHOWN = 8
+
+STORE_IMAGES = re.compile(
+    r"^([\w.-]+/)*(postgres|postgis|mysql|mariadb|mongo|mongodb|couchdb|cassandra|neo4j"
+    r"|influxdb|elasticsearch|opensearch|minio|mssql|cockroach|timescaledb|rabbitmq)\b",
+    re.I,
+)
+REDIS_IMAGE = re.compile(r"^([\w.-]+/)*(redis|valkey|keydb)\b", re.I)
+# Data stores in infrastructure code and application code.
+STORE = re.compile(
+    r"(aws_db_instance|aws_rds_cluster|aws_dynamodb_table|aws_s3_bucket\b|aws_efs_file_system|azurerm_(postgresql|mysql"
+    r"|mssql|cosmosdb|storage_account|redis_cache)\w*|google_sql_database_instance|google_storage_bucket"
+    r"|AWS::(RDS|DynamoDB|S3|EFS)::\w+|Microsoft\.(DBforPostgreSQL|DBforMySQL|DocumentDB|Sql|Storage)/\w+"
+    r"|\b(aws\.)?(rds\.(Instance|Cluster)|dynamodb\.Table|s3\.(Bucket|BucketV2))\b|dbforpostgresql|documentdb"
+    r"|\bpsycopg2?\b|\basyncpg\b|\bpymongo\b|\bmotor\b|\bmongoose\b|\bmysql\.connector|\bpymysql\b|postgres(ql)?://"
+    r"|mongodb(\+srv)?://|mysql://|\bsqlite3\.connect\(|sqlite:///(?!:memory:)|\bboto3\.(resource|client)\(['\"]"
+    r"(dynamodb|s3)|\bfrom ['\"](pg|mongodb|mysql2)['\"]|require\(['\"](pg|mongodb|mysql2)['\"]\)|gorm\.Open"
+    r"|\bazure\.cosmos\b|@azure/cosmos|\bsqlalchemy\.create_engine\(|\bcreate_engine\()"
+)
+DURABLE = re.compile(
+    r"(kind:\s*PersistentVolumeClaim|volumeClaimTemplates|\bdocker_volume\b|docker\.Volume\(|docker\.RemoteVolume"
+    r"|aws_ebs_volume|aws_efs_file_system|azurerm_storage_share|azurerm_managed_disk|aws_db_instance|aws_rds_cluster"
+    r"|aws_dynamodb_table|azurerm_(postgresql|mysql|cosmosdb)\w*|AWS::(RDS|DynamoDB|EFS)::\w+|rds\.(Instance|Cluster)"
+    r"|dynamodb\.Table|Microsoft\.(DBforPostgreSQL|DBforMySQL|DocumentDB)/\w+|google_sql_database_instance"
+    r"|storageClassName)"
+)
+BACKUP = re.compile(
+    r"(\bpg_dump(all)?\b|\bpg_restore\b|\bpg_basebackup\b|\bmysqldump\b|\bmongodump\b|\bmongorestore\b|redis-cli\b.*"
+    r"(--rdb|BGSAVE)|backup_retention_period|backup_retention_days|aws_backup_plan|point_in_time_recovery"
+    r"|geo_redundant_backup|\bsnapshot_identifier\b|\bvelero\b|\brestic\b|\bborg\s+create|az\s+backup"
+    r"|BackupRetentionPeriod|\bwal-g\b|\bpgbackrest\b|\bbackup_window\b)",
+    re.I,
+)
+TF_BACKEND = re.compile(r"""^\s*(backend\s+"(\w+)"|cloud\s*\{)""")
+PULUMI_BACKEND = re.compile(
+    r"(pulumi\s+login\s+(\S+)|PULUMI_BACKEND_URL\s*[:=]\s*\S+|^\s*url:\s*(s3|azblob|gs|file|https)://\S*"
+    r"|PULUMI_ACCESS_TOKEN)"
+)
+SKIP_SUFFIXES = {".md", ".rst", ".txt", ".lock", ".svg", ".png", ".jpg", ".html", ".css"}
+
+
+def _scannable(f: RepoFile) -> bool:
+    parts = {p.lower() for p in PurePosixPath(f.path).parts[:-1]}
+    return (
+        f.is_regular
+        and f.suffix not in SKIP_SUFFIXES
+        and not inventory.is_vendored(f.path)
+        and not (parts & {"tests", "test", "__tests__", "docs"})
+        and f.name not in ("package-lock.json", "poetry.lock", "yarn.lock")
+    )
+
+
+def _compose_stores(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], list[Evidence], list[Evidence]]:
+    """Stores, durable volumes and in-memory-only stores found in compose files."""
+    stores, durable, volatile = [], [], []
+    for c in inventory.compose_files(ctx, repo):
+        if c.error:
+            continue
+        named = c.data.get("volumes") if isinstance(c.data.get("volumes"), dict) else {}
+        for name, svc in c.services.items():
+            image = str(svc.get("image", ""))
+            mounts = [v for v in svc.get("volumes", []) or [] if v]
+            targets = []
+            for m in mounts:
+                src = (
+                    m.split(":", 1)[0]
+                    if isinstance(m, str)
+                    else str(m.get("source", ""))
+                    if isinstance(m, dict)
+                    else ""
+                )
+                if src and (src in named or src.startswith((".", "/", "~"))):
+                    targets.append(src)
+            line = c.line_of_key(name, "services")
+            command = str(svc.get("command", ""))
+            if REDIS_IMAGE.match(image):
+                if "appendonly yes" in command or "--save" in command or targets:
+                    stores.append(
+                        inventory.evidence_at(repo, c.path, line, f"compose service {name}: {image} with persistence")
+                    )
+                else:
+                    volatile.append(
+                        inventory.evidence_at(
+                            repo, c.path, line, f"compose service {name}: {image} keeps data in memory only"
+                        )
+                    )
+                    continue
+            elif STORE_IMAGES.match(image):
+                stores.append(inventory.evidence_at(repo, c.path, line, f"compose service {name}: {image}"))
+            else:
+                continue
+            for src in targets:
+                kind = "named volume" if src in named else "bind mount"
+                durable.append(
+                    inventory.evidence_at(repo, c.path, line, f"compose service {name} stores data on {kind} {src}")
+                )
+    return stores, durable, volatile
+
+
+@check(
+    ID,
+    title="A real data store keeps its data on durable storage",
+    failure_title="No durable data store: data would be lost when an instance is replaced",
+    proves="The service's data and the infrastructure state outlive any one instance and can be restored (DP-1).",
+    remediation=(
+        "Store data in a real database (PostgreSQL, MySQL, MongoDB, DynamoDB, Cosmos DB, S3 ...) on a named volume, "
+        "a persistent volume claim or a managed service, keep IaC state in a remote backend, and script backups "
+        "and restores (pg_dump/pg_restore or managed snapshots)."
+    ),
+    source="repository",
+    timeout=90,
+)
+def run(ctx: Context) -> Iterator[Finding]:
+    repo, problem = inventory.open_snapshot(ctx)
+    if repo is None:
+        yield finding(ID, Outcome.COULD_NOT_CHECK, problem or "no repository")
+        return
+    files = [f for f in repo.files if _scannable(f)]
+    stores, durable, volatile = _compose_stores(ctx, repo)
+    for hit in inventory.grep(repo, files, STORE, limit=40):
+        stores.append(
+            inventory.evidence_at(
+                repo,
+                hit.path,
+                hit.line,
+                f"data store: {STORE.search(hit.text).group(0)}",  # type: ignore[union-attr]
+                hit.text,
+            )
+        )
+    for hit in inventory.grep(repo, files, DURABLE, limit=20):
+        durable.append(
+            inventory.evidence_at(
+                repo, hit.path, hit.line, f"durable storage: {DURABLE.search(hit.text).group(0)}", hit.text
+            )
+        )  # type: ignore[union-attr]
+    ctx.check_deadline()
+    broken = [c for c in inventory.compose_files(ctx, repo) if c.error]
+    evidence = stores[:SHOWN] + durable[:SHOWN] + volatile[:3]
+    if not stores:
+        if broken:
+            yield finding(
+                ID,
+                Outcome.COULD_NOT_CHECK,
+                "no data store found, and compose files could not be parsed: " + ", ".join(c.path for c in broken),
+                evidence + [inventory.evidence_at(repo, c.path, 1, c.error or "") for c in broken],
+            )
+        else:
+            why = " (only in-memory stores)" if volatile else ""
+            yield finding(ID, Outcome.FAIL, f"no data store in code, infrastructure or compose files{why}", evidence)
+    elif not durable:
+        yield finding(
+            ID,
+            Outcome.FAIL,
+            f"{len(stores)} data store reference(s), but no named volume, persistent "
+            "volume or managed storage that outlives an instance",
+            evidence,
+        )
+    else:
+        yield finding(
+            ID, Outcome.PASS, f"data store with durable storage: {stores[0].summary}; {durable[0].summary}", evidence
+        )
+    yield from _backups(repo, files)
+    yield from _state_backend(ctx, repo)
+
+
+def _backups(repo: RepoSnapshot, files: list[RepoFile]) -> Iterator[Finding]:
+    hits = inventory.grep(repo, files, BACKUP, limit=10)
+    if hits:
+        ev = [inventory.evidence_at(repo, h.path, h.line, "backup or restore", h.text) for h in hits[:SHOWN]]
+        yield finding(
+            ID, Outcome.PASS, f"backup/restore automation: {hits[0].path}:{hits[0].line}", ev, subject="backup"
+        )
+    else:
+        yield finding(
+            ID,
+            Outcome.WARN,
+            "no backup or restore script or setting (pg_dump/pg_restore, snapshots, backup retention)",
+            remediation="Script a backup and a tested restore of the data store, or "
+            "enable managed backups in the infrastructure code.",
+            subject="backup",
+        )
+
+
+def _state_backend(ctx: Context, repo: RepoSnapshot) -> Iterator[Finding]:
+    inv = inventory.iac(ctx, repo)
+    kinds = {f.kind for f in inv.hosted}
+    ev: list[Evidence] = []
+    local: list[Evidence] = []
+    if "terraform" in kinds:
+        tf = [f for i in inv.of("terraform") if (f := repo.get(i.path))]
+        for h in inventory.grep(repo, tf, TF_BACKEND, limit=5):
+            m = TF_BACKEND.search(h.text)
+            target = ev if not (m and m.group(2) == "local") else local
+            target.append(inventory.evidence_at(repo, h.path, h.line, "Terraform state backend", h.text))
+    if "pulumi" in kinds:
+        pool = [
+            f
+            for f in repo.files
+            if f.name.startswith("Pulumi.")
+            or f.path.startswith(".github/workflows/")
+            or f.suffix in (".sh", ".yml", ".yaml", ".toml")
+            or f.name in ("Makefile", "justfile")
+        ]
+        for h in inventory.grep(repo, pool, PULUMI_BACKEND, limit=5):
+            durable = "--local" not in h.text and "file://~" not in h.text
+            (ev if durable else local).append(inventory.evidence_at(repo, h.path, h.line, "Pulumi backend", h.text))
+    if kinds & {"cloudformation", "cdk", "bicep", "arm"}:
+        ev.append(
+            inventory.evidence_at(
+                repo,
+                inv.of("cloudformation", "cdk", "bicep", "arm")[0].path,
+                1,
+                "state is kept by the cloud provider (CloudFormation / Azure deployments)",
+            )
+        )
+    stateful = kinds & {"terraform", "pulumi", "cloudformation", "cdk", "bicep", "arm"}
+    if not stateful:
+        yield finding(ID, Outcome.NOT_APPLICABLE, "no infrastructure-as-code that keeps state", subject="state")
+    elif ev:
+        yield finding(
+            ID,
+            Outcome.PASS,
+            f"infrastructure state kept in a durable backend: {ev[0].excerpt or ''}",
+            ev + local,
+            subject="state",
+        )
+    else:
+        yield finding(
+            ID,
+            Outcome.WARN,
+            "infrastructure state is local only: no remote backend configured",
+            local,
+            remediation='Configure a remote state backend (Terraform backend "s3"/"azurerm", '
+            "`pulumi login s3://...` or Pulumi Cloud) so that state survives the machine.",
+            subject="state",
+        )

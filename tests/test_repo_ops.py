@@ -1,0 +1,257 @@
+"""repo.persistence, repo.local-automation, repo.extra-automation, repo.https-config, repo.threat-model."""
+
+from harness.model import Outcome
+from tests.conftest import run_check
+
+COMPOSE_DB = """services:
+  app:
+    build: .
+  db:
+    image: postgres:16.3
+    volumes:
+      - pgdata:/var/lib/postgresql/data
+volumes:
+  pgdata: {}
+"""
+
+
+def by_subject(findings):
+    return {f.subject: f for f in findings}
+
+
+# -- persistence ---------------------------------------------------------------
+
+
+def test_postgres_on_named_volume_with_backup_and_state(make_repo):
+    repo = make_repo()
+    repo.write("compose.yaml", COMPOSE_DB)
+    repo.write("scripts/backup.sh", "#!/bin/sh\npg_dump -Fc app > backup.dump\n")
+    repo.write("infra/Pulumi.yaml", "name: app\nruntime: python\nbackend:\n  url: s3://acme-state\n")
+    repo.write("infra/__main__.py", "import pulumi\n")
+    repo.commit("init")
+    found = by_subject(run_check("repo.persistence", repo.path))
+    main = found[None]
+    assert main.outcome is Outcome.PASS, main.reason
+    assert any(e.path == "compose.yaml" and "named volume pgdata" in e.summary for e in main.evidence)
+    assert found["backup"].outcome is Outcome.PASS
+    assert found["backup"].evidence[0].path == "scripts/backup.sh" and found["backup"].evidence[0].start_line == 2
+    assert found["state"].outcome is Outcome.PASS
+
+
+def test_store_without_durable_storage_fails(make_repo):
+    repo = make_repo()
+    repo.write("compose.yaml", "services:\n  db:\n    image: postgres:16.3\n")
+    repo.write("main.tf", 'terraform {\n  backend "local" {}\n}\nresource "null_resource" "x" {}\n')
+    repo.commit("init")
+    found = by_subject(run_check("repo.persistence", repo.path))
+    assert found[None].outcome is Outcome.FAIL
+    assert "outlives" in found[None].reason
+    assert found["backup"].outcome is Outcome.WARN
+    assert found["state"].outcome is Outcome.WARN
+
+
+def test_in_memory_redis_is_not_a_store(make_repo):
+    repo = make_repo()
+    repo.write("compose.yaml", "services:\n  cache:\n    image: redis:7.2\n").write("app.py", "x = 1\n")
+    repo.commit("init")
+    found = by_subject(run_check("repo.persistence", repo.path))
+    assert found[None].outcome is Outcome.FAIL
+    assert "in-memory" in found[None].reason
+
+
+def test_managed_database_in_terraform(make_repo):
+    repo = make_repo()
+    repo.write(
+        "main.tf",
+        'terraform {\n  backend "s3" {\n    bucket = "state"\n  }\n}\n'
+        'resource "aws_db_instance" "db" {\n  backup_retention_period = 7\n}\n',
+    )
+    repo.commit("init")
+    found = by_subject(run_check("repo.persistence", repo.path))
+    assert found[None].outcome is Outcome.PASS
+    assert found["backup"].outcome is Outcome.PASS
+    assert found["state"].outcome is Outcome.PASS
+
+
+# -- local automation -------------------------------------------------------------
+
+MAKEFILE = "setup:\n\tpython -m venv .venv\n\nup: setup\n\tdocker compose up -d\n\ntest:\n\tpytest -q\n"
+
+
+def test_makefile_setup_and_test_pass(make_repo):
+    repo = make_repo()
+    repo.write("Makefile", MAKEFILE).write("README.md", "Run `make setup` then `make test`.\n").commit("init")
+    findings = run_check("repo.local-automation", repo.path)
+    assert [f.outcome for f in findings] == [Outcome.PASS], [f.reason for f in findings]
+    assert any(e.path == "Makefile" and e.start_line == 7 for e in findings[0].evidence)
+    assert any(e.path == "README.md" for e in findings[0].evidence)
+
+
+def test_readme_claim_alone_is_not_evidence(make_repo):
+    repo = make_repo()
+    repo.write("README.md", "Run `make setup` and `./scripts/test.sh`.\n").commit("init")
+    found = by_subject(run_check("repo.local-automation", repo.path))
+    assert found[None].outcome is Outcome.FAIL
+    assert found["README"].outcome is Outcome.WARN
+
+
+def test_scripts_and_package_json(make_repo):
+    repo = make_repo()
+    repo.write("scripts/setup.sh", "#!/bin/sh\nnpm ci\n")
+    repo.write("package.json", '{"scripts": {"test": "vitest run", "start": "node server.js"}}')
+    repo.commit("init")
+    [f] = run_check("repo.local-automation", repo.path)
+    assert f.outcome is Outcome.PASS
+    assert "npm run test" in f.reason
+
+
+def test_default_npm_test_and_empty_script_do_not_count(make_repo):
+    repo = make_repo()
+    repo.write("package.json", '{"scripts": {"test": "echo \\"Error: no test specified\\" && exit 1"}}')
+    repo.write("scripts/setup.sh", "#!/bin/sh\n# todo\n")
+    repo.commit("init")
+    [f] = run_check("repo.local-automation", repo.path)
+    assert f.outcome is Outcome.FAIL
+
+
+def test_malformed_package_json_is_reported(make_repo):
+    repo = make_repo()
+    repo.write("package.json", '{"scripts": {"test": ').write("Makefile", MAKEFILE).commit("init")
+    found = by_subject(run_check("repo.local-automation", repo.path))
+    assert found["package.json"].outcome is Outcome.WARN
+    assert found[None].outcome is Outcome.PASS
+
+
+# -- extra automation --------------------------------------------------------------
+
+SCHEDULED = "name: nightly\non:\n  schedule:\n    - cron: '0 3 * * 1'\njobs:\n  x:\n    runs-on: ubuntu-24.04\n"
+
+
+def test_schedule_and_dependabot_pass(make_repo):
+    repo = make_repo()
+    repo.write(".github/workflows/nightly.yml", SCHEDULED)
+    repo.write(".github/dependabot.yml", "version: 2\nupdates:\n  - package-ecosystem: pip\n    directory: /\n")
+    repo.write("scripts/rotate.py", "import requests\nrequests.post('https://api.example.com/rotate')\n")
+    repo.commit("init")
+    [f] = run_check("repo.extra-automation", repo.path)
+    assert f.outcome is Outcome.PASS
+    paths = {e.path for e in f.evidence}
+    assert {".github/workflows/nightly.yml", ".github/dependabot.yml", "scripts/rotate.py"} <= paths
+
+
+def test_no_extra_automation_fails(make_repo):
+    repo = make_repo()
+    repo.write(".github/workflows/ci.yml", "on: push\njobs: {}\n").write("app.py", "x = 1\n").commit("init")
+    [f] = run_check("repo.extra-automation", repo.path)
+    assert f.outcome is Outcome.FAIL
+
+
+def test_malformed_dependabot_does_not_pass(make_repo):
+    repo = make_repo()
+    repo.write(".github/dependabot.yml", "version: 2\nupdates: [\n").commit("init")
+    [f] = run_check("repo.extra-automation", repo.path)
+    assert f.outcome is Outcome.COULD_NOT_CHECK
+
+
+# -- https ---------------------------------------------------------------------
+
+CADDY_GOOD = "{\n  email ops@example.org\n}\n\napp.example.org {\n  reverse_proxy app:8000\n}\n"
+CADDY_BAD = "http://app.example.org {\n  reverse_proxy app:8000\n}\n"
+NGINX = """server {
+    listen 80;
+    return 301 https://$host$request_uri;
+}
+server {
+    listen 443 ssl;
+    ssl_certificate /etc/ssl/cert.pem;
+}
+"""
+
+
+def test_caddy_site_with_hostname_passes(make_repo):
+    repo = make_repo()
+    repo.write("Caddyfile", CADDY_GOOD).commit("init")
+    findings = run_check("repo.https-config", repo.path)
+    assert [f.outcome for f in findings] == [Outcome.PASS]
+    assert findings[0].evidence[0].start_line == 5
+
+
+def test_caddy_plain_http_and_auto_https_off_fail(make_repo):
+    repo = make_repo()
+    repo.write("proxy/Caddyfile", "{\n  auto_https off\n}\n" + CADDY_BAD).commit("init")
+    [f] = run_check("repo.https-config", repo.path)
+    assert f.outcome is Outcome.FAIL
+    lines = {(e.path, e.start_line) for e in f.evidence}
+    assert ("proxy/Caddyfile", 2) in lines and ("proxy/Caddyfile", 4) in lines
+
+
+def test_nginx_redirect_passes_and_plain_listener_fails(make_repo):
+    repo = make_repo()
+    repo.write("nginx/default.conf", NGINX).commit("init")
+    assert [f.outcome for f in run_check("repo.https-config", repo.path)] == [Outcome.PASS]
+    bad = make_repo("bad")
+    bad.write("nginx/default.conf", "server {\n    listen 80;\n    location / { proxy_pass http://app; }\n}\n")
+    bad.commit("init")
+    findings = run_check("repo.https-config", bad.path)
+    assert findings[0].outcome is Outcome.FAIL
+    assert findings[0].evidence[0].start_line == 1
+
+
+def test_terraform_https_settings(make_repo):
+    repo = make_repo()
+    repo.write(
+        "main.tf",
+        'resource "azurerm_linux_web_app" "app" {\n  https_only = true\n}\n'
+        'resource "aws_lb_listener" "http" {\n  port = 80\n  protocol = "HTTP"\n'
+        '  default_action {\n    type = "forward"\n  }\n}\n',
+    )
+    repo.commit("init")
+    findings = run_check("repo.https-config", repo.path)
+    outcomes = {f.outcome for f in findings}
+    assert outcomes == {Outcome.PASS, Outcome.FAIL}
+    fail = next(f for f in findings if f.outcome is Outcome.FAIL)
+    assert fail.evidence[0].start_line == 4
+
+
+def test_ingress_without_tls_fails(make_repo):
+    repo = make_repo()
+    repo.write(
+        "k8s/ingress.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\nspec:\n  rules: []\n",
+    )
+    repo.commit("init")
+    [f] = run_check("repo.https-config", repo.path)
+    assert f.outcome is Outcome.FAIL and "no TLS" in f.reason
+
+
+def test_no_proxy_config_could_not_check(make_repo):
+    repo = make_repo()
+    repo.write("app.py", "x = 1\n").commit("init")
+    [f] = run_check("repo.https-config", repo.path)
+    assert f.outcome is Outcome.COULD_NOT_CHECK
+
+
+# -- threat model ---------------------------------------------------------------
+
+
+def test_threat_model_documented_is_manual(make_repo):
+    repo = make_repo()
+    repo.write(
+        "docs/security.md",
+        "# Threat model\n\nWe used STRIDE.\n\n## Encryption at rest\n\n"
+        "We decided not to encrypt data at rest because it holds no personal data.\n",
+    )
+    repo.write("main.tf", 'resource "aws_db_instance" "db" {\n  storage_encrypted = true\n}\n')
+    repo.commit("init")
+    [f] = run_check("repo.threat-model", repo.path)
+    assert f.outcome is Outcome.MANUAL
+    summaries = {e.summary for e in f.evidence}
+    assert {"threat model", "encryption-at-rest decision", "storage encryption in IaC"} <= summaries
+    assert f.remediation
+
+
+def test_nothing_documented_fails(make_repo):
+    repo = make_repo()
+    repo.write("README.md", "# App\n").commit("init")
+    [f] = run_check("repo.threat-model", repo.path)
+    assert f.outcome is Outcome.FAIL
