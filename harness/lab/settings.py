@@ -1,0 +1,74 @@
+"""Names and paths shared by the lab's modules: one place to read what the lab creates."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+LAB = "harness-lab"
+LABEL = "com.harness.lab"
+ROLE = "com.harness.lab.role"
+APP_ALIAS = "app"  # the DNS name Caddy and Prometheus resolve to every ready app instance
+APP_INSTANCES = 2
+HTTPS_PORT, HTTP_PORT = 8443, 8080
+PROMETHEUS_PORT, ALERTMANAGER_PORT = 9090, 9093
+FROM_LINE = re.compile(r"^FROM\s+(\S+)", re.MULTILINE | re.IGNORECASE)
+
+
+def repo_root() -> Path:
+    """The harness repository: the lab lives in it and deploys the reference project from it."""
+    return Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Paths:
+    repo: Path
+    state: Path
+
+    @classmethod
+    def default(cls) -> Paths:
+        repo = repo_root()
+        state = Path(os.environ.get("HARNESS_LAB_STATE", repo / ".lab"))
+        return cls(repo=repo, state=state.resolve())
+
+    @property
+    def project(self) -> Path:
+        return self.repo / "reference_project"
+
+    @property
+    def platform(self) -> Path:
+        return self.project / "platform"
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.state / "caddy-root.crt"
+
+    @property
+    def config(self) -> Path:
+        return self.state / "harness.toml"
+
+    @property
+    def secrets(self) -> Path:
+        return self.state / "secrets.env"
+
+    @property
+    def remote(self) -> Path:
+        return self.state / "remote.git"
+
+    @property
+    def lock(self) -> Path:
+        return self.state / "lab.lock"
+
+    @property
+    def log(self) -> Path:
+        return self.state / "lab.log"
+
+
+def base_image_name(dockerfile: Path) -> str:
+    """The image the Dockerfile's first FROM names: the one name the lab bootstraps when it is missing."""
+    match = FROM_LINE.search(dockerfile.read_text(encoding="utf-8"))
+    if not match:
+        raise ValueError(f"{dockerfile}: no FROM line")
+    return match.group(1)
