@@ -197,3 +197,92 @@ def test_not_configured_is_could_not_check(tmp_path: Path) -> None:
         findings = run_check(check_id, tmp_path, Config(base_dir=tmp_path))
         assert [f.outcome for f in findings] == [Outcome.COULD_NOT_CHECK]
         assert "live.prometheus_url" in findings[0].reason
+
+
+# --- live.alert-fires -----------------------------------------------------------------
+
+
+def fault_config(tmp_path: Path, prom: Server, faulted: App, **live: object) -> Config:
+    cfg = config(tmp_path, prometheus_url=prom.url, **live)
+    cfg.live.fault.command = faulted.command("fault")
+    cfg.live.fault.restore_command = faulted.command("restore")
+    cfg.live.fault.timeout_s = 60
+    cfg.live.availability.rate_per_s = 10
+    return cfg
+
+
+@pytest.mark.live
+def test_alert_fires_reaches_alertmanager_and_resolves_with_two_instances(
+    tmp_path: Path, app: App, alertmanager: Server
+) -> None:
+    other = App(tmp_path / "app2").start()
+    prom = prometheus(tmp_path, {"app": [app.target, other.target]}, am=alertmanager)
+    try:
+        wait_scraped(prom, 2)
+        cfg = fault_config(
+            tmp_path, prom, app, urls=[other.url], alertmanager_url=alertmanager.url
+        )  # the sampled URL stays up
+        cfg.live.fault.alert = "InstanceDown"
+        findings = run_check("live.alert-fires", tmp_path, cfg)
+        outcomes = {(f.subject, f.outcome) for f in findings}
+        assert ("InstanceDown", Outcome.PASS) in outcomes, [f.reason for f in findings]
+        assert (alertmanager.url, Outcome.PASS) in outcomes
+        assert ("resolution", Outcome.PASS) in outcomes
+        assert ("availability", Outcome.PASS) in outcomes
+        fired = next(f for f in findings if f.subject == "InstanceDown")
+        assert fired.evidence[-1].data["alert"]["state"] == "firing"
+    finally:
+        prom.stop()
+        other.stop()
+
+
+@pytest.mark.live
+def test_single_instance_fault_warns_on_availability(tmp_path: Path, app: App) -> None:
+    prom = prometheus(tmp_path, {"app": [app.target]})
+    try:
+        wait_scraped(prom, 1)
+        findings = by_subject(
+            run_check("live.alert-fires", tmp_path, fault_config(tmp_path, prom, app, urls=[app.url]))
+        )
+        assert findings["InstanceDown"].outcome == Outcome.PASS  # any newly firing alert counts
+        assert findings["availability"].outcome == Outcome.WARN, findings["availability"].reason
+        assert findings["availability"].evidence[0].data["failed"] > 0
+    finally:
+        prom.stop()
+
+
+@pytest.mark.live
+def test_fault_that_fires_nothing_fails_and_restore_still_runs(tmp_path: Path, app: App) -> None:
+    import sys
+
+    prom = prometheus(tmp_path, {"app": [app.target]})
+    marker = tmp_path / "restored"
+    try:
+        wait_scraped(prom, 1)
+        cfg = config(tmp_path, prometheus_url=prom.url)
+        cfg.live.fault.command = [sys.executable, "-c", "pass"]
+        cfg.live.fault.restore_command = [sys.executable, "-c", f"open({str(marker)!r}, 'w').write('x')"]
+        cfg.live.fault.timeout_s = 4
+        findings = run_check("live.alert-fires", tmp_path, cfg)
+        assert findings[0].outcome == Outcome.FAIL and "no new alert fired within 4 s" in findings[0].reason
+        assert marker.exists()
+        assert any(f.subject == "availability" and f.outcome == Outcome.COULD_NOT_CHECK for f in findings)
+    finally:
+        prom.stop()
+
+
+@pytest.mark.live
+def test_unknown_alert_name_fails_without_injecting(tmp_path: Path, app: App) -> None:
+    prom = prometheus(tmp_path, {"app": [app.target]})
+    try:
+        cfg = fault_config(tmp_path, prom, app)
+        cfg.live.fault.alert = "NoSuchAlert"
+        findings = run_check("live.alert-fires", tmp_path, cfg)
+        assert [f.outcome for f in findings] == [Outcome.FAIL] and "NoSuchAlert" in findings[0].reason
+    finally:
+        prom.stop()
+
+
+def test_alert_fires_not_configured(tmp_path: Path) -> None:
+    findings = run_check("live.alert-fires", tmp_path, Config(base_dir=tmp_path))
+    assert findings[0].outcome == Outcome.COULD_NOT_CHECK and "live.fault.command" in findings[0].reason
