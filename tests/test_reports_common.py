@@ -139,3 +139,19 @@ def test_location_formats() -> None:
     assert view.location({"url": "https://x.test/"}) == "https://x.test/"
     assert view.location({"commit": "abcdef0123456789"}) == "commit abcdef012345"
     assert view.location({"kind": "note"}) is None
+
+
+def test_every_format_survives_undecodable_text(tmp_path: Path) -> None:
+    """A lone surrogate (an undecodable byte kept by surrogateescape) must not crash writing UTF-8."""
+    from harness.reports import junit, render, sarif, terminal
+
+    doc = synthetic_doc(tmp_path)
+    gitignore = view.checks_by_id(doc)["repo.gitignore"]["findings"][0]
+    for ref in criterion(doc, "CQ-1")["held_back_by"]:
+        if ref["reason"] == gitignore["reason"]:
+            ref["reason"] = "bad byte \udcff here"
+    gitignore["reason"] = "bad byte \udcff here"
+    gitignore["evidence"][0]["excerpt"] = "\udcfe"
+    for text in (render("html", doc), junit.render(doc), sarif.render(doc), terminal.render(doc)):
+        assert "bad byte" in text
+        text.encode("utf-8")  # raises if a surrogate survived

@@ -312,7 +312,7 @@ def render(doc: dict[str, Any]) -> str:
         sections.append("</section>")
     cat, tool, run = doc.get("catalogue", {}), doc.get("tool", {}), doc["run"]
     title = f"harness: {run.get('target', {}).get('name', '')} — {str(doc['grade'].get('value', '')).upper()}"
-    return (
+    page = (
         "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'; "
@@ -329,3 +329,4 @@ def render(doc: dict[str, Any]) -> str:
         f'<script type="application/json" id="harness-run">{embed_json(doc)}</script>'
         f"<script>{JS}</script></body></html>\n"
     )
+    return view.utf8_safe(page)

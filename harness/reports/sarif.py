@@ -171,4 +171,4 @@ def render(doc: dict[str, Any]) -> str:
     if repo.startswith("/"):
         run["originalUriBaseIds"] = {SRCROOT: {"uri": "file://" + quote(repo.rstrip("/") + "/", safe="/")}}
     sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+    return view.utf8_safe(json.dumps(sarif, indent=2, ensure_ascii=False) + "\n")

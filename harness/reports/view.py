@@ -136,12 +136,21 @@ def iter_findings(doc: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[st
             yield check, f
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def printable(text: str) -> str:
     """Control characters shown as escapes, so saved output cannot drive the reader's terminal."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def utf8_safe(text: str) -> str:
+    """Lone surrogates (undecodable bytes kept by surrogateescape) cannot be written as UTF-8: replace them."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def deep_printable(value: Any) -> Any:
