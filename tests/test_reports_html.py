@@ -114,3 +114,11 @@ def test_evidence_waiver_and_remediation_are_shown(tmp_path: Path) -> None:
     assert "WAIVED" in text and WAIVER_NOTE in text
     assert "How to fix:</strong> Add a .gitignore" in text
     assert HOSTILE not in text
+
+
+def test_worst_check_first_and_control_characters_shown(tmp_path: Path) -> None:
+    text = EMBED.sub("", html.render(synthetic_doc(tmp_path)))
+    cq1 = text[text.index('id="crit-CQ-1"') : text.index("</details>", text.index('id="crit-CQ-1"'))]
+    assert cq1.index("<code>repo.gitignore</code> —") < cq1.index("<code>repo.git-history</code> —")
+    assert "\x1b" not in text and "\x00" not in text
+    assert "\\x1b[31mred" in text

@@ -99,7 +99,8 @@ JS = """
 
 
 def _e(value: Any) -> str:
-    return escape("" if value is None else str(value), quote=True)
+    # Control characters (terminal escapes in command output) are shown as \xNN, never passed through.
+    return escape(view.printable("" if value is None else str(value)), quote=True)
 
 
 def embed_json(doc: dict[str, Any]) -> str:
@@ -214,7 +215,11 @@ def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> str:
         body.append(f"<h3>Held back by</h3><ul>{items}</ul>")
     if crit.get("checks"):
         body.append("<h3>Pre-filled evidence</h3>" if status == "assessor" else "<h3>Findings</h3>")
-        body += [_check_block(cid, checks.get(cid)) for cid in crit["checks"]]
+
+        def rank(cid: str) -> int:  # worst check first; a check that did not run counts as could-not-check
+            return view.outcome_rank(checks.get(cid, {}).get("outcome", "could_not_check"))
+
+        body += [_check_block(cid, checks.get(cid)) for cid in sorted(crit["checks"], key=rank)]
     questions = "".join(f"<li>{_e(q)}</li>" for q in crit.get("questions", []))
     body.append(
         '<div class="assessor"><h3>For the assessor</h3>'
