@@ -79,3 +79,12 @@ def test_progress_counts_engine_events_on_a_terminal(monkeypatch: pytest.MonkeyP
         update("done", result)
     written = fake.getvalue()
     assert "repo.gitignore" in written or "1/2" in written
+
+
+def test_undetermined_without_findings_says_why(tmp_path: Path) -> None:
+    doc = synthetic_doc(tmp_path)
+    crit = next(c for c in doc["criteria"] if c["id"] == "CQ-3")
+    crit.update(status="undetermined", reason="no check found positive evidence", held_back_by=[])
+    out = terminal.render(doc)
+    cq3 = out[out.index(" CQ-3:") :].splitlines()
+    assert "no check found positive evidence" in cq3[1]

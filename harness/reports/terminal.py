@@ -80,6 +80,8 @@ def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[
     lines = [head]
     if status in ("not_met", "undetermined"):
         held = view.held_back_findings(crit, checks)
+        if not held:  # e.g. only warnings or not-applicable: no positive evidence, say so
+            lines.append(Text(f"      {crit.get('reason', '')}", style="dim"))
         for f in held[:MAX_FINDINGS_SHOWN]:
             lines += _finding_lines(f)
         if len(held) > MAX_FINDINGS_SHOWN:
