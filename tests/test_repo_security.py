@@ -1,0 +1,207 @@
+"""repo.security-scanning, repo.bandit, repo.dependency-audit, repo.workflow-lint on real git repos."""
+
+import json
+
+from harness.config import Config
+from harness.model import Outcome
+from tests.conftest import run_check
+
+SCANS = """name: CI
+on: [push, pull_request]
+jobs:
+  security:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: pip-audit -r requirements.txt
+      - run: bandit -r src
+"""
+
+
+def test_blocking_scans_pass(make_repo):
+    repo = make_repo()
+    repo.write(".github/workflows/sec.yml", SCANS).commit("ci")
+    [f] = run_check("repo.security-scanning", repo.path)
+    assert f.outcome is Outcome.PASS
+    assert "pip-audit" in f.reason and "bandit" in f.reason
+
+
+def test_scan_with_or_true_cannot_fail(make_repo):
+    repo = make_repo()
+    repo.write(".github/workflows/sec.yml", SCANS.replace("bandit -r src", "bandit -r src || true")).commit("ci")
+    found = run_check("repo.security-scanning", repo.path)
+    warn = next(f for f in found if f.outcome is Outcome.WARN)
+    assert "bandit" in warn.reason and ".github/workflows/sec.yml:9" in warn.reason
+    assert any(f.outcome is Outcome.FAIL and "static analysis" in f.reason for f in found)
+
+
+def test_trivy_without_exit_code_and_exit_zero(make_repo):
+    repo = make_repo()
+    wf = SCANS.replace("pip-audit -r requirements.txt", "trivy image app:latest")
+    wf = wf.replace("bandit -r src", "bandit -r src --exit-zero")
+    repo.write(".github/workflows/sec.yml", wf).commit("ci")
+    found = run_check("repo.security-scanning", repo.path)
+    assert Outcome.FAIL in [f.outcome for f in found]
+    assert any("--exit-zero" in f.reason for f in found)
+    assert any("trivy" in f.reason and "exits 0" in f.reason for f in found)
+    fixed = make_repo("fixed")
+    wf = wf.replace("trivy image", "trivy image --exit-code 1").replace(" --exit-zero", "")
+    fixed.write(".github/workflows/sec.yml", wf).commit("ci")
+    assert [f.outcome for f in run_check("repo.security-scanning", fixed.path)] == [Outcome.PASS]
+
+
+def test_no_scans_fails(make_repo):
+    repo = make_repo()
+    repo.write(".github/workflows/ci.yml", "on: [push]\njobs:\n  t:\n    runs-on: x\n    steps:\n      - run: pytest\n")
+    repo.write(".github/dependabot.yml", "version: 2\nupdates: []\n").commit("ci")
+    [f] = run_check("repo.security-scanning", repo.path)
+    assert f.outcome is Outcome.FAIL
+    assert "Dependabot alerts are not a pipeline step" in f.reason
+
+
+def test_bandit_high_severity_fails_with_line(make_repo):
+    repo = make_repo()
+    src = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+    repo.write("app/tool.py", src).write("tests/test_x.py", src).commit("code")
+    found = run_check("repo.bandit", repo.path)
+    fails = [f for f in found if f.outcome is Outcome.FAIL]
+    assert len(fails) == 1  # the copy under tests/ is excluded
+    assert fails[0].subject == "app/tool.py:5"
+    assert fails[0].evidence[0].path == "app/tool.py"
+    assert fails[0].evidence[0].start_line == 5
+
+
+def test_bandit_clean_project_passes_and_uncommitted_ignored(make_repo):
+    repo = make_repo()
+    repo.write("app/main.py", "def add(a, b):\n    return a + b\n").commit("code")
+    (repo.path / "app" / "bad.py").write_text("import subprocess\nsubprocess.call(input(), shell=True)\n")
+    [f] = run_check("repo.bandit", repo.path)
+    assert f.outcome is Outcome.PASS
+
+
+def test_bandit_without_python_not_applicable(make_repo):
+    repo = make_repo()
+    repo.write("index.js", "console.log(1)\n").commit("js")
+    [f] = run_check("repo.bandit", repo.path)
+    assert f.outcome is Outcome.NOT_APPLICABLE
+
+
+def _config(repo_path, advisory_path):
+    cfg = Config(base_dir=repo_path)
+    cfg.repository.advisory_file = str(advisory_path)
+    return cfg
+
+
+def test_dependency_audit_offline_could_not_check(make_repo):
+    repo = make_repo()
+    repo.write("requirements.txt", "flask==2.0.0\n").commit("deps")
+    [f] = run_check("repo.dependency-audit", repo.path)
+    assert f.outcome is Outcome.COULD_NOT_CHECK
+    assert "--advisory-file" in f.reason
+
+
+def test_dependency_audit_matches_vulnerable_pin(make_repo, tmp_path):
+    repo = make_repo()
+    repo.write("requirements.txt", "# web\nrequests==2.31.0\nFlask==2.0.0\n").commit("deps")
+    adv = tmp_path / "adv.json"
+    adv.write_text(
+        json.dumps(
+            {
+                "advisories": [
+                    {
+                        "id": "GHSA-test-0001",
+                        "package": "flask",
+                        "ecosystem": "PyPI",
+                        "vulnerable": "<2.2.5",
+                        "severity": "high",
+                        "fix": "2.2.5",
+                    }
+                ]
+            }
+        )
+    )
+    found = run_check("repo.dependency-audit", repo.path, _config(repo.path, adv))
+    [f] = [f for f in found if f.outcome is Outcome.FAIL]
+    assert "GHSA-test-0001" in f.reason and "requirements.txt:3" in f.reason
+    assert f.evidence[0].start_line == 3
+
+
+def test_dependency_audit_osv_entries_and_clean_pass(make_repo, tmp_path):
+    repo = make_repo()
+    repo.write("requirements.txt", "jinja2==3.1.4\n").commit("deps")
+    osv = {
+        "id": "PYSEC-2024-1",
+        "affected": [
+            {
+                "package": {"name": "Jinja2", "ecosystem": "PyPI"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.1.3"}]}],
+            }
+        ],
+    }
+    adv = tmp_path / "osv.json"
+    adv.write_text(json.dumps([osv]))
+    assert [f.outcome for f in run_check("repo.dependency-audit", repo.path, _config(repo.path, adv))] == [Outcome.PASS]
+    old = make_repo("old")
+    old.write("requirements.txt", "jinja2==3.1.2\nrequests>=2\n").commit("deps")
+    outs = sorted(f.outcome for f in run_check("repo.dependency-audit", old.path, _config(old.path, adv)))
+    assert outs == sorted([Outcome.FAIL, Outcome.WARN])
+
+
+def test_dependency_audit_bad_advisory_file(make_repo, tmp_path):
+    repo = make_repo()
+    repo.write("requirements.txt", "flask==2.0.0\n").commit("deps")
+    adv = tmp_path / "bad.json"
+    adv.write_text("{not json")
+    [f] = run_check("repo.dependency-audit", repo.path, _config(repo.path, adv))
+    assert f.outcome is Outcome.COULD_NOT_CHECK
+
+
+PINNED_OK = """name: CI
+on:
+  push:
+permissions: {}
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          persist-credentials: false
+      - run: pytest
+"""
+
+
+def test_workflow_lint_clean_passes(make_repo):
+    repo = make_repo()
+    repo.write(".github/workflows/ci.yml", PINNED_OK).commit("ci")
+    found = run_check("repo.workflow-lint", repo.path)
+    assert [f.outcome for f in found] == [Outcome.PASS, Outcome.PASS], [f.reason for f in found]
+
+
+def test_workflow_lint_injection_and_schema(make_repo):
+    repo = make_repo()
+    bad = PINNED_OK.replace("      - run: pytest\n", '      - run: echo "${{ github.event.head_commit.message }}"\n')
+    repo.write(".github/workflows/ci.yml", bad)
+    repo.write(".github/workflows/wrong.yml", "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    stepz: []\n")
+    repo.commit("ci")
+    found = run_check("repo.workflow-lint", repo.path)
+    assert any(
+        f.outcome is Outcome.FAIL and "template-injection" in f.reason and "ci.yml:12" in f.reason for f in found
+    )
+    assert any(f.outcome is Outcome.FAIL and "wrong.yml" in f.reason and "schema" in f.reason for f in found)
+
+
+def test_workflow_lint_malformed_yaml_names_file(make_repo):
+    repo = make_repo()
+    repo.write(".github/workflows/broken.yml", "on: [push\n").commit("ci")
+    found = run_check("repo.workflow-lint", repo.path)
+    assert [f.outcome for f in found] == [Outcome.FAIL]
+    assert "broken.yml" in found[0].reason
+
+
+def test_workflow_lint_not_applicable_without_workflows(make_repo):
+    repo = make_repo()
+    repo.write(".gitlab-ci.yml", "t:\n  script: [pytest]\n").commit("ci")
+    [f] = run_check("repo.workflow-lint", repo.path)
+    assert f.outcome is Outcome.NOT_APPLICABLE
+    assert "GitLab CI" in f.reason
