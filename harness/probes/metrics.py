@@ -92,6 +92,8 @@ def parse(text: str, content_type: str) -> tuple[list[Family], str]:
         try:
             families = []
             for fam in parser(text):
+                if not fam.samples:  # a TYPE/HELP line without samples says nothing about the service
+                    continue
                 families.append(
                     Family(
                         name=fam.name,

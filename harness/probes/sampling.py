@@ -69,6 +69,9 @@ class Sampler:
     ok_statuses: range | list[int] = field(default_factory=lambda: range(200, 400))
     identity_header: str | None = None
     identity_field: str | None = None
+    # A new connection per sample, as a new user would make: a kept-alive connection to an old
+    # instance would hide a redeploy or an instance going away behind a load balancer.
+    fresh_connections: bool = True
     samples: list[Sample] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -119,7 +122,12 @@ class Sampler:
     def _record(self, client: HttpClient, t0: float) -> None:
         stamp, start = now_iso(), time.monotonic()
         try:
-            res = client.get(self.url, deadline=start + self.request_timeout_s, follow_redirects=False)
+            res = client.get(
+                self.url,
+                deadline=start + self.request_timeout_s,
+                follow_redirects=False,
+                headers={"Connection": "close"} if self.fresh_connections else None,
+            )
             ok = res.status in self.ok_statuses
             sample = Sample(
                 offset_s=round(start - t0, 3),
