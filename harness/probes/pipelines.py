@@ -217,6 +217,10 @@ def _s(value: Any) -> str:
     return value if isinstance(value, str) else str(value) if isinstance(value, int | float) else ""
 
 
+def _mapping(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -440,7 +444,7 @@ def _parse_gitlab(path: str, text: str, repo: RepoSnapshot) -> Pipeline:
                 defs[name], sources[name] = spec, (fpath, flines, _line_of(fdoc, name, 1))
     stages = doc.get("stages")
     pipe.stages = [_s(s) for s in _as_list(stages)] or GITLAB_DEFAULT_STAGES
-    default = doc.get("default") if isinstance(doc.get("default"), dict) else {}
+    default = _mapping(doc.get("default"))
     for name in defs:
         if name.startswith("."):
             continue  # hidden jobs are templates for `extends`
@@ -502,7 +506,7 @@ def _azure_steps(steps: Any, raw_lines: list[str]) -> list[Step]:
                 step.commands = split_script(_s(st[key]), _line_of(st, key, sline), raw_lines)
         if "task" in st:
             step.uses = _s(st["task"])
-            inputs = st.get("inputs") if isinstance(st.get("inputs"), dict) else {}
+            inputs = _mapping(st.get("inputs"))
             step.inputs = {_s(k): _s(v) for k, v in inputs.items()}
             for key in ("inlineScript", "script"):
                 if key in inputs:
@@ -567,7 +571,7 @@ def _parse_circleci(path: str, text: str) -> Pipeline:
         raise ValueError("the CircleCI config is not a YAML mapping")
     raw = text.splitlines()
     pipe = Pipeline("circleci", path, path, len(raw), triggers={"push": 1}, files=[path])
-    jobs = doc.get("jobs") if isinstance(doc.get("jobs"), dict) else {}
+    jobs = _mapping(doc.get("jobs"))
     requires: dict[str, list[str]] = {}
     for wf in (doc.get("workflows") or {}).values() if isinstance(doc.get("workflows"), dict) else []:
         if not isinstance(wf, dict):
@@ -633,7 +637,7 @@ def _bitbucket_steps(items: Any, group: str, pipe: Pipeline, raw: list[str]) -> 
         for i, cmd in enumerate(_as_list(script)):
             cline = script.item_lines[i] if isinstance(script, LList) else base
             if isinstance(cmd, dict) and "pipe" in cmd:
-                variables = cmd.get("variables") if isinstance(cmd.get("variables"), dict) else {}
+                variables = _mapping(cmd.get("variables"))
                 job.steps.append(
                     Step(
                         _s(cmd["pipe"]),
@@ -929,8 +933,8 @@ def security_scans(pipe: Pipeline) -> list[Match]:
                     for cmd in step.commands:
                         if any(re.search(tool["run"], seg) for seg in cmd.segments):
                             hits.append((cmd.text, cmd.line, cmd))
-                for text, line, cmd in hits:
-                    why, wline = _swallowed(step, cmd or Command("", line), job)
+                for text, line, hit in hits:
+                    why, wline = _swallowed(step, hit or Command("", line), job)
                     config = text + "\n" + "\n".join(f"{k}: {v}" for k, v in step.inputs.items())
                     soft = next((rx for rx in tool.get("soft", []) if re.search(rx, config)), None)
                     hard = any(re.search(rx, config) for rx in tool.get("hard", []))

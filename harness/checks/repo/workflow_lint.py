@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import yaml
 
 from harness.checks.base import check, finding
@@ -165,6 +165,7 @@ def _zizmor(ctx: Context, repo: RepoSnapshot, files: dict[str, bytes]) -> Iterat
         path, line = _location(r)
         where = f"{path}:{line}" if path else "a workflow"
         outcome = Outcome.FAIL if sev == "High" else Outcome.WARN
+        conf = det.get("confidence") if isinstance(det, dict) else "?"
         ev = [pipelines.evidence_at(repo, path, line, f"{where}: zizmor {r.get('ident')}")] if path else []
         ev.append(
             Evidence(
@@ -177,7 +178,7 @@ def _zizmor(ctx: Context, repo: RepoSnapshot, files: dict[str, bytes]) -> Iterat
         yield finding(
             ID,
             outcome,
-            f"{where}: zizmor {r.get('ident')}: {r.get('desc')} (severity {sev}, confidence {det.get('confidence')})",
+            f"{where}: zizmor {r.get('ident')}: {r.get('desc')} (severity {sev}, confidence {conf})",
             ev,
             remediation=f"See {r.get('url')} for how to fix {r.get('ident')}.",
             subject=where,
