@@ -14,14 +14,16 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from rich.text import Text
 
 from harness.engine import CheckResult, ProgressFn
 from harness.reports import view
 
 WIDTH = 120
+LABEL_WIDTH = 15  # "could not check", the longest finding label
 MAX_FINDINGS_SHOWN = 5  # per criterion; the HTML and JSON reports carry the rest
 STATUS_STYLE = {
     "not_met": ("✘ NOT MET", "bold red"),
@@ -41,34 +43,38 @@ OUTCOME_STYLE = {
 GRADE_STYLE = {"fail": "bold red", "undetermined": "bold yellow", "pass": "bold green", "distinction": "bold green"}
 
 
-def _finding_lines(f: dict[str, Any], indent: str = "      ") -> list[Text]:
+def _row(label: str, style: str, body: Text) -> Table:
+    """A label column and a body that wraps under itself (hanging indent), whatever the width."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=LABEL_WIDTH + 4, justify="right", no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_row(Text(label, style=style), body)
+    return grid
+
+
+def _finding_lines(f: dict[str, Any]) -> list[RenderableType]:
     outcome = f.get("outcome", "")
-    line = Text(indent)
-    line.append(f"{view.outcome_label(outcome):>15}", style=OUTCOME_STYLE.get(outcome, ""))
-    line.append(f"  {f.get('check_id', '?')}: ", style="bold")
-    line.append(view.first_line(f.get("reason")))
-    out = [line]
+    body = Text(f"{f.get('check_id', '?')}: ", style="bold")
+    body.append(view.first_line(f.get("reason")), style="")
     where = view.locations(f)
     if where:
-        out.append(Text(f"{indent}{'':>15}  at " + ", ".join(where[:3]), style="dim"))
-    return out
+        body.append("\nat " + ", ".join(where[:3]), style="dim")
+    return [_row(view.outcome_label(outcome), OUTCOME_STYLE.get(outcome, ""), body)]
 
 
-def _waived_lines(f: dict[str, Any]) -> list[Text]:
+def _waived_lines(f: dict[str, Any]) -> list[RenderableType]:
     w = f.get("waiver") or {}
-    line = Text("      ")
-    line.append(f"{'WAIVED':>15}", style="blue")
-    line.append(f"  {f.get('check_id', '?')} ({view.outcome_label(f.get('outcome', ''))}): ")
-    line.append(view.first_line(f.get("reason")))
-    detail = Text(
-        f"      {'':>15}  justification: {view.first_line(w.get('justification'))}"
+    body = Text(f"{f.get('check_id', '?')} ({view.outcome_label(f.get('outcome', ''))}): ", style="bold")
+    body.append(view.first_line(f.get("reason")), style="")
+    body.append(
+        f"\njustification: {view.first_line(w.get('justification'))}"
         f" (approved by {w.get('approver', '?')}, until {w.get('expires', '?')})",
         style="dim",
     )
-    return [line, detail]
+    return [_row("WAIVED", "blue", body)]
 
 
-def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[Text]:
+def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[RenderableType]:
     status = crit["status"]
     label, style = STATUS_STYLE.get(status, (status.upper(), ""))
     head = Text("  ", no_wrap=True, overflow="ellipsis")  # one line per criterion; details follow
@@ -77,21 +83,21 @@ def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[
     if crit.get("level") == "distinction":
         head.append(" (Distinction)")
     head.append(": " + view.first_line(crit.get("text"), WIDTH))
-    lines = [head]
+    lines: list[RenderableType] = [head]
     if status in ("not_met", "undetermined"):
         held = view.held_back_findings(crit, checks)
         if not held:  # e.g. only warnings or not-applicable: no positive evidence, say so
-            lines.append(Text(f"      {crit.get('reason', '')}", style="dim"))
+            lines.append(_row("", "", Text(crit.get("reason", ""), style="dim")))
         for f in held[:MAX_FINDINGS_SHOWN]:
             lines += _finding_lines(f)
         if len(held) > MAX_FINDINGS_SHOWN:
-            lines.append(Text(f"      … {len(held) - MAX_FINDINGS_SHOWN} more (see the HTML or JSON report)"))
+            lines.append(_row("…", "", Text(f"{len(held) - MAX_FINDINGS_SHOWN} more (see the HTML or JSON report)")))
     elif status == "assessor":
         found = view.criterion_findings(crit, checks)
         for f in found[:3]:
             lines += _finding_lines(f)
         if not found:
-            lines.append(Text("      no automated evidence; the assessor decides", style="dim"))
+            lines.append(_row("", "", Text("no automated evidence; the assessor decides", style="dim")))
     for f in view.waived_findings(crit, checks)[:MAX_FINDINGS_SHOWN]:
         lines += _waived_lines(f)
     return lines
@@ -120,7 +126,7 @@ def renderables(doc: dict[str, Any]) -> Group:
     doc = view.deep_printable(doc)  # data may carry terminal escapes (command output, hostile files)
     checks = view.checks_by_id(doc)
     names = view.theme_names(doc)
-    parts: list[Text] = []
+    parts: list[RenderableType] = []
     for tid, crits in view.themes_in_order(doc):
         counts = {s: sum(1 for c in crits if c["status"] == s) for s in view.STATUS_ORDER}
         tally = ", ".join(f"{n} {view.status_label(s)}" for s, n in counts.items() if n)
@@ -137,7 +143,7 @@ def render(doc: dict[str, Any]) -> str:
     """Plain text (no colour codes), e.g. for logs and tests."""
     buf = io.StringIO()
     Console(file=buf, width=WIDTH, force_terminal=False, no_color=True, highlight=False).print(renderables(doc))
-    return buf.getvalue()
+    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"  # table cells pad with spaces
 
 
 def show(doc: dict[str, Any]) -> None:
