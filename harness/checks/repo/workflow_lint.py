@@ -72,7 +72,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         text = data.decode("utf-8", "replace")
         try:
             doc = pipelines.load_yaml(text)
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, RecursionError) as exc:  # nesting too deep is as unreadable as bad syntax
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 1
             yield finding(
