@@ -440,3 +440,19 @@ def test_collections_counter_is_not_a_metric(make_repo):
     repo.write("app.py", 'from collections import Counter\nc = Counter("hello")\n').commit("app")
     [f] = run_check("repo.custom-metrics", repo.path)
     assert f.outcome is Outcome.FAIL and "no metric at all" in f.reason
+
+
+def test_absolute_rule_files_glob_finds_the_copied_folder_only(make_repo):
+    prom = PROM.replace("  - alerts.yml", "  - /etc/prometheus/rules/*.yml")
+    repo = monitored_repo(
+        make_repo,
+        rules=None,
+        extra={
+            "monitoring/prometheus.yml": prom,
+            "monitoring/rules/app.yml": COMPLETE_RULES,
+            ".github/ci.yml": "on: push\n",
+        },
+    )
+    findings = run_check("repo.alert-rules", repo.path)
+    assert worst_of(findings) is Outcome.PASS, reasons(findings)
+    assert ".github/ci.yml" not in reasons(findings)

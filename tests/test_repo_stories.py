@@ -216,3 +216,12 @@ def test_prioritised_without_must_fails(make_repo):
     repo = backlog_repo(make_repo, stories=stories)
     [f] = run_check("repo.must-have-tested", repo.path)
     assert f.outcome is Outcome.FAIL and "none is 'must have'" in f.reason
+
+
+def test_wont_have_story_needs_no_criteria_or_test(make_repo):
+    wont = "\n## US-9 Assign tasks\n\n**Priority:** Won't\n\nAs a lead I want to assign tasks so owners are clear.\n"
+    stories = STORIES + wont
+    repo = backlog_repo(make_repo, stories=stories)
+    findings = run_check("repo.user-stories", repo.path)
+    assert worst(outcomes(findings)) is Outcome.PASS, reasons(findings)
+    assert "US-9" not in reasons(run_check("repo.acceptance-tests", repo.path))

@@ -9,6 +9,7 @@ Every item keeps its file and line so that findings can point at it.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import posixpath
@@ -469,15 +470,9 @@ def _resolve_rule_files(model: Monitoring, repo: RepoSnapshot) -> None:
     for cfg in model.prom_configs:
         base = posixpath.dirname(cfg.loc.path)
         for ref in cfg.rule_files:
-            name = posixpath.basename(ref)
-            candidates = [
-                p
-                for p in all_paths
-                if posixpath.basename(p) == name or re.fullmatch(_glob_rx(name), posixpath.basename(p))
-            ]
-            direct = posixpath.normpath(posixpath.join(base, ref)) if not ref.startswith("/") else None
-            if direct in all_paths or candidates:
-                for p in [direct] if direct in all_paths else candidates:
+            candidates = _rule_file_matches(base, ref, all_paths)
+            if candidates:
+                for p in candidates:
                     if p and p not in known:
                         text = repo.read_text(p, MAX_CONFIG_BYTES)
                         if text is not None:
@@ -493,8 +488,24 @@ def _resolve_rule_files(model: Monitoring, repo: RepoSnapshot) -> None:
                 model.missing_rule_files.append((ref, Loc(cfg.loc.path, line)))
 
 
-def _glob_rx(pattern: str) -> str:
-    return re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+def _rule_file_matches(base: str, ref: str, all_paths: list[str]) -> list[str]:
+    """Files a rule_files entry names, relative to the config's folder.
+
+    An absolute entry (/etc/prometheus/rules/*.yml, the path inside the container)
+    is tried by its trailing parts, so it finds the folder copied into the image.
+    """
+    parts = [p for p in ref.split("/") if p]
+    tails = ["/".join(parts[k:]) for k in range(len(parts))] if ref.startswith("/") else [ref]
+    for tail in tails:
+        pattern = posixpath.normpath(posixpath.join(base, tail))
+        found = [
+            p
+            for p in all_paths
+            if fnmatch.fnmatchcase(p, pattern) and "/" not in p[len(posixpath.dirname(pattern)) + 1 :]
+        ]
+        if found:
+            return found
+    return []
 
 
 # -- exporters -----------------------------------------------------------------
@@ -506,7 +517,6 @@ _EXPORTERS = [
     ("kube-state-metrics", re.compile(r"(?i)kube-state-metrics")),
     ("blackbox-exporter", re.compile(r"(?i)blackbox[-_]exporter")),
 ]
-_EXPORTER_FILES = re.compile(r"(?i)(compose|docker|k8s|kube|helm|deploy|infra|monitor|prometheus|\.tf$|dockerfile)")
 
 
 def _collect_exporters(model: Monitoring, f: RepoFile, text: str) -> None:
@@ -838,6 +848,8 @@ def collect(repo: RepoSnapshot) -> Monitoring:
         text = repo.read_text(f.path, limit)
         if text is None:
             continue
+        if ("/tests/" in f"/{f.path}" or _is_test_path(f.name)) and suffix not in DOC_SUFFIXES:
+            continue  # fixtures and test strings are not the deployed configuration
         if suffix in DOC_SUFFIXES:
             if suffix != ".txt" or "readme" in f.name.lower():
                 _collect_claims(model, f, text)
@@ -856,7 +868,7 @@ def collect(repo: RepoSnapshot) -> Monitoring:
             suffix in YAML_SUFFIXES
             or suffix == ".tf"
             or f.name.lower() == "dockerfile"
-            or (suffix in CODE_SUFFIXES and _EXPORTER_FILES.search(f.path))
+            or (suffix in CODE_SUFFIXES and _IAC_CODE.search(text))  # Pulumi/CDK programs, not application code
         ):
             _collect_exporters(model, f, text)
         if suffix in CODE_SUFFIXES and not _is_test_path(f.path) and not _IAC_CODE.search(text):

@@ -42,7 +42,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         return
     tested = [(s, model.tests_for(s)) for s in model.stories]
     with_tests = [(s, t) for s, t in tested if t]
-    untested = [s for s, t in tested if not t]
+    untested = [s for s, t in tested if not t and s.priority != "wont"]  # won't-have: not delivered, not tested
     if model.unexecuted_features:
         yield finding(
             ID,

@@ -45,7 +45,8 @@ def run(ctx: Context) -> Iterator[Finding]:
             [evidence(loc, "mentions user stories", head) for loc in model.mentions[:3]],
         )
         return
-    without = [s for s in model.stories if not s.criteria]
+    # A "won't have" story is out of scope for this delivery: it needs no acceptance criteria.
+    without = [s for s in model.stories if not s.criteria and s.priority != "wont"]
     with_ac = [s for s in model.stories if s.criteria]
     if with_ac:
         yield finding(
