@@ -267,13 +267,16 @@ def iac(ctx: Context, repo: RepoSnapshot) -> IacInventory:
                 inv.files.append(IacFile(f.path, "terraform"))
             elif suffix == ".bicep":
                 inv.files.append(IacFile(f.path, "bicep"))
-            elif name in ("Pulumi.yaml", "Pulumi.yml"):
-                inv.files.append(IacFile(f.path, "pulumi", note="project file"))
-                pulumi_dirs.add(parent)
-            elif name == "cdk.json":
-                inv.files.append(IacFile(f.path, "cdk", note="cdk.json"))
-            elif name in ("Chart.yaml", "Chart.yml"):
-                inv.files.append(IacFile(f.path, "helm", note="chart"))
+            elif name in ("Pulumi.yaml", "Pulumi.yml", "cdk.json", "Chart.yaml", "Chart.yml"):
+                kind, needs = {"P": ("pulumi", "runtime"), "c": ("cdk", "app"), "C": ("helm", "name")}[name[0]]
+                p = parsed(ctx, repo, f)
+                doc = p.docs[0] if p is not None and not p.error and p.docs else None
+                if not isinstance(doc, dict) or needs not in doc:
+                    inv.problems.append((f.path, (p.error if p else None) or f"no `{needs}` key"))
+                    continue
+                inv.files.append(IacFile(f.path, kind, note=f"{name}"))
+                if kind == "pulumi":
+                    pulumi_dirs.add(parent)
             elif is_compose(f):
                 inv.files.append(IacFile(f.path, "compose", note="local automation, not hosted IaC"))
             elif "roles" in parts[:-1] and "tasks" in parts[:-1] and suffix in (".yml", ".yaml"):
