@@ -456,3 +456,20 @@ def test_absolute_rule_files_glob_finds_the_copied_folder_only(make_repo):
     findings = run_check("repo.alert-rules", repo.path)
     assert worst_of(findings) is Outcome.PASS, reasons(findings)
     assert ".github/ci.yml" not in reasons(findings)
+
+
+def test_bad_input_gives_findings_not_tracebacks(make_repo):
+    repo = make_repo()
+    repo.write("app.py", FLASK_WITH_METRICS).write("prometheus.yml", PROM.replace("alerts.yml", "rules.yml"))
+    repo.write("rules.yml", b"\x00\x01binary\x00").write("other.yml", "key: [unclosed\n")
+    repo.write("grafana/huge.json", "{" + " " * 1_100_000 + "}").write("docs/stories.md", b"\xff\xfe\x00")
+    repo.commit("junk")
+    for check_id in ("repo.monitoring-config", "repo.alert-rules", "repo.dashboards", "repo.custom-metrics"):
+        findings = run_check(check_id, repo.path)
+        assert findings and all(f.reason for f in findings)
+    mon = run_check("repo.monitoring-config", repo.path)
+    assert not any("other.yml" in f.reason for f in mon)  # unrelated YAML is not monitoring config
+    dash = run_check("repo.dashboards", repo.path)
+    assert worst_of(dash) is Outcome.FAIL
+    rules = run_check("repo.alert-rules", repo.path)
+    assert any(f.outcome is Outcome.FAIL and "rules.yml, which is binary" in f.reason for f in rules)

@@ -167,6 +167,7 @@ class Monitoring:
     prom_configs: list[PromConfig] = field(default_factory=list)
     rule_files: list[RuleFile] = field(default_factory=list)
     missing_rule_files: list[tuple[str, Loc]] = field(default_factory=list)
+    unreadable_rule_files: list[tuple[str, Loc]] = field(default_factory=list)  # binary or too large
     alertmanager_configs: list[Loc] = field(default_factory=list)
     grafana_alerting: list[Loc] = field(default_factory=list)  # provisioned Grafana alert rules/contact points
     exporters: list[Exporter] = field(default_factory=list)
@@ -475,7 +476,9 @@ def _resolve_rule_files(model: Monitoring, repo: RepoSnapshot) -> None:
                 for p in candidates:
                     if p and p not in known:
                         text = repo.read_text(p, MAX_CONFIG_BYTES)
-                        if text is not None:
+                        if text is None:
+                            model.unreadable_rule_files.append((p, cfg.loc))
+                        else:
                             # Referenced explicitly: give promtool a go even if our parse saw no alerts.
                             docs, error = _safe_yaml_docs(text)
                             rf = RuleFile(Loc(p, 1), text, embedded=False, error=error)

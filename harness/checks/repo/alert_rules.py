@@ -93,6 +93,14 @@ def run(ctx: Context) -> Iterator[Finding]:
             remediation=f"Commit {ref} next to the Prometheus config, or remove it from rule_files.",
             subject=ref,
         )
+    for path, loc in model.unreadable_rule_files:
+        yield finding(
+            ID,
+            Outcome.FAIL,
+            f"rule_files in {loc} names {path}, which is binary or too large to be a rule file",
+            [evidence(Loc(path, 1), "unreadable rule file", head), evidence(loc, "rule_files", head)],
+            subject=path,
+        )
     if not model.rule_files and not model.cloud_alarms and not model.grafana_alerting:
         if model.alerting_claims:
             claim = model.alerting_claims[0]
