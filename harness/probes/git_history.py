@@ -390,8 +390,19 @@ class PatchScan:
     truncated: str = ""
 
 
-def patches(root: Path, scan: PatchScan, deadline: float, skip: Callable[[str], bool]) -> Iterator[FilePatch]:
-    """Every file change of every commit on every ref, newest first, bounded in bytes, commits and time."""
+def patches(
+    root: Path,
+    scan: PatchScan,
+    deadline: float,
+    skip: Callable[[str], bool],
+    prefilter: Callable[[bytes], bool] | None = None,
+) -> Iterator[FilePatch]:
+    """Every file change of every commit on every ref, newest first, bounded in bytes, commits and time.
+
+    Output is cut into commits and files as bytes; a file section that does not
+    match `prefilter` (checked on the raw section) is skipped without being split
+    into lines, which is what makes a scan of a long history cheap.
+    """
     args = [
         "git", "-C", str(root), "-c", "core.quotePath=false", "log",
         "--exclude=refs/notes/*", "--exclude=refs/stash", "--all", "HEAD",
@@ -401,58 +412,58 @@ def patches(root: Path, scan: PatchScan, deadline: float, skip: Callable[[str], 
         args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=gitcmd.git_env()
     )
     assert proc.stdout is not None
-    sha, path, header = "", "", False
-    added: list[str] = []
-    removed: list[str] = []
-    size = 0
-
-    def flush() -> FilePatch | None:
-        if sha and path and (added or removed) and not skip(path):
-            return FilePatch(sha, path, "".join(added), "".join(removed))
-        return None
-
+    start = _START.encode()
+    buffer = b""
     try:
-        for raw in proc.stdout:
-            scan.bytes += len(raw)
+        while True:
+            block = proc.stdout.read(1 << 20)
+            scan.bytes += len(block)
             if scan.bytes > MAX_PATCH_BYTES:
                 scan.truncated = f"stopped after {MAX_PATCH_BYTES // 1_000_000} MB of patches ({scan.commits} commits)"
-                break
-            line = raw.decode("utf-8", "replace")
-            if line.startswith(_START) or line.startswith("diff --git "):
-                done = flush()
-                if done:
-                    yield done
-                added, removed, size, path, header = [], [], 0, "", True
-                if line.startswith(_START):
-                    sha = line[1:].strip()
-                    scan.commits += 1
-                    if scan.commits > MAX_PATCH_COMMITS:
-                        scan.truncated = f"stopped after {MAX_PATCH_COMMITS} commits"
-                        break
-                    if time.monotonic() > deadline:
-                        scan.truncated = f"ran out of time after {scan.commits} commits"
-                        break
+                return
+            if time.monotonic() > deadline:
+                scan.truncated = f"ran out of time after {scan.commits} commits"
+                return
+            buffer += block
+            # Complete commits only: everything before the last commit marker (or all of it at the end).
+            cut = len(buffer) if not block else buffer.rfind(b"\n" + start)
+            if cut <= 0:
                 continue
-            if header:
-                if line.startswith("+++ ") and line[4:].strip() != "/dev/null":
-                    path = _unquote(line[4:].strip()).removeprefix("b/")
-                elif line.startswith("--- ") and line[4:].strip() != "/dev/null":
-                    path = _unquote(line[4:].strip()).removeprefix("a/")
-                elif line.startswith("@@"):
-                    header = False
-                continue
-            if size > MAX_FILE_PATCH_CHARS:
-                continue
-            if line.startswith("+"):
-                added.append(line[1:])
-                size += len(line)
-            elif line.startswith("-"):
-                removed.append(line[1:])
-                size += len(line)
-        else:
-            done = flush()
-            if done:
-                yield done
+            chunk, buffer = buffer[:cut], buffer[cut:]
+            for record in chunk.split(start):
+                if not record.strip():
+                    continue
+                scan.commits += 1
+                if scan.commits > MAX_PATCH_COMMITS:
+                    scan.truncated = f"stopped after {MAX_PATCH_COMMITS} commits"
+                    return
+                yield from _file_patches(record, skip, prefilter)
+            if not block:
+                return
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def _file_patches(
+    record: bytes, skip: Callable[[str], bool], prefilter: Callable[[bytes], bool] | None
+) -> Iterator[FilePatch]:
+    sha, _, body = record.partition(b"\n")
+    for section in body.split(b"diff --git ")[1:]:
+        if prefilter is not None and not prefilter(section):
+            continue
+        header, sep, hunks = section.partition(b"\n@@")
+        if not sep:
+            continue  # binary, mode-only or empty change
+        path = ""
+        for line in header.split(b"\n"):
+            if line.startswith((b"+++ ", b"--- ")) and line[4:].strip() != b"/dev/null":
+                path = _unquote(line[4:].strip().decode("utf-8", "replace"))[2:]
+        if not path or skip(path):
+            continue
+        lines = hunks[:MAX_FILE_PATCH_CHARS].split(b"\n")
+        added = b"\n".join(ln[1:] for ln in lines if ln[:1] == b"+")
+        removed = b"\n".join(ln[1:] for ln in lines if ln[:1] == b"-")
+        yield FilePatch(
+            sha.decode().strip(), path, added.decode("utf-8", "replace"), removed.decode("utf-8", "replace")
+        )

@@ -1,0 +1,146 @@
+"""Benchmark: `harness verify --scope repository` on a large generated repository.
+
+Builds (with `git fast-import`) a repository of N commits touching M files, with
+feature branches merged back every so often, then runs harness on it as a
+subprocess, measuring wall time and the child's peak RSS. Prints the slowest
+checks from the JSON report. Exits 1 if a target is missed.
+
+    python bench/bench_repo.py [--commits 10000] [--files 5000] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_S = 10.0
+TARGET_MB = 300.0
+AUTHOR = "Ada Apprentice <ada@example.org>"
+START = 1_700_000_000
+MERGE_EVERY = 50  # one feature branch merged back per this many commits
+
+
+def _blob(text: str) -> bytes:
+    data = text.encode()
+    return b"data %d\n" % len(data) + data + b"\n"
+
+
+def _content(path: str, version: int) -> str:
+    body = "".join(f"    value_{i} = {version * 7 + i}\n" for i in range(12))
+    return f'"""{path}"""\n\n\ndef handler_{version}():\n{body}    return value_0\n'
+
+
+def fast_import_stream(commits: int, files: int, seed: int = 1) -> bytes:
+    """A fast-import stream: one commit creating the files, then small changes, branches and merges."""
+    rng = random.Random(seed)
+    paths = [f"src/pkg{i // 100:03d}/module_{i:05d}.py" for i in range(files)]
+    versions = dict.fromkeys(paths, 0)
+    out: list[bytes] = []
+    mark = 0
+
+    def commit(ref: str, message: str, changes: list[str], parents: list[int]) -> int:
+        nonlocal mark
+        mark += 1
+        when = START + mark * 3600
+        out.append(f"commit {ref}\nmark :{mark}\n".encode())
+        out.append(f"author {AUTHOR} {when} +0000\ncommitter {AUTHOR} {when} +0000\n".encode())
+        out.append(_blob(message))
+        if parents:
+            out.append(f"from :{parents[0]}\n".encode())
+            out.extend(f"merge :{p}\n".encode() for p in parents[1:])
+        for path in changes:
+            versions[path] += 1
+            out.append(f"M 100644 inline {path}\n".encode() + _blob(_content(path, versions[path])))
+        return mark
+
+    main = commit("refs/heads/main", "Initial project layout", paths[:], [])
+    made = 1
+    while made < commits:
+        if made % MERGE_EVERY == 0 and made + 3 <= commits:
+            ref = f"refs/heads/feature-{made}"
+            tip = commit(ref, f"feature {made}: part 1", rng.sample(paths, 2), [main])
+            tip = commit(ref, f"feature {made}: part 2", rng.sample(paths, 1), [tip])
+            main = commit("refs/heads/main", f"Merge branch 'feature-{made}'", [], [main, tip])
+            made += 3
+            continue
+        verb = "fix: handle empty input in" if made % 37 == 0 else "update"
+        main = commit("refs/heads/main", f"{verb} module {made}", rng.sample(paths, rng.randint(1, 3)), [main])
+        made += 1
+    out.append(b"reset refs/heads/main\nfrom :%d\n\n" % main)
+    return b"".join(out)
+
+
+def build(path: Path, commits: int, files: int) -> float:
+    t0 = time.monotonic()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, timeout=60)
+    stream = fast_import_stream(commits, files)
+    subprocess.run(["git", "-C", str(path), "fast-import", "--quiet"], input=stream, check=True, timeout=600)
+    subprocess.run(["git", "-C", str(path), "checkout", "-q", "-f", "main"], check=True, timeout=300)
+    return time.monotonic() - t0
+
+
+def measure(repo: Path, out: Path) -> None:
+    """Run harness once; print [wall s, peak RSS MB, exit code, stderr tail] as JSON."""
+    local = Path(sys.executable).parent / "harness"  # the real entry point, not a version-manager shim
+    cmd = [str(local) if local.is_file() else "harness", "verify", "--repo", str(repo), "--scope", "repository"]
+    cmd += ["--format", "json", "--out", str(out), "--gate", "none"]
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, timeout=600)
+    wall = time.monotonic() - t0
+    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps([wall, rss_mb, proc.returncode, proc.stderr.decode(errors="replace")[-2000:]]))
+
+
+def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--measure":
+        measure(Path(sys.argv[2]), Path(sys.argv[3]))
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--commits", type=int, default=10_000)
+    ap.add_argument("--files", type=int, default=5_000)
+    ap.add_argument("--keep", action="store_true", help="keep the generated repository")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="harness-bench-repo-"))
+    try:
+        repo, out = tmp / "repo", tmp / "report"
+        built = build(repo, args.commits, args.files)
+        # Measured in a fresh child: RUSAGE_CHILDREN of this process would include the git fast-import above.
+        probe = subprocess.run(
+            [sys.executable, __file__, "--measure", str(repo), str(out)], capture_output=True, text=True, timeout=900
+        )
+        try:
+            wall, rss_mb, code, stderr = json.loads(probe.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            print(f"measurement failed: {probe.stderr[-2000:]}")
+            return 1
+        report = out / "harness-report.json"
+        if not report.is_file():
+            print(f"no report (exit {code}): {stderr}")
+            return 1
+        doc = json.loads(report.read_text())
+        checks = sorted(doc["checks"], key=lambda c: c["duration_s"], reverse=True)
+        print(f"repository: {args.commits} commits, {args.files} files, built in {built:.1f} s")
+        print(f"harness verify --scope repository: {wall:.2f} s wall, peak RSS {rss_mb:.0f} MB, exit {code}")
+        print(f"targets: < {TARGET_S:g} s, < {TARGET_MB:g} MB; {len(checks)} checks; slowest:")
+        for c in checks[:8]:
+            print(f"  {c['duration_s']:7.3f} s  {c['id']:<28} {c['outcome']}  {c['status']}")
+        ok = wall < TARGET_S and rss_mb < TARGET_MB
+        print("OK" if ok else "TARGET MISSED")
+        if args.keep:
+            print(f"kept: {repo}")
+        return 0 if ok else 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
