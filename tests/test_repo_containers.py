@@ -166,3 +166,11 @@ def test_malformed_compose_is_not_a_pass(make_repo):
     findings = run_check("repo.immutable-images", repo.path)
     assert [f.outcome for f in findings] == [Outcome.COULD_NOT_CHECK]
     assert "compose.yaml" in findings[0].reason
+
+
+def test_date_stamped_base_tag_counts_as_pinned(make_repo):
+    repo = make_repo()
+    repo.write("Dockerfile", "FROM debian:bookworm-20250520-slim AS b\nFROM b\nUSER 1000\nHEALTHCHECK CMD true\n")
+    repo.commit("init")
+    [f] = run_check("repo.containers", repo.path)
+    assert f.outcome is Outcome.PASS, f.reason

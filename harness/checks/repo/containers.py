@@ -15,7 +15,7 @@ from harness.probes.repository import RepoSnapshot
 
 ID = "repo.containers"
 _VAR = re.compile(r"\$\{?(\w+)(?::?-([^}]*))?\}?")
-_EXACT = re.compile(r"\d+\.\d+")
+_EXACT = re.compile(r"(\d+\.\d+|(19|20)\d{6})")  # a version or a date-stamped build
 _CONTAINER_HINT = re.compile(r"(\bdocker\b|\bcontainer|\bimage\s*[:=]|\bkubectl\b|\bpodman\b)", re.I)
 ROOT_USERS = {"root", "0", "0:0", "root:root"}
 

@@ -68,7 +68,7 @@ def classify(image: str) -> tuple[str, str]:
         return "unknown", f"tag from a variable that may not be immutable ({tag})"
     if tag.lower() == "latest":
         return "latest", "the latest tag"
-    if SEMVER.match(tag) or GIT_SHA.match(tag):
+    if SEMVER.match(tag) or GIT_SHA.match(tag) or re.search(r"(19|20)\d{6}", tag):
         return "immutable", f"immutable tag {tag}"
     return "mutable", f"tag {tag!r} can be moved to a new image"
 
