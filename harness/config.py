@@ -108,6 +108,7 @@ class SourceToUserConfig:
     poll_interval_s: float = 2.0
     github_repo: str = ""  # owner/name, to follow the Actions run
     github_token_env: str = "GITHUB_TOKEN"  # the token is read from this variable, never printed
+    github_api_url: str = "https://api.github.com"  # tests point this at a fake server on loopback
 
 
 @dataclass
