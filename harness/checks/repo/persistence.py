@@ -235,7 +235,7 @@ def _state_backend(ctx: Context, repo: RepoSnapshot) -> Iterator[Finding]:
         yield finding(
             ID,
             Outcome.PASS,
-            f"infrastructure state kept in a durable backend: {ev[0].excerpt or ''}",
+            f"infrastructure state kept in a durable backend: {ev[0].excerpt or ev[0].summary}",
             ev + local,
             subject="state",
         )
