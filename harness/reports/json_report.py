@@ -9,4 +9,7 @@ FILENAME = "harness-report.json"
 
 
 def render(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    text = json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    # A lone surrogate (bytes a probe decoded with surrogateescape) cannot be written as UTF-8;
+    # inside a JSON string its backslash form is a valid escape, so the file stays valid JSON.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
