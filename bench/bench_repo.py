@@ -5,7 +5,7 @@ feature branches merged back every so often, then runs harness on it as a
 subprocess, measuring wall time and the child's peak RSS. Prints the slowest
 checks from the JSON report. Exits 1 if a target is missed.
 
-    python bench/bench_repo.py [--commits 10000] [--files 5000] [--keep]
+    python bench/bench_repo.py [--commits 10000] [--files 5000] [--keep] [--skip CHECK_ID]
 """
 
 from __future__ import annotations
@@ -87,11 +87,11 @@ def build(path: Path, commits: int, files: int) -> float:
     return time.monotonic() - t0
 
 
-def measure(repo: Path, out: Path) -> None:
+def measure(repo: Path, out: Path, extra: list[str]) -> None:
     """Run harness once; print [wall s, peak RSS MB, exit code, stderr tail] as JSON."""
     local = Path(sys.executable).parent / "harness"  # the real entry point, not a version-manager shim
     cmd = [str(local) if local.is_file() else "harness", "verify", "--repo", str(repo), "--scope", "repository"]
-    cmd += ["--format", "json", "--out", str(out), "--gate", "none"]
+    cmd += ["--format", "json", "--out", str(out), "--gate", "none", *extra]
     t0 = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, timeout=600)
     wall = time.monotonic() - t0
@@ -100,13 +100,14 @@ def measure(repo: Path, out: Path) -> None:
 
 
 def main() -> int:
-    if len(sys.argv) == 4 and sys.argv[1] == "--measure":
-        measure(Path(sys.argv[2]), Path(sys.argv[3]))
+    if len(sys.argv) >= 4 and sys.argv[1] == "--measure":
+        measure(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4:])
         return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--commits", type=int, default=10_000)
     ap.add_argument("--files", type=int, default=5_000)
     ap.add_argument("--keep", action="store_true", help="keep the generated repository")
+    ap.add_argument("--skip", action="append", default=[], metavar="CHECK_ID", help="passed to harness verify")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="harness-bench-repo-"))
     try:
@@ -114,7 +115,10 @@ def main() -> int:
         built = build(repo, args.commits, args.files)
         # Measured in a fresh child: RUSAGE_CHILDREN of this process would include the git fast-import above.
         probe = subprocess.run(
-            [sys.executable, __file__, "--measure", str(repo), str(out)], capture_output=True, text=True, timeout=900
+            [sys.executable, __file__, "--measure", str(repo), str(out), *(f"--skip={c}" for c in args.skip)],
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
         try:
             wall, rss_mb, code, stderr = json.loads(probe.stdout.strip().splitlines()[-1])
