@@ -1,0 +1,185 @@
+"""Container specs and Docker helpers: what each part of the topology runs with, and waiting for health."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from harness.lab.settings import (
+    ALERTMANAGER_PORT,
+    APP_ALIAS,
+    HTTP_PORT,
+    HTTPS_PORT,
+    LAB,
+    LABEL,
+    PROMETHEUS_PORT,
+    ROLE,
+)
+
+FRONT, BACK = f"{LAB}-front", f"{LAB}-back"
+PG_VOLUME, CADDY_VOLUME, PROM_VOLUME = f"{LAB}-pgdata", f"{LAB}-caddy-data", f"{LAB}-prometheus-data"
+DB_NAME = DB_USER = "taskapp"
+SECOND_NS = 1_000_000_000
+HARDENING: dict[str, Any] = {
+    "read_only": True,
+    "security_opt": ["no-new-privileges:true"],
+    "cap_drop": ["ALL"],
+    "restart_policy": {"Name": "unless-stopped"},
+    "log_config": {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}},
+}
+
+
+class HealthError(RuntimeError):
+    """A container did not become healthy in time."""
+
+
+def labels(role: str, **extra: str) -> dict[str, str]:
+    return {LABEL: LAB, ROLE: role, **extra}
+
+
+def tmpfs(*paths: str) -> dict[str, str]:
+    return {p: "rw,nosuid,nodev,size=64m,mode=1777" for p in paths}
+
+
+def platform_kwargs(role: str, secrets: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """(network, create kwargs) for one platform container; the image is passed separately."""
+    common: dict[str, Any] = {"name": f"{LAB}-{role}", "labels": labels(role), "tmpfs": tmpfs("/tmp"), **HARDENING}
+    if role == "postgres":
+        return BACK, common | {
+            "environment": {
+                "POSTGRES_PASSWORD": secrets["POSTGRES_PASSWORD"],
+                "APP_DB_NAME": DB_NAME,
+                "APP_DB_USER": DB_USER,
+                "APP_DB_PASSWORD": secrets["APP_DB_PASSWORD"],
+            },
+            "volumes": {PG_VOLUME: {"bind": "/var/lib/postgresql/data", "mode": "rw"}},
+            "mem_limit": "512m",
+            "stop_signal": "SIGINT",
+        }
+    if role == "caddy":
+        return FRONT, common | {
+            "environment": {"PUBLIC_HTTPS_PORT": str(HTTPS_PORT), "APP_UPSTREAM": APP_ALIAS},
+            "volumes": {CADDY_VOLUME: {"bind": "/data", "mode": "rw"}},
+            "ports": {"8443/tcp": ("127.0.0.1", HTTPS_PORT), "8080/tcp": ("127.0.0.1", HTTP_PORT)},
+            "mem_limit": "256m",
+        }
+    if role == "prometheus":
+        return FRONT, common | {
+            # A volume, not a tmpfs: it takes the image's ownership of /prometheus, and history survives a restart.
+            "volumes": {PROM_VOLUME: {"bind": "/prometheus", "mode": "rw"}},
+            "ports": {"9090/tcp": ("127.0.0.1", PROMETHEUS_PORT)},
+            "mem_limit": "512m",
+        }
+    if role == "alertmanager":
+        return FRONT, common | {"ports": {"9093/tcp": ("127.0.0.1", ALERTMANAGER_PORT)}, "mem_limit": "128m"}
+    if role == "node-exporter":
+        return FRONT, common | {
+            "volumes": {"/proc": {"bind": "/host/proc", "mode": "ro"}, "/sys": {"bind": "/host/sys", "mode": "ro"}},
+            "mem_limit": "64m",
+        }
+    raise ValueError(f"unknown platform role {role!r}")
+
+
+def app_kwargs(name: str, image_id: str, commit: str, secrets: dict[str, str]) -> dict[str, Any]:
+    dsn = f"postgresql://{DB_USER}:{secrets['APP_DB_PASSWORD']}@postgres:5432/{DB_NAME}?sslmode=require"
+    return {
+        "name": name,
+        "labels": labels("app", **{"com.harness.lab.commit": commit}),
+        "environment": {
+            "DATABASE_URL": dsn,
+            "IMAGE_DIGEST": image_id,  # the image this container runs, as the engine identifies it
+            "FEATURE_DUE_DATES": "true",
+        },
+        "tmpfs": tmpfs("/tmp"),
+        "mem_limit": "256m",
+        # Probe readiness often during a deploy: the rollout waits on it.
+        "healthcheck": {
+            "test": ["CMD", "python3", "-m", "taskapp.healthcheck"],
+            "interval": 2 * SECOND_NS,
+            "timeout": 2 * SECOND_NS,
+            "retries": 3,
+            "start_period": 30 * SECOND_NS,
+        },
+        **HARDENING,
+    }
+
+
+def run(client: docker.DockerClient, image: str, network: str, aliases: list[str], kwargs: dict[str, Any]) -> Container:
+    """Create on `network` (with `aliases`), then start: the container never exists outside its network."""
+    networking = client.api.create_networking_config({network: client.api.create_endpoint_config(aliases=aliases)})
+    host_config = client.api.create_host_config(
+        **{k: v for k, v in _host_options(kwargs).items() if v is not None},
+    )
+    created = client.api.create_container(
+        image=image,
+        name=kwargs["name"],
+        labels=kwargs["labels"],
+        environment=kwargs.get("environment"),
+        healthcheck=kwargs.get("healthcheck"),
+        stop_signal=kwargs.get("stop_signal"),
+        ports=[int(p.split("/")[0]) for p in kwargs.get("ports", {})] or None,
+        host_config=host_config,
+        networking_config=networking,
+    )
+    client.api.start(created["Id"])
+    return client.containers.get(created["Id"])
+
+
+def _host_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    binds = {src: spec for src, spec in kwargs.get("volumes", {}).items()}
+    return {
+        "binds": binds or None,
+        "port_bindings": {int(p.split("/")[0]): hp for p, hp in kwargs.get("ports", {}).items()} or None,
+        "tmpfs": kwargs.get("tmpfs"),
+        "read_only": kwargs.get("read_only"),
+        "security_opt": kwargs.get("security_opt"),
+        "cap_drop": kwargs.get("cap_drop"),
+        "restart_policy": kwargs.get("restart_policy"),
+        "log_config": kwargs.get("log_config"),
+        "mem_limit": kwargs.get("mem_limit"),
+    }
+
+
+def health(container: Container) -> str:
+    container.reload()
+    state = container.attrs.get("State", {})
+    if state.get("Status") != "running":
+        return str(state.get("Status", "unknown"))
+    return str(state.get("Health", {}).get("Status", "running"))
+
+
+def wait_healthy(containers: list[Container], timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    pending = list(containers)
+    while pending:
+        for c in list(pending):
+            status = health(c)
+            if status in ("healthy", "running"):
+                pending.remove(c)
+            elif status in ("exited", "dead", "unhealthy"):
+                raise HealthError(f"{c.name} is {status}:\n{_logs(c)}")
+        if pending and time.monotonic() > deadline:
+            names = ", ".join(f"{c.name} ({health(c)})" for c in pending)
+            raise HealthError(f"not healthy after {timeout_s:.0f} s: {names}\n{_logs(pending[0])}")
+        if pending:
+            time.sleep(0.5)
+
+
+def _logs(c: Container) -> str:
+    try:
+        return c.logs(tail=20).decode("utf-8", "replace")
+    except docker.errors.APIError:
+        return "(no logs)"
+
+
+def find(client: docker.DockerClient, role: str | None = None, all_states: bool = True) -> list[Container]:
+    filters = [f"{LABEL}={LAB}"] + ([f"{ROLE}={role}"] if role else [])
+    return client.containers.list(all=all_states, filters={"label": filters})
+
+
+def image_of(container: Container) -> str:
+    return str(container.attrs.get("Image", ""))

@@ -1,0 +1,286 @@
+"""The lab's operations: up, redeploy (immutable, zero-downtime), fault/restore, status, down."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import logging
+import os
+import secrets as secretslib
+import subprocess
+import tarfile
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from harness.lab import baseimage, containers, endpoints, images
+from harness.lab.containers import BACK, CADDY_VOLUME, FRONT, PG_VOLUME, PROM_VOLUME
+from harness.lab.settings import APP_ALIAS, APP_INSTANCES, LAB, LABEL, Paths, base_image_name
+
+log = logging.getLogger(__name__)
+GIT_TIMEOUT_S = 60
+LOCK_TIMEOUT_S = 900
+DNS_REFRESH_S = 1.5  # Caddy re-resolves the alias every second
+STOP_TIMEOUT_S = 25  # gunicorn's graceful_timeout is 20 s
+
+
+@dataclass(frozen=True)
+class Source:
+    """What to deploy: a reference_project folder and the commit it came from."""
+
+    project: Path
+    commit: str
+
+
+def client() -> docker.DockerClient:
+    return docker.from_env(timeout=images.BUILD_TIMEOUT_S)
+
+
+@contextmanager
+def locked(paths: Paths) -> Iterator[None]:
+    """One lab operation at a time (a push-triggered deploy may overlap a manual one)."""
+    paths.state.mkdir(parents=True, exist_ok=True)
+    with open(paths.lock, "w", encoding="utf-8") as fh:
+        deadline = time.monotonic() + LOCK_TIMEOUT_S
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another lab operation holds {paths.lock}") from None
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def git(paths: Paths, *args: str) -> str:
+    out = subprocess.run(
+        ["git", "-C", str(paths.repo), *args], check=True, capture_output=True, text=True, timeout=GIT_TIMEOUT_S
+    )
+    return out.stdout.strip()
+
+
+def working_tree(paths: Paths) -> Source:
+    """The checked-out reference project; its commit is HEAD, marked -dirty if the project has local edits."""
+    head = git(paths, "rev-parse", "HEAD")
+    dirty = git(paths, "status", "--porcelain", "--", "reference_project")
+    return Source(paths.project, head + ("-dirty" if dirty else ""))
+
+
+@contextmanager
+def exported(git_dir: Path, commit: str) -> Iterator[Source]:
+    """A pushed commit's reference_project, extracted with `git archive` into a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="harness-lab-src-") as tmp:
+        archive = Path(tmp) / "src.tar"
+        subprocess.run(
+            ["git", "--git-dir", str(git_dir), "archive", "-o", str(archive), commit, "reference_project"],
+            check=True, capture_output=True, timeout=GIT_TIMEOUT_S,
+        )
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter="data")
+        full = subprocess.run(
+            ["git", "--git-dir", str(git_dir), "rev-parse", commit],
+            check=True, capture_output=True, text=True, timeout=GIT_TIMEOUT_S,
+        ).stdout.strip()
+        yield Source(Path(tmp) / "reference_project", full)
+
+
+def load_secrets(paths: Paths) -> dict[str, str]:
+    """Database passwords, generated once per lab and kept (mode 0600) in the git-ignored state folder."""
+    if paths.secrets.exists():
+        pairs = (line.split("=", 1) for line in paths.secrets.read_text(encoding="utf-8").splitlines() if "=" in line)
+        return dict(pairs)
+    values = {"POSTGRES_PASSWORD": secretslib.token_urlsafe(24), "APP_DB_PASSWORD": secretslib.token_urlsafe(24)}
+    paths.state.mkdir(parents=True, exist_ok=True)
+    fd = os.open(paths.secrets, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.writelines(f"{k}={v}\n" for k, v in values.items())
+    return values
+
+
+def build_args(commit: str) -> dict[str, str]:
+    return {"GIT_SHA": commit, "BUILD_TIME": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def ensure_networks_and_volumes(c: docker.DockerClient) -> None:
+    for name, internal in ((FRONT, False), (BACK, True)):
+        if not c.networks.list(names=[name]):
+            # The back network has no route out: the database only ever talks to the app.
+            c.networks.create(name, driver="bridge", internal=internal, labels={LABEL: LAB})
+    for name in (PG_VOLUME, CADDY_VOLUME, PROM_VOLUME):
+        try:
+            c.volumes.get(name)
+        except docker.errors.NotFound:
+            c.volumes.create(name, labels={LABEL: LAB})
+
+
+def ensure_platform(c: docker.DockerClient, role: str, image_id: str, secrets: dict[str, str]) -> Container:
+    """Run the platform container from `image_id`, replacing one built from an older image."""
+    network, kwargs = containers.platform_kwargs(role, secrets)
+    for old in containers.find(c, role):
+        if containers.image_of(old) == image_id and old.status == "running":
+            return old
+        old.remove(force=True)
+    return containers.run(c, image_id, network, [role], kwargs)
+
+
+def app_name(commit: str) -> str:
+    return f"{LAB}-app-{commit[:8]}-{uuid.uuid4().hex[:4]}"
+
+
+def start_apps(c: docker.DockerClient, image_id: str, commit: str, secrets: dict[str, str]) -> list[Container]:
+    """New app instances: on the back network only until ready, then joined to the front under the alias."""
+    new = [
+        containers.run(c, image_id, BACK, [], containers.app_kwargs(app_name(commit), image_id, commit, secrets))
+        for _ in range(APP_INSTANCES)
+    ]
+    try:
+        containers.wait_healthy(new, timeout_s=120)
+    except containers.HealthError:
+        for bad in new:
+            bad.remove(force=True)
+        raise
+    front = c.networks.get(FRONT)
+    for container in new:
+        front.connect(container, aliases=[APP_ALIAS])
+    return new
+
+
+def retire(old: list[Container]) -> None:
+    """Stop old instances gracefully (gunicorn finishes in-flight requests), then remove them."""
+    for container in old:
+        try:
+            container.stop(timeout=STOP_TIMEOUT_S)
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+
+def rollout(c: docker.DockerClient, paths: Paths, source: Source) -> dict[str, str]:
+    """Immutable, zero-downtime: build, start new instances, wait until ready, switch traffic, retire the old."""
+    started = time.monotonic()
+    image_id = images.build(c, images.app_spec(source.project), source.commit[:12], build_args(source.commit))
+    old = containers.find(c, "app")
+    new = start_apps(c, image_id, source.commit, load_secrets(paths))
+    time.sleep(DNS_REFRESH_S)  # let Caddy's resolver see the new instances before the old ones go
+    retire(old)
+    images.prune_app_images(c, keep={image_id})
+    log.info("deployed %s (%s) as %s in %.0f s", source.commit[:12], image_id[7:19],
+             ", ".join(str(n.name) for n in new), time.monotonic() - started)
+    return {"commit": source.commit, "image": image_id, "seconds": f"{time.monotonic() - started:.1f}"}
+
+
+def up(paths: Paths) -> dict[str, str]:
+    """Everything from whatever exists: base image, images, networks, volumes, containers; waits for health."""
+    started = time.monotonic()
+    c = client()
+    with locked(paths):
+        source = working_tree(paths)
+        if baseimage.ensure(c, base_image_name(paths.project / "Dockerfile")):
+            log.info("base image ready after %.0f s", time.monotonic() - started)
+        built = images.build_all(
+            c, [images.app_spec(source.project), *images.platform_specs(paths)], source.commit[:12],
+            build_args(source.commit),
+        )
+        secrets = load_secrets(paths)
+        ensure_networks_and_volumes(c)
+        db = ensure_platform(c, "postgres", built["postgres"], secrets)
+        platform = [ensure_platform(c, role, built[role], secrets) for role in ("alertmanager", "node-exporter")]
+        containers.wait_healthy([db], timeout_s=120)
+        apps = [a for a in containers.find(c, "app", all_states=False) if containers.image_of(a) == built["app"]]
+        if len(apps) < APP_INSTANCES:
+            old = containers.find(c, "app")
+            start_apps(c, built["app"], source.commit, secrets)
+            retire(old)
+        platform += [ensure_platform(c, role, built[role], secrets) for role in ("prometheus", "caddy")]
+        containers.wait_healthy(platform, timeout_s=120)
+        endpoints.write_ca(c, paths)
+        endpoints.wait_serving(paths, timeout_s=60)
+        endpoints.write_config(paths)
+    from harness.lab import remote
+
+    remote.ensure(paths)
+    return {"commit": source.commit, "seconds": f"{time.monotonic() - started:.1f}"}
+
+
+def redeploy(paths: Paths, git_dir: Path | None = None, commit: str | None = None) -> dict[str, str]:
+    c = client()
+    with locked(paths):
+        if git_dir is not None and commit:
+            with exported(git_dir, commit) as source:
+                return rollout(c, paths, source)
+        return rollout(c, paths, working_tree(paths))
+
+
+def fault(paths: Paths) -> str:
+    """Stop one running app instance (the alert test's fault); `restore` starts it again."""
+    c = client()
+    running = sorted(containers.find(c, "app", all_states=False), key=lambda x: str(x.name))
+    if not running:
+        raise RuntimeError("no running app instance to stop")
+    victim = running[0]
+    victim.stop(timeout=STOP_TIMEOUT_S)
+    return str(victim.name)
+
+
+def restore(paths: Paths) -> list[str]:
+    c = client()
+    stopped = [x for x in containers.find(c, "app") if x.status != "running"]
+    for container in stopped:
+        container.start()  # it rejoins its networks, alias included
+    containers.wait_healthy(stopped, timeout_s=120)
+    return [str(x.name) for x in stopped]
+
+
+def status(paths: Paths) -> list[dict[str, str]]:
+    c = client()
+    rows = []
+    for container in sorted(containers.find(c), key=lambda x: str(x.name)):
+        tags = c.images.get(containers.image_of(container)).tags if containers.image_of(container) else []
+        rows.append(
+            {
+                "name": str(container.name),
+                "role": container.labels.get("com.harness.lab.role", ""),
+                "image": (tags[0] if tags else "") + f" ({containers.image_of(container)[7:19]})",
+                "state": containers.health(container),
+            }
+        )
+    return rows
+
+
+def down(paths: Paths, volumes: bool = False, remove_images: bool = False) -> list[str]:
+    """Remove everything labelled for the lab; the database volume (and its secrets) only with `volumes`."""
+    c = client()
+    removed = []
+    with locked(paths):
+        for container in containers.find(c):
+            container.remove(force=True)
+            removed.append(str(container.name))
+        for net in c.networks.list(filters={"label": f"{LABEL}={LAB}"}):
+            net.remove()
+            removed.append(str(net.name))
+        if volumes:
+            for vol in c.volumes.list(filters={"label": f"{LABEL}={LAB}"}):
+                vol.remove(force=True)
+                removed.append(str(vol.name))
+            paths.secrets.unlink(missing_ok=True)
+            paths.ca_cert.unlink(missing_ok=True)
+        if remove_images:
+            for image in c.images.list(filters={"label": f"{LABEL}={LAB}"}):
+                try:
+                    c.images.remove(image.id, force=True)
+                    removed.append(image.short_id)
+                except docker.errors.APIError:
+                    pass
+    return removed
