@@ -1,4 +1,7 @@
-"""repo.secrets and repo.iac-state on real repositories: HEAD, history, placeholders, masking."""
+"""repo.secrets and repo.iac-state on real repositories: HEAD, history, placeholders, masking.
+
+Every key and password in this file is fake, for tests only.
+"""
 
 from __future__ import annotations
 
@@ -158,3 +161,16 @@ def test_malformed_stack_file_could_not_check(make_repo):
     findings = run_check("repo.iac-state", repo.path)
     assert outcomes(findings) == [Outcome.COULD_NOT_CHECK]
     assert "Pulumi.dev.yaml" in findings[0].reason
+
+
+def test_test_code_passwords_ignored_but_real_token_formats_flagged():
+    assert scan_text("tests/test_db.py", 'dsn = "postgresql://u:s3cr3t-pass@db/x"\npassword = "Tr0ub4dor&3xK"\n') == []
+    assert scan_text("tests/test_ci.py", f'TOKEN = "{GH_TOKEN}"\n')[0].rule == "github-token"
+    assert scan_text("run.sh", "postgres -c password_encryption=scram-sha-256\n") == []
+
+
+def test_state_in_test_fixtures_is_not_committed_state(make_repo):
+    repo = make_repo()
+    repo.write("infra/main.tf", "# tf\n").write("tests/fixtures/.pulumi/stacks/app/dev.json", "{}\n").commit("fx")
+    [f] = run_check("repo.iac-state", repo.path)
+    assert f.outcome is Outcome.PASS

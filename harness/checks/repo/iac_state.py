@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import yaml
 
 from harness.checks.base import check, finding
-from harness.checks.repo.secrets import is_placeholder, mask
+from harness.checks.repo.secrets import FIXTURE_DIRS, is_placeholder, mask
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
 from harness.probes import git_history, repository
@@ -80,7 +80,8 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(ID, Outcome.COULD_NOT_CHECK, "the repository has no commits yet")
         return
     iac = [f for f in repo.files if IAC_FILE.search(f.path)]
-    state = [f for f in repo.files if STATE_FILE.search(f.path)]
+    state = [f for f in repo.files if STATE_FILE.search(f.path) and not FIXTURE_DIRS.search(f.path)]
+    fixtures = [f.path for f in repo.files if STATE_FILE.search(f.path) and FIXTURE_DIRS.search(f.path)]
     bad = 0
     for f in state[:MAX_LISTED]:
         ev = Evidence(kind="file", summary=f"{_kind(f.path)} committed: {f.path}", path=f.path, commit=repo.head)
@@ -136,7 +137,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         summary=f"{len(iac)} IaC files, no state files at HEAD or in {len(history.commits)} commits",
         path=iac[0].path,
         commit=repo.head,
-        data={"iac_files": [f.path for f in iac[:MAX_LISTED]]},
+        data={"iac_files": [f.path for f in iac[:MAX_LISTED]], "test_fixture_state_ignored": fixtures[:MAX_LISTED]},
     )
     yield finding(ID, Outcome.PASS, f"{len(iac)} IaC files and no committed state or plaintext stack secrets", [ev])
 
@@ -147,10 +148,10 @@ def _history(history: git_history.History, at_head: set[str]) -> Iterator[Findin
     removed: dict[str, git_history.Commit] = {}
     for c in history.commits:  # newest first
         for path in c.created:
-            if STATE_FILE.search(path) and path not in at_head:
+            if STATE_FILE.search(path) and path not in at_head and not FIXTURE_DIRS.search(path):
                 added[path] = c  # keeps the oldest
         for path in c.deleted:
-            if STATE_FILE.search(path) and path not in at_head:
+            if STATE_FILE.search(path) and path not in at_head and not FIXTURE_DIRS.search(path):
                 removed.setdefault(path, c)  # keeps the newest
     for path in sorted(added)[:MAX_LISTED]:
         ev = [git_history.commit_evidence(added[path], f"{path} added in {added[path].short}: {added[path].subject}")]
