@@ -174,3 +174,10 @@ def test_state_in_test_fixtures_is_not_committed_state(make_repo):
     repo.write("infra/main.tf", "# tf\n").write("tests/fixtures/.pulumi/stacks/app/dev.json", "{}\n").commit("fx")
     [f] = run_check("repo.iac-state", repo.path)
     assert f.outcome is Outcome.PASS
+
+
+def test_secret_marked_allowed_later_is_not_a_history_warning(make_repo):
+    repo = make_repo()
+    repo.write("app.py", f'KEY = "{AWS_ID}"\n').commit("key")
+    repo.write("app.py", f'KEY = "{AWS_ID}"  # pragma: allowlist secret\n').commit("allow")
+    assert outcomes(run_check("repo.secrets", repo.path)) == [Outcome.PASS]

@@ -284,9 +284,14 @@ def run(ctx: Context) -> Iterator[Finding]:
 
     history, _ = git_history.history_or_reason(ctx)
     past, scan = _history_hits(ctx, {h.key for h in hits})
+    for key, p in list(past.items()):
+        # Never removed and still in the file at HEAD, where it was allowed (marked fixture or allow marker):
+        # the HEAD verdict stands.
+        if not p.removed_in and p.hit.value in (repo.read_text(p.hit.path) or ""):
+            del past[key]
     for p in list(past.values())[:MAX_FINDINGS]:
         h = p.hit
-        gone = f", removed in {p.removed_in[:10]}" if p.removed_in else ", still on another branch"
+        gone = f", removed in {p.removed_in[:10]}" if p.removed_in else ", no removal found: on another branch?"
         ev = [_commit_ref(history, p.added_in, f"{h.name} ({mask(h.value)}) added to {h.path}")]
         if p.removed_in:
             ev.append(_commit_ref(history, p.removed_in, "removed"))
