@@ -285,9 +285,8 @@ def run(ctx: Context) -> Iterator[Finding]:
     history, _ = git_history.history_or_reason(ctx)
     past, scan = _history_hits(ctx, {h.key for h in hits})
     for key, p in list(past.items()):
-        # Never removed and still in the file at HEAD, where it was allowed (marked fixture or allow marker):
-        # the HEAD verdict stands.
-        if not p.removed_in and p.hit.value in (repo.read_text(p.hit.path) or ""):
+        # Still in the file at HEAD, where it was allowed (marked fixture or allow marker): the HEAD verdict stands.
+        if p.hit.value in (repo.read_text(p.hit.path) or ""):
             del past[key]
     for p in list(past.values())[:MAX_FINDINGS]:
         h = p.hit
