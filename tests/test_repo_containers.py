@@ -61,12 +61,55 @@ def test_stage_inheritance_and_compose_healthcheck(make_repo):
     assert any(e.path == "compose.yaml" for e in f.evidence)
 
 
-def test_single_stage_without_healthcheck_warns(make_repo):
+def test_single_stage_with_build_tools_and_no_healthcheck_warns(make_repo):
     repo = make_repo()
-    repo.write("Dockerfile", "FROM python:3.12-slim\nUSER 1000\n").commit("init")
+    repo.write(
+        "Dockerfile",
+        "FROM python:3.12-slim\n"
+        "RUN apt-get update \\\n && apt-get install -y --no-install-recommends gcc libpq-dev \\\n"
+        " && pip install -r requirements.txt\n"
+        "USER 1000\n",
+    ).commit("init")
     [f] = run_check("repo.containers", repo.path)
     assert f.outcome is Outcome.WARN
-    assert "single-stage" in f.reason and "HEALTHCHECK" in f.reason
+    assert "single-stage" in f.reason and "gcc, libpq-dev" in f.reason and "HEALTHCHECK" in f.reason
+    assert any(e.start_line == 2 and "single-stage" in e.summary for e in f.evidence)
+
+
+def test_single_stage_build_steps_and_build_bases_warn(make_repo):
+    cases = {
+        "go.Dockerfile": "FROM golang:1.22.4\nCOPY . .\nRUN go build -o /app .\n",
+        "node.Dockerfile": "FROM node:20.14-slim\nCOPY . .\nRUN npm ci && npm run build\n",
+        "heredoc.Dockerfile": "FROM debian:12.5-slim\nRUN <<EOF\n./configure\nmake install\nEOF\n",
+    }
+    repo = make_repo()
+    for path, text in cases.items():
+        repo.write(path, text + "USER 1000\nHEALTHCHECK CMD true\n")
+    repo.commit("init")
+    found = by_subject(run_check("repo.containers", repo.path))
+    for path in cases:
+        assert found[path].outcome is Outcome.WARN and "single-stage" in found[path].reason, found[path].reason
+    assert "npm ci" in found["node.Dockerfile"].reason and "npm run build" in found["node.Dockerfile"].reason
+    assert "configure" in found["heredoc.Dockerfile"].reason
+
+
+def test_single_stage_runtime_packages_only_passes(make_repo):
+    repo = make_repo()
+    repo.write(
+        "platform/proxy.Dockerfile",
+        "FROM debian:bookworm-20250520-slim\n"
+        "RUN apt-get update \\\n && apt-get install -y --no-install-recommends caddy \\\n"
+        " && rm -rf /var/lib/apt/lists/*\n"
+        'COPY Caddyfile /etc/caddy/Caddyfile\nUSER caddy\nHEALTHCHECK CMD ["caddy", "version"]\n',
+    )
+    repo.write(
+        "web.Dockerfile", "FROM node:20.14-alpine\nCOPY . .\nRUN npm ci --omit=dev\nUSER node\nHEALTHCHECK CMD true\n"
+    )
+    repo.commit("init")
+    found = by_subject(run_check("repo.containers", repo.path))
+    for f in found.values():
+        assert f.outcome is Outcome.PASS, f.reason
+    assert any("nothing to leave behind" in e.summary for e in found["platform/proxy.Dockerfile"].evidence)
 
 
 def test_no_dockerfile_fails_unless_clearly_containerless(make_repo):

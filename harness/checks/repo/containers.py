@@ -1,4 +1,4 @@
-"""repo.containers: every Dockerfile pins its base image, runs as non-root, checks its health and is multi-stage."""
+"""repo.containers: Dockerfiles pin their base, run as non-root, check their health, and build in a separate stage."""
 
 from __future__ import annotations
 
@@ -18,6 +18,30 @@ _VAR = re.compile(r"\$\{?(\w+)(?::?-([^}]*))?\}?")
 _EXACT = re.compile(r"(\d+\.\d+|(19|20)\d{6})")  # a version or a date-stamped build
 _CONTAINER_HINT = re.compile(r"(\bdocker\b|\bcontainer|\bimage\s*[:=]|\bkubectl\b|\bpodman\b)", re.I)
 ROOT_USERS = {"root", "0", "0:0", "root:root"}
+# What makes a single-stage image carry a build toolchain; without one, a second stage would remove nothing.
+_PKG_INSTALL = re.compile(r"\b(apt-get|apt|apk|yum|dnf|microdnf|zypper)\s+(install|add)\b([^;&|\n]*)")
+_BUILD_PACKAGE = re.compile(
+    r"^(gcc(-[\d.]+)?|g\+\+(-[\d.]+)?|clang(-[\d.]+)?|make|cmake|build-essential|build-base|alpine-sdk|autoconf"
+    r"|automake|libtool|pkg-?config|golang(-[\d.]+)?(-go)?|go|rustc|cargo|maven|gradle|openjdk-[\d]+-jdk(-headless)?"
+    r"|default-jdk(-headless)?|dotnet-sdk-[\d.]+|[\w.+-]+-(dev|devel))$"
+)
+_CMD_START = r"(?:^|&&|\|\||[;|]|\bthen|\bdo)\s*(?:sudo\s+)?(?:[\w./-]*/)?"  # a command, not an argument
+_BUILD_STEP = re.compile(
+    _CMD_START + r"(go\s+(build|install)|cargo\s+(build|install)|mvnw?|gradlew?|dotnet\s+(build|publish)|javac"
+    r"|pip3?\s+wheel|python3?\s+(-m\s+build|setup\.py\s+(build|bdist\w*|install))|configure|c?make|tsc"
+    r"|(npm|yarn|pnpm)\s+(run\s+)?build)(?=\s|$)",
+    re.M,
+)
+_NPM_INSTALL = re.compile(
+    _CMD_START + r"(?:(?:npm\s+(?:install|i|ci)|pnpm\s+(?:install|i)|yarn\s+install)(?=\s|$)"
+    r"|yarn(?=[ \t]*(?:$|&&|;|\||-)))[^;&|\n]*",
+    re.M,
+)
+_NPM_PROD = re.compile(r"--(omit[= ]dev|production|prod\b|only[= ]prod)")
+_SDK_BASE = re.compile(r"^(?:[\w.-]+/)*(golang|rust|maven|gradle|gcc|buildpack-deps|sdk)(?::|@|$)", re.I)
+# Full (not slim or alpine) language images are built on buildpack-deps, which carries gcc and make.
+_FULL_LANG_BASE = re.compile(r"^(?:library/)?(python|node|ruby)(?=[:@]|$)(?!:[^@]*(slim|alpine))", re.I)
+_JDK_BASE = re.compile(r"^(?:[\w.-]+/)*(openjdk|eclipse-temurin|amazoncorretto):[^@]*jdk", re.I)
 
 
 @dataclass
@@ -105,6 +129,33 @@ def _healthchecks_elsewhere(ctx: Context, repo: RepoSnapshot) -> list[Evidence]:
     return out
 
 
+def _build_tools(repo: RepoSnapshot, df: Dockerfile, stage: Stage) -> list[tuple[int, str]]:
+    """(line, what) for each sign that this stage compiles or installs a build toolchain."""
+    out: list[tuple[int, str]] = []
+    base = stage.base
+    if _SDK_BASE.match(base) or _FULL_LANG_BASE.match(base) or _JDK_BASE.match(base):
+        out.append((stage.line, f"base image {base} is a build image"))
+    lines = (repo.read_text(df.path) or "").splitlines()
+    for ins in stage.instructions:
+        if ins.keyword != "RUN":
+            continue
+        # The raw lines, so heredoc bodies count too: one command per line, continuations joined, comments dropped.
+        raw = [ln.strip() for ln in lines[ins.line - 1 : ins.end_line] if not ln.lstrip().startswith("#")]
+        body = re.sub(r"^RUN\s+(--\S+\s+)*", "", "\n".join(raw), flags=re.I).replace("\\\n", " ")
+        for m in _PKG_INSTALL.finditer(body):
+            pkgs = [w for w in m.group(3).split() if not w.startswith("-")]
+            tools = [p for p in pkgs if _BUILD_PACKAGE.match(p.split("=")[0])]
+            if tools:
+                out.append((ins.line, f"installs {', '.join(tools[:4])}"))
+        if m := _BUILD_STEP.search(body):
+            out.append((ins.line, f"runs `{m.group(0).strip()}`"))
+        pruned = re.search(r"\bnpm\s+prune\b[^;&|]*--(production|omit[= ]dev)", body)
+        for m in _NPM_INSTALL.finditer(body):
+            if not pruned and not _NPM_PROD.search(m.group(0)):
+                out.append((ins.line, f"`{m.group(0).strip()}` installs devDependencies"))
+    return out
+
+
 def _judge(ctx: Context, repo: RepoSnapshot, df: Dockerfile, elsewhere: list[Evidence]) -> Finding:
     ev = lambda line, summary, text=None: inventory.evidence_at(repo, df.path, line, summary, text)  # noqa: E731
     if df.error:
@@ -141,9 +192,16 @@ def _judge(ctx: Context, repo: RepoSnapshot, df: Dockerfile, elsewhere: list[Evi
     health = _inherited(stages, final, "healthcheck")
     if health is None and not elsewhere:
         warns.append(ev(final.line, f"{df.path}: no HEALTHCHECK, and none in compose or infrastructure code"))
-    if len(stages) == 1:
-        warns.append(ev(final.line, f"{df.path}: single-stage build: build tools ship in the runtime image"))
     good = [ev(s.line, f"stage {s.index + 1}: FROM {s.base}" + (f" AS {s.name}" if s.name else "")) for s in stages]
+    if len(stages) == 1:
+        # A separate build stage only helps when there is something to build; runtime-only images pass.
+        if tools := _build_tools(repo, df, final):
+            what = "; ".join(f"line {ln}: {w}" for ln, w in tools[:3])
+            why = f"single-stage build: build tools ship in the runtime image ({what})"
+            warns.append(ev(tools[0][0], f"{df.path}: {why}"))
+            good += [ev(ln, f"build step: {w}") for ln, w in tools[1:4]]
+        else:
+            good.append(ev(final.line, "single stage with no build toolchain or build step: nothing to leave behind"))
     if isinstance(user, tuple):
         good.append(ev(user[1], f"final stage runs as {user[0]}", f"USER {user[0]}"))
     if isinstance(health, int):
@@ -181,7 +239,8 @@ def _judge(ctx: Context, repo: RepoSnapshot, df: Dockerfile, elsewhere: list[Evi
     proves="Images are reproducible and least-privileged, so servers can be recycled from them at will (RP-1).",
     remediation=(
         "Pin every base image to an exact version or a digest (FROM python:3.12.4-slim@sha256:...), add a non-root "
-        "USER in the final stage, a HEALTHCHECK, and build in a separate stage from the runtime image."
+        "USER in the final stage, a HEALTHCHECK, and compile or install build tools only in a build stage that the "
+        "runtime stage copies from."
     ),
     source="repository",
     timeout=60,
