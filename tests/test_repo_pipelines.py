@@ -262,3 +262,144 @@ def test_gitlab_schedule_rule_counts(make_repo):
     gl = 'nightly:\n  script:\n    - docker build -t app .\n  rules:\n    - if: $CI_PIPELINE_SOURCE == "schedule"\n'
     repo.write(".gitlab-ci.yml", gl).commit("ci")
     assert run_check("repo.automated-refresh", repo.path)[0].outcome is Outcome.PASS
+
+
+# -- reusable workflows (jobs.<id>.uses) ---------------------------------------
+REUSABLE_CI = """name: ci
+on:
+  workflow_call:
+jobs:
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - run: ruff check .
+  unit:
+    needs: lint
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: pytest -q
+"""
+
+CALLING_DEPLOY = """name: deploy
+on:
+  push:
+    branches: [main]
+  workflow_call:
+jobs:
+  ci:
+    uses: ./.github/workflows/ci.yml
+  deploy:
+    needs: ci
+    runs-on: ubuntu-latest
+    steps:
+      - run: docker build -t ghcr.io/me/app .
+      - run: docker push ghcr.io/me/app
+      - uses: pulumi/actions@v5
+        with:
+          command: up
+"""
+
+SCHEDULED_REDEPLOY = """name: refresh
+on:
+  schedule:
+    - cron: "17 4 * * 1"
+jobs:
+  refresh:
+    uses: ./.github/workflows/deploy.yml
+    secrets: inherit
+"""
+
+
+def reusable_repo(make_repo, ci: str = REUSABLE_CI, deploy: str = CALLING_DEPLOY, name: str = "repo"):
+    repo = make_repo(name)
+    repo.write(".github/workflows/ci.yml", ci).write(".github/workflows/deploy.yml", deploy)
+    return repo
+
+
+def test_deploy_gated_by_reusable_ci_workflow_passes(make_repo):
+    repo = reusable_repo(make_repo)
+    repo.commit("ci")
+    [f] = run_check("repo.pipeline-deploy", repo.path)
+    assert f.outcome is Outcome.PASS, f.reason
+    assert ".github/workflows/deploy.yml:15" in f.reason and ".github/workflows/ci.yml:14" in f.reason
+    # The gate's evidence points into the called file, at the test line.
+    assert (f.evidence[1].path, f.evidence[1].start_line) == (".github/workflows/ci.yml", 14)
+    # The called-only CI runs on deploy.yml's push trigger: that is the pipeline gating changes.
+    [p] = run_check("repo.pipeline", repo.path)
+    assert p.outcome is Outcome.PASS, p.reason
+    assert "ci.yml (called from .github/workflows/deploy.yml job `ci`) runs on push" in p.reason
+
+
+def test_reusable_ci_with_continue_on_error_tests_does_not_gate(make_repo):
+    soft = REUSABLE_CI.replace("      - run: pytest -q\n", "      - run: pytest -q\n        continue-on-error: true\n")
+    repo = reusable_repo(make_repo, ci=soft)
+    repo.commit("ci")
+    [f] = run_check("repo.pipeline-deploy", repo.path)
+    assert f.outcome is Outcome.FAIL
+    assert "cannot fail" in f.reason and "continue-on-error" in f.reason and "ci.yml:14" in f.reason
+
+
+def test_schedule_calling_deploy_workflow_is_a_scheduled_redeploy(make_repo):
+    repo = reusable_repo(make_repo)
+    repo.write(".github/workflows/refresh.yml", SCHEDULED_REDEPLOY).commit("ci")
+    [f] = run_check("repo.automated-refresh", repo.path)
+    assert f.outcome is Outcome.PASS, f.reason
+    assert "refresh.yml:4 on schedule (17 4 * * 1) rebuilds or redeploys" in f.reason
+    # The redeploy it triggers (two calls deep) is gated too, and reported once per deploy step.
+    [d] = run_check("repo.pipeline-deploy", repo.path)
+    assert d.outcome is Outcome.PASS, d.reason
+
+
+def test_scheduled_call_of_an_ungated_deploy_fails(make_repo):
+    # deploy-only.yml has no tests: gated when push.yml calls it after tests, not when the schedule does.
+    deploy_only = "on: workflow_call\njobs:\n  ship:\n    runs-on: ubuntu-latest\n    steps:\n"
+    deploy_only += "      - run: helm upgrade --install app chart/\n"
+    push = CI_OK + "  deploy:\n    needs: test\n    uses: ./.github/workflows/deploy-only.yml\n"
+    nightly = SCHEDULED_REDEPLOY.replace("deploy.yml", "deploy-only.yml")
+    repo = make_repo()
+    repo.write(".github/workflows/deploy-only.yml", deploy_only).write(".github/workflows/push.yml", push)
+    repo.write(".github/workflows/nightly.yml", nightly).commit("ci")
+    [f] = run_check("repo.pipeline-deploy", repo.path)
+    assert f.outcome is Outcome.FAIL
+    assert "deploy-only.yml:6 (called from .github/workflows/nightly.yml job `refresh`)" in f.reason
+
+
+def test_remote_reusable_workflow_is_not_a_test_gate(make_repo):
+    remote = CALLING_DEPLOY.replace("./.github/workflows/ci.yml", "acme/workflows/.github/workflows/ci.yml@v1")
+    repo = make_repo()
+    repo.write(".github/workflows/deploy.yml", remote).commit("ci")
+    [f] = run_check("repo.pipeline-deploy", repo.path)
+    assert f.outcome is Outcome.FAIL
+    assert "remote reusable workflow acme/workflows/.github/workflows/ci.yml@v1" in f.reason
+    assert "cannot be read offline" in f.reason
+    assert any("not counted as a test gate" in e.summary and e.start_line == 7 for e in f.evidence)
+
+
+def test_missing_called_workflow_is_reported(make_repo):
+    repo = make_repo()
+    repo.write(".github/workflows/deploy.yml", CALLING_DEPLOY).commit("ci")
+    found = run_check("repo.pipeline", repo.path)
+    bad = [f for f in found if f.outcome is Outcome.FAIL and "deploy.yml" in f.reason]
+    assert bad and "./.github/workflows/ci.yml, which is not committed" in bad[0].reason
+    assert bad[0].evidence[0].start_line == 7
+    [d] = run_check("repo.pipeline-deploy", repo.path)
+    assert d.outcome is Outcome.FAIL and "not committed" in d.reason
+
+
+def test_reusable_workflow_cycle_is_bounded_and_reported(make_repo):
+    a = "on: [push, workflow_call]\njobs:\n  b:\n    uses: ./.github/workflows/b.yml\n"
+    b = "on: workflow_call\njobs:\n  a:\n    uses: ./.github/workflows/a.yml\n  t:\n    runs-on: x\n"
+    b += "    steps:\n      - run: pytest\n"
+    repo = make_repo()
+    repo.write(".github/workflows/a.yml", a).write(".github/workflows/b.yml", b).commit("ci")
+    found = run_check("repo.pipeline", repo.path)
+    assert any(f.outcome is Outcome.FAIL and "cycle" in f.reason for f in found)
+
+
+def test_uncalled_workflow_call_only_is_not_a_pipeline_of_its_own(make_repo):
+    repo = make_repo()
+    repo.write(".github/workflows/ci.yml", REUSABLE_CI).commit("ci")
+    [f] = run_check("repo.pipeline", repo.path)
+    assert f.outcome is Outcome.FAIL
+    assert "reusable workflow (`on: workflow_call` only) that no workflow here calls" in f.reason

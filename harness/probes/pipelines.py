@@ -10,6 +10,8 @@ publish, deploy, security scans) with the patterns in harness/data/pipeline_tool
 
 from __future__ import annotations
 
+import dataclasses
+import posixpath
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -25,6 +27,8 @@ from harness.probes.repository import RepoSnapshot
 
 MAX_PIPELINE_BYTES = 1_000_000
 MAX_INCLUDES = 20
+MAX_CALL_DEPTH = 10  # GitHub's own limit on nested reusable workflows
+MAX_EXPANDED_JOBS = 2000  # a bound on fan-out (a workflow calling another many times, nested)
 
 GITHUB_DIR = ".github/workflows/"
 ROOT_FILES = {
@@ -113,6 +117,10 @@ class Job:
     manual: bool = False
     scheduled_only: bool = False
     artifacts: bool = False  # the CI keeps files from this job (GitLab artifacts:)
+    path: str = ""  # the file defining the job when it is not the pipeline's own (a called reusable workflow)
+    via: str = ""  # the calls that brought it in: "deploy.yml job `ci` → ci.yml job `x`"
+    calls: str = ""  # the reusable workflow this job calls (GitHub `jobs.<id>.uses`)
+    call_note: str = ""  # why that workflow's jobs are not part of the pipeline (remote, missing, cycle)
 
 
 @dataclass
@@ -129,10 +137,26 @@ class Pipeline:
     stages: list[str] = field(default_factory=list)
     templates: list[tuple[str, int]] = field(default_factory=list)  # GitLab `include: template:`
     files: list[str] = field(default_factory=list)  # this file and its local includes
+    called_by: list[str] = field(default_factory=list)  # workflows that call this one (`uses: ./...`)
+    _base: Pipeline | None = field(default=None, repr=False, compare=False)
+    _views: dict[str, Pipeline] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def system_name(self) -> str:
         return SYSTEM_NAMES[self.system]
+
+    def view(self, path: str) -> Pipeline:
+        """This pipeline as seen from `path`, a workflow it calls: same jobs and triggers, that file's lines.
+
+        Matches in called jobs carry a view so that `m.pipeline.path:m.line` names the right file while
+        the triggers (and so is_ci/is_automatic) remain the caller's.
+        """
+        base = self._base or self
+        if not path or path == base.path:
+            return base
+        if path not in base._views:
+            base._views[path] = dataclasses.replace(base, path=path, files=[path], _base=base, _views={})
+        return base._views[path]
 
     def job(self, job_id: str) -> Job | None:
         return next((j for j in self.jobs if j.id == job_id), None)
@@ -300,8 +324,9 @@ def _parse_github(path: str, text: str) -> Pipeline:
         job.condition = _s(spec.get("if"))
         if _s(spec.get("continue-on-error")) == "true":
             job.cannot_fail, job.cannot_fail_line = "continue-on-error: true", _line_of(spec, "continue-on-error", line)
-        if "uses" in spec:  # a reusable workflow call: one opaque step
-            job.steps.append(Step(_s(spec.get("uses")), line, job.end_line, uses=_s(spec.get("uses"))))
+        if "uses" in spec:  # a reusable workflow call: one opaque step until collect() expands it
+            job.calls = _s(spec.get("uses"))
+            job.steps.append(Step(job.calls, line, job.end_line, uses=job.calls))
         for i, st in enumerate(_as_list(spec.get("steps"))):
             if not isinstance(st, dict):
                 continue
@@ -832,7 +857,88 @@ def collect(repo: RepoSnapshot) -> Pipelines:
             problems.append(PipelineProblem(path, f"malformed YAML{where}: {getattr(exc, 'problem', None) or exc}"))
         except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
             problems.append(PipelineProblem(path, f"not a valid {SYSTEM_NAMES[system]} definition: {exc}"))
+    _expand_calls([p for p in pipelines if p.system == "github"], problems, {p.path for p in problems})
     return Pipelines(pipelines, problems, repo.head)
+
+
+def _local_call(uses: str) -> str | None:
+    """The repository path of a local reusable workflow (`./.github/workflows/x.yml`), None when remote."""
+    return posixpath.normpath(uses[2:]) if uses.startswith("./") else None
+
+
+def _and(outer: str, inner: str) -> str:
+    return f"({outer}) && ({inner})" if outer and inner else outer or inner
+
+
+def reusable_only(pipe: Pipeline) -> bool:
+    """Triggered only by `workflow_call`: it runs as part of its callers, never by itself."""
+    return pipe.system == "github" and set(pipe.triggers) == {"workflow_call"}
+
+
+def _expand_calls(workflows: list[Pipeline], problems: list[PipelineProblem], unreadable: set[str]) -> None:
+    """Replace each job calling a local reusable workflow by that workflow's jobs, as GitHub runs them.
+
+    The called jobs start after the caller job's `needs:`, and the caller job (which `needs:` dependents
+    wait for) completes only when all of them have: so tests in a called CI workflow gate a deploy that
+    `needs:` the calling job, and the caller's triggers apply to the called jobs.
+    """
+    by_path = {p.path: p for p in workflows}
+    originals = {p.path: list(p.jobs) for p in workflows}
+    reported: set[tuple[str, int]] = set()
+    budget = [MAX_EXPANDED_JOBS]
+
+    def problem(path: str, job: Job, why: str) -> None:
+        job.call_note = why
+        if (path, job.line) not in reported:
+            reported.add((path, job.line))
+            problems.append(PipelineProblem(path, f"job `{job.id}` at line {job.line} {why}"))
+
+    def expand(path: str, chain: list[str]) -> list[Job]:
+        out: list[Job] = []
+        for orig in originals[path]:
+            job = dataclasses.replace(
+                orig, path=path, needs=None if orig.needs is None else list(orig.needs), steps=list(orig.steps)
+            )
+            out.append(job)
+            budget[0] -= 1
+            if not orig.calls:
+                continue
+            target = _local_call(orig.calls)
+            if target is None:
+                # Not a problem: the workflow is valid, harness just cannot see the called jobs offline.
+                job.call_note = f"calls the remote reusable workflow {orig.calls}, which cannot be read offline"
+                continue
+            if target in chain:
+                problem(path, job, "calls a reusable workflow in a cycle: " + " → ".join([*chain, target]))
+            elif len(chain) >= MAX_CALL_DEPTH:
+                problem(path, job, f"nests reusable workflows more than {MAX_CALL_DEPTH} levels deep")
+            elif target in unreadable:
+                problem(path, job, f"calls {orig.calls}, which cannot be read as a workflow")
+            elif target not in by_path:
+                problem(path, job, f"calls {orig.calls}, which is not committed")
+            elif "workflow_call" not in by_path[target].triggers:
+                problem(path, job, f"calls {orig.calls}, which has no `on: workflow_call` trigger")
+            elif budget[0] <= 0:
+                job.call_note = f"calls {orig.calls}, not expanded: more than {MAX_EXPANDED_JOBS} jobs"
+            if job.call_note:
+                continue
+            if path not in by_path[target].called_by:
+                by_path[target].called_by.append(path)
+            inner = expand(target, [*chain, target])
+            prefix = f"{orig.id}/"
+            for ij in inner:
+                ij.id = prefix + ij.id
+                ij.needs = [prefix + n for n in ij.needs] if ij.needs else list(orig.needs or [])
+                ij.condition = _and(orig.condition, ij.condition)
+                ij.via = f"{path} job `{orig.id}`" + (f" → {ij.via}" if ij.via else "")
+            job.needs = [*(orig.needs or []), *(ij.id for ij in inner)]
+            job.steps = []  # the called jobs stand in for the opaque `uses:` step
+            out.extend(inner)
+        return out
+
+    for pipe in workflows:
+        budget[0] = MAX_EXPANDED_JOBS
+        pipe.jobs = expand(pipe.path, [pipe.path])
 
 
 def get(ctx: Context) -> Pipelines:
@@ -862,6 +968,11 @@ class Match:
     @property
     def where(self) -> str:
         return f"{self.pipeline.path}:{self.line}"
+
+    @property
+    def via(self) -> str:
+        """` (called from …)` when the step is in a reusable workflow called by another, else ""."""
+        return f" (called from {self.job.via})" if self.job.via else ""
 
 
 @cache
@@ -908,15 +1019,16 @@ def classify(pipe: Pipeline, kind: str) -> list[Match]:
     spec = tools()["kinds"][kind]
     out: list[Match] = []
     for job in pipe.jobs:
+        seen = pipe.view(job.path)
         for step in job.steps:
             if any(_uses_matches(u, step) for u in spec.get("uses", [])):
                 why, wline = _swallowed(step, Command("", step.line), job)
-                out.append(Match(pipe, job, step, kind, step.uses, step.line, cannot_fail=why, cannot_fail_line=wline))
+                out.append(Match(seen, job, step, kind, step.uses, step.line, cannot_fail=why, cannot_fail_line=wline))
             for cmd in step.commands:
                 if any(re.search(rx, seg) for seg in cmd.segments for rx in spec.get("run", [])):
                     why, wline = _swallowed(step, cmd, job)
                     out.append(
-                        Match(pipe, job, step, kind, cmd.text, cmd.line, cannot_fail=why, cannot_fail_line=wline)
+                        Match(seen, job, step, kind, cmd.text, cmd.line, cannot_fail=why, cannot_fail_line=wline)
                     )
     return out
 
@@ -948,7 +1060,8 @@ def security_scans(pipe: Pipeline) -> list[Match]:
                         )
                     elif not why and default == "report" and not hard:
                         why, wline = f"{tool['tool']} reports to a dashboard; it fails no build by itself", line
-                    out.append(Match(pipe, job, step, tool["category"], text, line, tool["tool"], why, wline))
+                    seen = pipe.view(job.path)
+                    out.append(Match(seen, job, step, tool["category"], text, line, tool["tool"], why, wline))
     for template, line in pipe.templates:
         for t in tools()["gitlab_templates"]:
             if t["template"].lower() in template.lower():

@@ -55,27 +55,43 @@ def run(ctx: Context) -> Iterator[Finding]:
     soft: list[pipelines.Match] = []
     notes: list[str] = []
     evidence: list[Evidence] = []
+    seen: set[str] = set()  # a step in a called workflow runs in each caller: count it once
+    not_ci: list[tuple[pipelines.Pipeline, list[pipelines.Match]]] = []
     for pipe in model.pipelines:
+        if pipelines.reusable_only(pipe):
+            if not pipe.called_by:
+                notes.append(
+                    f"{pipe.path} is a reusable workflow (`on: workflow_call` only) that no workflow here calls"
+                )
+            continue  # its jobs are judged within each workflow calling it, under that workflow's triggers
         if pipelines.is_placeholder(pipe):
             notes.append(f"{pipe.path} is a placeholder: its steps only echo, sleep or check out, so it tests nothing")
             evidence.append(pipelines.evidence_at(repo, pipe.path, 1, f"{pipe.path}: placeholder", pipe.lines))
             continue
         tests = [m for m in pipelines.classify(pipe, "test") if not m.job.manual]
         if not tests:
-            notes.append(f"{pipe.path} runs no test command")
+            unread = next((j for j in pipe.jobs if j.call_note), None)
+            notes.append(
+                f"{pipe.path} runs no test command" + (f" (job `{unread.id}` {unread.call_note})" if unread else "")
+            )
             continue
         if not pipelines.is_ci(pipe):
-            trig = ", ".join(pipe.triggers) or "nothing"
-            notes.append(f"{pipe.path} runs tests but only on {trig}, not on push or pull request")
+            not_ci.append((pipe, tests))
             continue
         for m in tests:
-            (gates if m.blocking else soft).append(m)
+            if m.where not in seen:
+                seen.add(m.where)
+                (gates if m.blocking else soft).append(m)
+    for pipe, tests in not_ci:
+        if any(m.where not in seen for m in tests):  # else the same steps already run on push through another
+            trig = ", ".join(pipe.triggers) or "nothing"
+            notes.append(f"{pipe.path} runs tests but only on {trig}, not on push or pull request")
 
     for m in soft:
         yield finding(
             ID,
             Outcome.WARN if gates else Outcome.FAIL,
-            f"the test step `{m.text[:80]}` at {m.where} cannot fail the pipeline: {m.cannot_fail} "
+            f"the test step `{m.text[:80]}` at {m.where}{m.via} cannot fail the pipeline: {m.cannot_fail} "
             f"(line {m.cannot_fail_line})",
             [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{m.where}: tests that cannot fail")]
             + (
@@ -101,13 +117,13 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(
             ID,
             Outcome.PASS,
-            f"{first.pipeline.system_name} pipeline {first.pipeline.path} runs on {trig} and `{first.text[:80]}` "
-            f"(line {first.line}, job {first.job.id}) fails it when tests fail{extra}",
+            f"{first.pipeline.system_name} pipeline {first.pipeline.path}{first.via} runs on {trig} and "
+            f"`{first.text[:80]}` (line {first.line}, job {first.job.id}) fails it when tests fail{extra}",
             ev,
             subject=first.pipeline.path,
         )
         for pipe in model.pipelines:
-            if pipelines.is_placeholder(pipe):
+            if pipelines.is_placeholder(pipe) and not pipelines.reusable_only(pipe):
                 yield finding(
                     ID,
                     Outcome.WARN,

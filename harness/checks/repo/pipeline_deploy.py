@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 from harness.checks.base import check, finding
 from harness.context import Context
-from harness.model import Finding, Outcome
+from harness.model import Evidence, Finding, Outcome
 from harness.probes import pipelines, repository
-from harness.probes.pipelines import Match, Pipeline, Pipelines
+from harness.probes.pipelines import Job, Match, Pipeline, Pipelines
 
 ID = "repo.pipeline-deploy"
 SUCCESS_CONDITION = re.compile(r"workflow_run\.conclusion\s*==\s*['\"]success['\"]")
@@ -53,30 +53,62 @@ def run(ctx: Context) -> Iterator[Finding]:
         return
     automatic = [m for m in deploys if pipelines.is_automatic(m.pipeline) and not m.job.manual]
     if not automatic:
-        m = deploys[0]
+        # A reusable workflow's own copy says less than a caller's: prefer the latter in the warning.
+        m = sorted(deploys, key=lambda d: pipelines.reusable_only(d.pipeline))[0]
+        how = (
+            "is in a reusable workflow (`on: workflow_call` only) that no committed workflow calls automatically"
+            if pipelines.reusable_only(m.pipeline)
+            else "deploys only when someone starts it by hand"
+        )
         yield finding(
             ID,
             Outcome.WARN,
-            f"`{m.text[:80]}` at {m.where} deploys only when someone starts it by hand",
+            f"`{m.text[:80]}` at {m.where}{m.via} {how}",
             [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{m.where}: manual deploy")],
             remediation="Trigger the deploy automatically after the tests pass on the main branch.",
             subject=m.where,
         )
         return
+    # One deploy step runs in every workflow calling its file: judge each way it runs, report each step once
+    # (its failures, or else one pass).
+    results: dict[str, list[tuple[Match, Match | None, str]]] = {}
     for m in automatic:
         gate, why = _gate(model, m)
-        ev = [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{m.where}: deploy")]
-        if gate is not None:
-            ev.append(pipelines.evidence_at(repo, gate.pipeline.path, gate.line, f"{gate.where}: test gate"))
-            yield finding(ID, Outcome.PASS, f"`{m.text[:80]}` at {m.where} deploys {why}", ev, subject=m.where)
-        else:
+        results.setdefault(m.where, []).append((m, gate, why))
+    for where, runs in results.items():
+        failed = [r for r in runs if r[1] is None]
+        for m, gate, why in failed or runs[:1]:
+            ev = [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{where}: deploy")]
+            if gate is not None:
+                ev.append(pipelines.evidence_at(repo, gate.pipeline.path, gate.line, f"{gate.where}: test gate"))
+                yield finding(ID, Outcome.PASS, f"`{m.text[:80]}` at {where}{m.via} deploys {why}", ev, subject=where)
+                continue
+            ev += _unread_calls(repo, m)
             yield finding(
                 ID,
                 Outcome.FAIL,
-                f"`{m.text[:80]}` at {m.where} deploys without a passing test gate before it: {why}",
+                f"`{m.text[:80]}` at {where}{m.via} deploys without a passing test gate before it: {why}",
                 ev,
-                subject=m.where,
+                subject=where,
             )
+
+
+def _unread(deploy: Match) -> list[Job]:
+    """Jobs before the deploy that call a reusable workflow harness could not read (remote or missing)."""
+    ups = [] if pipelines.runs_after_failure(deploy.job) else pipelines.upstream(deploy.pipeline, deploy.job)
+    return [u for u in ups if u.call_note]
+
+
+def _unread_calls(repo: repository.RepoSnapshot, deploy: Match) -> list[Evidence]:
+    return [
+        pipelines.evidence_at(
+            repo,
+            u.path or deploy.pipeline.path,
+            u.line,
+            f"{u.path or deploy.pipeline.path}:{u.line}: job `{u.id}` {u.call_note}; not counted as a test gate",
+        )
+        for u in _unread(deploy)[:3]
+    ]
 
 
 def _blocking_tests(pipe: Pipeline) -> list[Match]:
@@ -98,7 +130,7 @@ def _gate(model: Pipelines, deploy: Match) -> tuple[Match | None, str]:
         up_ids = {u.id for u in ups}
         for t in tests:
             if t.job.id in up_ids and t.blocking:
-                return t, f"after job `{t.job.id}` whose tests (line {t.line}) must pass first"
+                return t, f"after job `{t.job.id}` whose tests ({t.where}) must pass first"
         soft = [t for t in tests if t.job.id in up_ids and not t.blocking]
         if soft:
             t = soft[0]
@@ -107,6 +139,10 @@ def _gate(model: Pipelines, deploy: Match) -> tuple[Match | None, str]:
         return None, f"job `{job.id}` runs even when the jobs before it failed (`{job.condition}`)"
     if pipe.workflow_run:
         return _workflow_run_gate(model, deploy)
+    unread = _unread(deploy)
+    if unread:
+        u = unread[0]
+        return None, f"job `{u.id}` before it {u.call_note}, so it is not counted as a test gate"
     same_job = [t for t in tests if t.job is job and t.step.line < deploy.step.line]
     if same_job and not same_job[0].blocking:
         return None, f"the tests before it at {same_job[0].where} cannot fail ({same_job[0].cannot_fail})"
