@@ -14,12 +14,18 @@ import socket
 import ssl
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+
+# Legacy TLS versions a modern OpenSSL can still try: one handshake says whether the server
+# accepts the version at all, so sslyze only enumerates suites for versions that are accepted
+# (enumerating a refused version costs about a second of rejected handshakes).
+PRECHECK = {"TLSv1.0": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1}
 
 PROTOCOL_COMMANDS = {
     "SSLv2": "SSL_2_0_CIPHER_SUITES",
@@ -53,6 +59,7 @@ class Handshake:
     protocol: str = ""
     cipher: str = ""
     leaf: CertFacts | None = None
+    chain: list[CertFacts] = field(default_factory=list)  # as sent by the server, leaf first
 
 
 @dataclass
@@ -122,22 +129,72 @@ def handshake(host: str, port: int, server_name: str, ca_file: str | None, timeo
             socket.create_connection((host, port), timeout=timeout) as raw,
             ctx.wrap_socket(raw, server_hostname=server_name) as tls,
         ):
-            der = tls.getpeercert(binary_form=True)
             cipher = tls.cipher()
+            chain = _chain(tls)
             return Handshake(
                 ok=True,
                 protocol=tls.version() or "",
                 cipher=cipher[0] if cipher else "",
-                leaf=cert_facts(x509.load_der_x509_certificate(der)) if der else None,
+                leaf=chain[0] if chain else None,
+                chain=chain,
             )
     except ssl.SSLCertVerificationError as exc:
-        return Handshake(ok=True, verify_error=exc.verify_message or str(exc))
+        # The verdict stays "not trusted"; a second, explicitly non-verifying handshake only
+        # reads the chain the server sends, so the finding can show what was refused.
+        return Handshake(
+            ok=True, verify_error=exc.verify_message or str(exc), chain=_read_chain(host, port, server_name, timeout)
+        )
     except TimeoutError:
         return Handshake(ok=False, error=f"TLS handshake with {host}:{port} did not complete within {timeout:.1f} s")
     except ssl.SSLError as exc:
         return Handshake(ok=False, error=f"TLS handshake with {host}:{port} failed: {exc.reason or exc}")
     except OSError as exc:
         return Handshake(ok=False, error=f"cannot connect to {host}:{port}: {exc.strerror or exc}")
+
+
+def _chain(sock: ssl.SSLSocket) -> list[CertFacts]:
+    # Python 3.11 has the chain on the private _sslobj (public as get_unverified_chain in 3.13).
+    obj = getattr(sock, "_sslobj", None)
+    certs = obj.get_unverified_chain() if obj is not None and hasattr(obj, "get_unverified_chain") else None
+    if not certs:
+        der = sock.getpeercert(binary_form=True)
+        return [cert_facts(x509.load_der_x509_certificate(der))] if der else []
+    return [cert_facts(x509.load_der_x509_certificate(c.public_bytes(2))) for c in certs]  # 2: DER
+
+
+def _read_chain(host: str, port: int, server_name: str, timeout: float) -> list[CertFacts]:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # evidence only: the trust verdict came from the verifying handshake
+    try:
+        with (
+            socket.create_connection((host, port), timeout=timeout) as raw,
+            ctx.wrap_socket(raw, server_hostname=server_name) as tls,
+        ):
+            return _chain(tls)
+    except (OSError, ssl.SSLError):
+        return []
+
+
+def accepts_version(host: str, port: int, server_name: str, version: ssl.TLSVersion, timeout: float) -> bool | None:
+    """Whether the server completes a handshake at exactly `version`, offering every suite; None: no answer."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # a protocol probe, not a trust decision
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ctx.maximum_version = version
+    ctx.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
+    try:
+        with (
+            socket.create_connection((host, port), timeout=timeout) as raw,
+            ctx.wrap_socket(raw, server_hostname=server_name),
+        ):
+            return True
+    except ssl.SSLError:
+        return False
+    except OSError:
+        return None
 
 
 def resolve(host: str, port: int) -> str:
@@ -178,9 +235,13 @@ def _run_sslyze(scan: TlsScan, ca_file: str | None, timeout: float) -> Any:
         ServerScanRequest,
     )
 
-    commands = {getattr(ScanCommand, name) for name in PROTOCOL_COMMANDS.values()} | {ScanCommand.CERTIFICATE_INFO}
+    wanted = [p for p in PROTOCOL_COMMANDS if p not in scan.refused]
+    commands = {getattr(ScanCommand, PROTOCOL_COMMANDS[p]) for p in wanted}
+    if not scan.chain:  # the handshake could not read the chain: let sslyze fetch it
+        commands.add(ScanCommand.CERTIFICATE_INFO)
+    with_ca = ca_file and ScanCommand.CERTIFICATE_INFO in commands
     extra = ScanCommandsExtraArguments(
-        certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_file)) if ca_file else None
+        certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_file)) if with_ca else None
     )
     request = ServerScanRequest(
         server_location=ServerNetworkLocation(scan.server_name, scan.port, ip_address=resolve(scan.host, scan.port)),
@@ -206,6 +267,8 @@ def _read_result(scan: TlsScan, result: Any) -> None:
         return
     attempts = result.scan_result
     for proto, command in PROTOCOL_COMMANDS.items():
+        if proto in scan.refused:
+            continue
         attempt = getattr(attempts, command.lower())
         if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED:
             scan.errors[proto] = str(attempt.error_reason or "not completed")
@@ -216,6 +279,8 @@ def _read_result(scan: TlsScan, result: Any) -> None:
         else:
             scan.refused.append(proto)
     info = attempts.certificate_info
+    if scan.chain:
+        return
     if info.status != ScanCommandAttemptStatusEnum.COMPLETED or not info.result.certificate_deployments:
         scan.errors["certificate_info"] = str(info.error_reason or "no certificate received")
         return
@@ -229,8 +294,11 @@ def probe(host: str, port: int, server_name: str, ca_file: str | None, timeout: 
     """Handshake first (fast, and it stops a dead endpoint early), then the sslyze scan."""
     t0 = time.monotonic()
     hs = handshake(host, port, server_name, ca_file, min(timeout, 10.0))
-    scan = TlsScan(host=host, port=port, server_name=server_name, handshake=hs)
+    scan = TlsScan(host=host, port=port, server_name=server_name, handshake=hs, chain=list(hs.chain))
     if hs.ok:
+        for proto, version in PRECHECK.items():
+            if accepts_version(host, port, server_name, version, min(timeout, 5.0)) is False:
+                scan.refused.append(proto)
         sslyze_scan(scan, ca_file, max(1.0, timeout - (time.monotonic() - t0)))
     scan.duration_s = time.monotonic() - t0
     return scan
