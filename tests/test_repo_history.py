@@ -243,3 +243,13 @@ def test_no_toggles_warns_and_readme_claim_does_not_count(make_repo):
     [f] = run_check("repo.feature-toggles", repo.path)
     assert f.outcome is Outcome.WARN
     assert f.remediation
+
+
+def test_all_work_on_one_day_warns_but_does_not_fail(make_repo):
+    repo = make_repo()
+    own_work(repo, commits=10, days=1, branch=False)
+    repo.git("branch", "feature-a")
+    repo.git("branch", "feature-b")
+    [f] = run_check("repo.git-history", repo.path)
+    assert f.outcome is Outcome.WARN, f.reason
+    assert "1 day" in f.reason and f.remediation

@@ -181,3 +181,11 @@ def test_secret_marked_allowed_later_is_not_a_history_warning(make_repo):
     repo.write("app.py", f'KEY = "{AWS_ID}"\n').commit("key")
     repo.write("app.py", f'KEY = "{AWS_ID}"  # pragma: allowlist secret\n').commit("allow")
     assert outcomes(run_check("repo.secrets", repo.path)) == [Outcome.PASS]
+
+
+def test_malformed_pulumi_project_file_is_no_evidence(make_repo):
+    repo = make_repo()
+    repo.write("infra/Pulumi.yaml", "name: [app\n").write("infra/__main__.py", "import pulumi\n").commit("iac")
+    findings = run_check("repo.iac-state", repo.path)
+    assert all(f.outcome is not Outcome.PASS for f in findings)
+    assert any(f.outcome is Outcome.COULD_NOT_CHECK and "infra/Pulumi.yaml" in f.reason for f in findings)

@@ -25,6 +25,7 @@ IAC_FILE = re.compile(r"(?:^|/)(?:[^/]+\.tf|[^/]+\.tf\.json|terragrunt\.hcl|Pulu
 STATE_FILE = re.compile(
     r"(?:^|/)(?:[^/]*\.tfstate(?:\.[^/]*)?|\.terraform/(?!\.terraform\.lock\.hcl$).+|\.pulumi/(?:stacks|backups|history)/.+)$"
 )
+PROJECT_FILE = re.compile(r"(?:^|/)Pulumi\.ya?ml$")
 STACK_FILE = re.compile(r"(?:^|/)Pulumi\.[^/]+\.ya?ml$")
 SECRET_KEY = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|apikey|private[_-]?key|credential|dsn)")
 
@@ -120,6 +121,13 @@ def run(ctx: Context) -> Iterator[Finding]:
                 subject=f.path,
             )
 
+    for f in [f for f in iac if PROJECT_FILE.search(f.path)]:
+        # The pass below rests on recognising the IaC; an unreadable project file is no evidence.
+        problem = _unreadable_project(repo.read_text(f.path))
+        if problem:
+            bad += 1
+            yield finding(ID, Outcome.COULD_NOT_CHECK, f"{f.path}: {problem}", subject=f.path)
+
     history, why = git_history.history_or_reason(ctx)
     past = 0
     if history is not None:
@@ -140,6 +148,16 @@ def run(ctx: Context) -> Iterator[Finding]:
         data={"iac_files": [f.path for f in iac[:MAX_LISTED]], "test_fixture_state_ignored": fixtures[:MAX_LISTED]},
     )
     yield finding(ID, Outcome.PASS, f"{len(iac)} IaC files and no committed state or plaintext stack secrets", [ev])
+
+
+def _unreadable_project(text: str | None) -> str | None:
+    if text is None:
+        return "cannot read (binary or too large)"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return "invalid YAML"
+    return None if isinstance(data, dict) else "not a Pulumi project file (expected a mapping)"
 
 
 def _history(history: git_history.History, at_head: set[str]) -> Iterator[Finding]:
