@@ -8,8 +8,10 @@ Docker-engine judging is unit-tested on snapshots (no image can be pulled here).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,3 +134,64 @@ def test_docker_judging_digest_and_hardening() -> None:
     assert judge_hardening([container("a", readonly_rootfs=True)])[0][0] == Outcome.PASS
     warned = judge_hardening([container("a", diff=["/app/main.py", "/tmp"])])
     assert [o for o, _ in warned] == [Outcome.WARN, Outcome.WARN] and "/app/main.py" in warned[1][1]
+
+
+# --- against a real Docker engine, when one answers (never started or stopped by these tests) ---
+
+DOCKER_HOST = "unix:///var/run/docker.sock"
+
+
+def docker_client() -> object:
+    docker = pytest.importorskip("docker")
+    try:
+        client = docker.DockerClient(base_url=DOCKER_HOST, timeout=10)
+        client.ping()
+    except Exception as exc:
+        pytest.skip(f"no Docker engine at {DOCKER_HOST} ({exc}): docker judging is covered by the unit tests above")
+    return client
+
+
+@pytest.mark.live
+def test_docker_snapshot_tells_replaced_from_restarted() -> None:
+    import uuid
+
+    from harness.probes.docker_engine import snapshot
+
+    client: Any = docker_client()
+    images = [i for i in client.images.list() if i.tags]
+    if not images:
+        pytest.skip("the Docker engine has no local image to run (nothing can be pulled here)")
+    image = images[0].id  # by image id: a content reference, like a digest
+    label = f"harness.test={uuid.uuid4().hex[:8]}"
+    key, _, value = label.partition("=")
+    created: list[Any] = []
+
+    def start() -> Any:
+        c = client.containers.run(
+            image, ["sleep", "600"], detach=True, labels={key: value}, network_mode="none", read_only=True,
+            entrypoint=[],
+        )  # fmt: skip
+        created.append(c)
+        c.reload()
+        if c.status != "running":
+            pytest.skip(f"{images[0].tags[0]} cannot run `sleep`")
+        return c
+
+    try:
+        first = start()
+        before = snapshot(DOCKER_HOST, label)
+        assert [c.id for c in before] == [first.id] and before[0].readonly_rootfs
+        assert by_digest(before[0])[0] == Outcome.PASS
+        first.restart(timeout=1)
+        restarted = judge_replacement(before, snapshot(DOCKER_HOST, label))
+        assert restarted[0][0] == Outcome.FAIL and "restarted, not replaced" in restarted[0][1]
+        first.remove(force=True)
+        second = start()
+        after = snapshot(DOCKER_HOST, label)
+        assert judge_replacement(before, after)[0][0] == Outcome.PASS
+        assert [c.id for c in after] == [second.id]
+        assert judge_hardening(after)[0][0] == Outcome.PASS  # read-only, nothing written
+    finally:
+        for c in created:
+            with contextlib.suppress(Exception):
+                c.remove(force=True)

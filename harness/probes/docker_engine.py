@@ -40,8 +40,8 @@ class ContainerInfo:
 def snapshot(docker_host: str, label: str, timeout: float = 20.0, with_diff: bool = True) -> list[ContainerInfo]:
     """The running containers carrying `label` (key or key=value), as seen by the engine now."""
     try:
-        import docker
-        from docker.errors import DockerException
+        import docker  # type: ignore[import-untyped]
+        from docker.errors import DockerException  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - docker SDK is a dependency
         raise DockerUnavailable(f"the docker SDK is not installed: {exc}") from None
     try:

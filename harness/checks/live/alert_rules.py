@@ -129,7 +129,8 @@ def _returns_data(
         if series:
             results.append((Outcome.PASS, f"{head}; its expression returns {len(series)} series", ev))
             continue
-        present, absent = [], []
+        present: list[str] = []
+        absent: list[str] = []
         for name in metric_names(measured):
             try:
                 sub = prom.query(f"count({{__name__={name!r}}})".replace("'", '"'))
