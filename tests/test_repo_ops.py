@@ -122,6 +122,80 @@ def test_malformed_package_json_is_reported(make_repo):
     assert found[None].outcome is Outcome.PASS
 
 
+RUN_SH = """#!/usr/bin/env bash
+set -euo pipefail
+log() { printf '== %s\\n' "$*" >&2; }
+setup() {
+  python3 -m venv .venv
+  .venv/bin/pip install -e '.[dev]'
+}
+run_tests() {
+  log tests
+  .venv/bin/python -m pytest -q "$@"
+}
+case "${1:-}" in
+  demo)
+    shift
+    setup
+    exec docker compose up -d
+    ;;
+  test) shift; setup; run_tests "$@" ;;
+  setup)
+    setup
+    ;;
+  *)
+    echo "usage: ./run.sh demo|test|setup" >&2
+    exit 2
+    ;;
+esac
+"""
+RUN_README = """# App
+
+```sh
+./run.sh demo    # set everything up and make the stack run
+./run.sh test    # run every test
+```
+
+The demo is how we make the grade; see `./run.sh setup` too.
+"""
+
+
+def test_case_dispatch_script_with_test_and_setup_subcommands_passes(make_repo):
+    repo = make_repo()
+    repo.write("run.sh", RUN_SH).write("README.md", RUN_README).commit("init")
+    findings = run_check("repo.local-automation", repo.path)
+    assert [f.outcome for f in findings] == [Outcome.PASS], [f.reason for f in findings]
+    [f] = findings
+    assert "./run.sh test" in f.reason and "./run.sh demo" in f.reason and "./run.sh setup" in f.reason
+    where = {(e.path, e.start_line, e.summary) for e in f.evidence}
+    assert ("run.sh", 18, "test: `./run.sh test`") in where
+    assert {("README.md", n) for n in (4, 5, 8)} <= {(e.path, e.start_line) for e in f.evidence}
+
+
+def test_readme_naming_a_missing_script_or_subcommand_is_flagged(make_repo):
+    repo = make_repo()
+    repo.write("README.md", "```sh\n./run.sh test\n```\n").commit("init")
+    found = by_subject(run_check("repo.local-automation", repo.path))
+    assert found[None].outcome is Outcome.FAIL
+    assert found["README"].outcome is Outcome.WARN and "./run.sh test" in found["README"].reason
+
+    other = make_repo("other")
+    other.write("run.sh", RUN_SH).write("README.md", RUN_README + "\nThen `./run.sh deploy`.\n").commit("init")
+    found = by_subject(run_check("repo.local-automation", other.path))
+    assert found[None].outcome is Outcome.PASS
+    readme = found["README"]
+    assert readme.outcome is Outcome.WARN and "no sub-command 'deploy' in run.sh" in readme.reason
+    assert [(e.path, e.start_line) for e in readme.evidence] == [("README.md", 10)]
+
+
+def test_dispatch_test_arm_without_a_test_runner_does_not_count(make_repo):
+    repo = make_repo()
+    script = '#!/bin/sh\ncase "$1" in\n  setup) pip install -r requirements.txt ;;\n  test) echo "todo" ;;\nesac\n'
+    repo.write("dev.sh", script).commit("init")
+    [f] = run_check("repo.local-automation", repo.path)
+    assert f.outcome is Outcome.FAIL and "no local test automation" in f.reason
+
+
 # -- extra automation --------------------------------------------------------------
 
 SCHEDULED = "name: nightly\non:\n  schedule:\n    - cron: '0 3 * * 1'\njobs:\n  x:\n    runs-on: ubuntu-24.04\n"
