@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -16,6 +18,8 @@ from harness.probes import repository
 from harness.probes.repository import RepoFile
 
 ID = "repo.bandit"
+MAX_SHARDS = 4
+MIN_FILES_PER_SHARD = 100  # below this, one process: start-up costs more than it saves
 TEST_DIRS = {"tests", "test", "testing"}
 SKIP_DIRS = {*TEST_DIRS, "node_modules", ".venv", "venv", "site-packages", "migrations"}
 MAX_PY_BYTES = 1_000_000
@@ -61,11 +65,9 @@ def run(ctx: Context) -> Iterator[Finding]:
         if not root.exists():
             yield finding(ID, Outcome.COULD_NOT_CHECK, f"no Python file could be read ({len(unread)} too large)")
             return
-        cmd = [sys.executable, "-m", "bandit", "-r", "-f", "json", "-q", "src"]
+        written = sorted(str(p.relative_to(tmp)) for p in root.rglob("*.py"))
         try:
-            proc = subprocess.run(
-                cmd, cwd=tmp, capture_output=True, timeout=ctx.bounded(BANDIT_TIMEOUT_S), stdin=subprocess.DEVNULL
-            )
+            report = _run_sharded(written, Path(tmp), ctx.bounded(BANDIT_TIMEOUT_S))
         except subprocess.TimeoutExpired:
             yield finding(
                 ID, Outcome.COULD_NOT_CHECK, f"bandit did not finish within {ctx.bounded(BANDIT_TIMEOUT_S):.0f} s"
@@ -74,20 +76,17 @@ def run(ctx: Context) -> Iterator[Finding]:
         except OSError as exc:
             yield finding(ID, Outcome.COULD_NOT_CHECK, f"cannot run bandit: {exc}")
             return
-    shown = ["bandit", "-r", "-f", "json", "-q", "<Python files at HEAD>"]
-    try:
-        report = json.loads(proc.stdout.decode("utf-8", "replace"))
-        results = report["results"]
-    except (ValueError, KeyError, TypeError):
-        err = proc.stderr.decode("utf-8", "replace").strip()[-500:]
+    shown = ["bandit", "-f", "json", "-q", "<Python files at HEAD>"]
+    if isinstance(report, str):
         yield finding(
             ID,
             Outcome.COULD_NOT_CHECK,
-            f"bandit crashed or printed no report (exit {proc.returncode})",
-            [Evidence(kind="command", summary="bandit run", command=shown, excerpt=err)],
+            "bandit crashed or printed no report",
+            [Evidence(kind="command", summary="bandit run", command=shown, excerpt=report)],
             remediation="Check that bandit is installed (`pip install bandit`) and can parse the code.",
         )
         return
+    results = report["results"]
     high, medium = [], []
     for r in results:
         sev, conf = RANK.get(str(r.get("issue_severity")), 0), RANK.get(str(r.get("issue_confidence")), 0)
@@ -115,13 +114,48 @@ def run(ctx: Context) -> Iterator[Finding]:
     )
 
 
+def _run_sharded(paths: list[str], cwd: Path, timeout: float) -> dict[str, list[object]] | str:
+    """bandit is single-threaded: run one process per core on a share of the files and merge.
+
+    Returns the merged report, or the error output of a shard that printed no report.
+    """
+    shards = max(1, min(os.cpu_count() or 1, MAX_SHARDS, len(paths) // MIN_FILES_PER_SHARD))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bandit", "-f", "json", "-q", *paths[i::shards]],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+        for i in range(shards)
+    ]
+    merged: dict[str, list[object]] = {"results": [], "errors": []}
+    deadline = time.monotonic() + timeout
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=max(0.1, deadline - time.monotonic()))
+            try:
+                part = json.loads(out.decode("utf-8", "replace"))
+                merged["results"] += part["results"]
+                merged["errors"] += part.get("errors") or []
+            except (ValueError, KeyError, TypeError):
+                return f"exit {proc.returncode}: " + err.decode("utf-8", "replace").strip()[-500:]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return merged
+
+
 def _skipped(f: RepoFile) -> bool:
     parts = PurePosixPath(f.path).parts
     return any(p in SKIP_DIRS for p in parts[:-1]) or parts[-1].startswith("test_") or parts[-1] == "conftest.py"
 
 
 def _issue(outcome: Outcome, r: dict[str, object], head: str | None, shown: list[str]) -> Finding:
-    path = str(r.get("filename", "")).removeprefix("src/")
+    path = str(r.get("filename", "")).removeprefix("./").removeprefix("src/")
     line = int(r.get("line_number") or 1)  # type: ignore[call-overload]
     rng = r.get("line_range") or [line]
     end = max(rng) if isinstance(rng, list) and rng else line
