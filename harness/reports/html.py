@@ -47,36 +47,55 @@ font-weight:700;font-size:.85rem;vertical-align:middle}
 .muted{color:var(--muted)}.small{font-size:.85rem}
 .tally span{margin-right:1rem;white-space:nowrap}
 details.crit{border:1px solid var(--line);border-left-width:6px;border-radius:6px;margin:.5rem 0;padding:.3rem .8rem}
-details.crit>summary{cursor:pointer;font-weight:600;list-style-position:outside}
+details.crit>summary{cursor:pointer;font-weight:600;list-style:none;display:flex;gap:.6rem;align-items:baseline}
+details.crit>summary::-webkit-details-marker{display:none}
+details.crit>summary::before{content:"▸";flex:0 0 auto;color:var(--muted)}
+details.crit[open]>summary::before{content:"▾"}
+.ctitle{flex:1 1 auto;min-width:0}
 .s-not_met{border-left-color:var(--red)!important}.s-undetermined{border-left-color:var(--amber)!important}
 .s-assessor{border-left-color:var(--blue)!important}.s-met{border-left-color:var(--green)!important}
 .s-out_of_scope{border-left-color:var(--grey)!important}
-.badge{display:inline-block;min-width:10.5rem;font-weight:700;font-size:.8rem;text-transform:uppercase}
+details.s-undetermined{border-left-style:dashed}details.s-assessor{border-left-style:double}
+details.s-out_of_scope{border-left-style:dotted}
+.badge{flex:0 0 11.2rem;display:inline-block;font-weight:700;font-size:.8rem;text-transform:uppercase;
+border:2px solid transparent;border-radius:4px;padding:0 .35rem;white-space:nowrap}
+.badge.b-not_met{border-color:currentColor}.badge.b-undetermined{border-color:currentColor;border-style:dashed}
 .b-not_met,.o-fail{color:var(--red)}.b-undetermined,.o-could_not_check{color:var(--amber)}
 .b-assessor,.o-manual{color:var(--blue)}.b-met,.o-pass{color:var(--green)}
 .b-out_of_scope,.o-not_applicable{color:var(--grey)}.o-warn{color:#8e24aa}
 blockquote{margin:.4rem 0;padding:.2rem .8rem;border-left:3px solid var(--line);color:var(--muted)}
-.finding{border-top:1px solid var(--line);padding:.4rem 0}
-.outcome{font-weight:700;font-size:.8rem;text-transform:uppercase;margin-right:.4rem}
+.check{margin:.8rem 0 0;padding-top:.2rem;border-top:1px solid var(--line)}
+.check>h4{margin:.3rem 0 .1rem}
+.finding{border-top:1px dotted var(--line);padding:.4rem 0;overflow-wrap:anywhere}
+.outcome{font-weight:700;font-size:.8rem;text-transform:uppercase;margin-right:.4rem;white-space:nowrap}
+.outcome.o-could_not_check{border:1px dashed currentColor;border-radius:3px;padding:0 .25rem}
+.fix{margin:.3rem 0}
 .waiver{border:1px dashed var(--blue);border-radius:4px;padding:.3rem .6rem;margin:.3rem 0}
 .evidence{margin:.3rem 0 .3rem 1rem;padding-left:.6rem;border-left:2px solid var(--line)}
-pre{background:#f6f8fa;border:1px solid var(--line);border-radius:4px;padding:.5rem;overflow:auto;max-height:24rem;
-white-space:pre-wrap;word-break:break-word;font-size:.8rem}
-code{font-size:.85rem;word-break:break-all}
-dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem;margin:.3rem 0}dl.kv dt{color:var(--muted)}
-dl.kv dd{margin:0}
+pre{background:#f6f8fa;border:1px solid var(--line);border-radius:4px;padding:.4rem .5rem;margin:.2rem 0;overflow:auto;
+max-height:24rem;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem}
+code{font-size:.85rem;overflow-wrap:anywhere}
+dl.kv{display:grid;grid-template-columns:minmax(0,max-content) minmax(0,1fr);gap:.1rem .8rem;margin:.3rem 0}
+dl.kv dt{color:var(--muted);overflow-wrap:anywhere}dl.kv dd{margin:0;min-width:0;overflow-wrap:anywhere}
+table.glance{margin:.5rem 0 1rem}table.glance th{white-space:nowrap}
+table.glance td:first-child{white-space:nowrap;font-weight:600}
+table.glance a{color:inherit}table.glance td a{margin-right:.5rem;white-space:nowrap}
 table{border-collapse:collapse;width:100%;font-size:.85rem}th,td{border-bottom:1px solid var(--line);
 text-align:left;padding:.25rem .4rem;vertical-align:top}
 .assessor{background:#f3f6fc;border-radius:4px;padding:.3rem .8rem;margin:.5rem 0}
 .toolbar{margin:.5rem 0}.toolbar button{margin-right:.5rem}
 @media print{
-body{max-width:none;padding:0;font-size:11pt}
-.toolbar,nav{display:none}
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+body{max-width:none;padding:0;font-size:10.5pt}
+.toolbar{display:none}
+a{color:inherit;text-decoration:none}
 details.crit{break-inside:auto}
 details::details-content{content-visibility:visible;display:block}
 details>summary{list-style:none}
+details.crit>summary::before,details.crit[open]>summary::before{content:none;display:none}
+h2,h3,h4,summary,.check>h4+div,.evidence>div:first-child{break-after:avoid}
 pre{max-height:none;overflow:visible}
-.finding{break-inside:avoid}
+.evidence,.waiver,.fix,.banner,tr{break-inside:avoid}
 }
 """
 
@@ -134,10 +153,11 @@ def _evidence(ev: dict[str, Any]) -> str:
     if ev.get("sha256"):
         pairs.append(("sha256", f"<code>{_e(ev['sha256'])}</code>"))
     for key, value in (ev.get("data") or {}).items():
-        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        shown = "—" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         pairs.append((str(key), _e(view.first_line(shown, 300))))
     label = "output excerpt" if ev.get("command") else "response excerpt" if ev.get("url") else "excerpt"
-    excerpt = f'<div class="small muted">{label}</div><pre>{_e(ev["excerpt"])}</pre>' if ev.get("excerpt") else ""
+    text = str(ev.get("excerpt") or "").strip("\n")
+    excerpt = f'<div class="small muted">{label}</div><pre>{_e(text)}</pre>' if text else ""
     return (
         f'<div class="evidence"><div><span class="muted small">{_e(ev.get("kind", "note"))}</span> '
         f"{_e(ev.get('summary', ''))}</div>{_kv(pairs)}{excerpt}</div>"
@@ -152,7 +172,7 @@ def _waiver(w: dict[str, Any]) -> str:
     )
 
 
-def _finding(f: dict[str, Any]) -> str:
+def _finding(f: dict[str, Any], show_fix: bool = True) -> str:
     outcome = str(f.get("outcome", ""))
     parts = [
         f'<div class="finding"><span class="outcome o-{_e(outcome)}">{OUTCOME_SYMBOL.get(outcome, "")} '
@@ -161,17 +181,25 @@ def _finding(f: dict[str, Any]) -> str:
     if f.get("subject"):
         parts.append(f' <span class="muted small">({_e(f["subject"])})</span>')
     parts += [_evidence(ev) for ev in f.get("evidence", [])]
-    if f.get("remediation") and outcome not in ("pass", "not_applicable"):
-        parts.append(f"<div><strong>How to fix:</strong> {_e(f['remediation'])}</div>")
+    if show_fix and f.get("remediation") and outcome not in ("pass", "not_applicable"):
+        parts.append(f'<div class="fix"><strong>How to fix:</strong> {_e(f["remediation"])}</div>')
     if f.get("waiver"):
         parts.append(_waiver(f["waiver"]))
     parts.append("</div>")
     return "".join(parts)
 
 
-def _check_block(cid: str, check: dict[str, Any] | None) -> str:
+def _check_block(cid: str, check: dict[str, Any] | None, not_run: set[str], scope: str) -> str:
     if check is None:
-        return f'<h4><code>{_e(cid)}</code></h4><p class="o-could_not_check">not run in this run</p>'
+        if cid in not_run:  # in scope but never ran (interrupted run, crash): it holds the criterion back
+            return (
+                f'<div class="check"><h4><span class="outcome o-could_not_check">? not run</span>'
+                f"<code>{_e(cid)}</code> — did not run in this run, so it counts as could-not-check</h4></div>"
+            )
+        return (
+            f'<div class="check"><h4><span class="outcome o-not_applicable">– not run</span>'
+            f"<code>{_e(cid)}</code> — outside this run's scope ({_e(scope or '?')})</h4></div>"
+        )
     outcome = str(check.get("outcome", ""))
     title = check.get("failure_title") if outcome in ("fail", "warn") else check.get("title")
     status = check.get("status", "finished")
@@ -179,22 +207,33 @@ def _check_block(cid: str, check: dict[str, Any] | None) -> str:
         f' <span class="o-could_not_check">[{_e(status.replace("_", " "))}]</span>' if status != "finished" else ""
     )
     findings = sorted(check.get("findings", []), key=lambda f: view.outcome_rank(f.get("outcome", "")))
+    # One remediation repeated under every finding (e.g. each bandit hit) is said once, after them.
+    fixes = [f.get("remediation") for f in findings if f.get("outcome") not in ("pass", "not_applicable")]
+    shared = fixes[0] if len(fixes) > 1 and fixes[0] and all(x == fixes[0] for x in fixes) else None
+    tail = (
+        f'<div class="fix"><strong>How to fix:</strong> {_e(shared)} '
+        f'<span class="muted small">(applies to each of the {len(fixes)} findings above)</span></div>'
+        if shared
+        else ""
+    )
     return (
-        f'<h4><span class="outcome o-{_e(outcome)}">{_e(view.outcome_label(outcome))}</span>'
-        f"<code>{_e(cid)}</code> — {_e(title)}{status_note}</h4>"
+        f'<div class="check"><h4><span class="outcome o-{_e(outcome)}">{OUTCOME_SYMBOL.get(outcome, "")} '
+        f"{_e(view.outcome_label(outcome))}</span><code>{_e(cid)}</code> — {_e(title)}{status_note}</h4>"
         f'<div class="small muted">{_e(check.get("proves"))} ({float(check.get("duration_s", 0) or 0):.2f} s)</div>'
-        + "".join(_finding(f) for f in findings)
+        + "".join(_finding(f, show_fix=shared is None) for f in findings)
+        + tail
+        + "</div>"
     )
 
 
-def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> str:
+def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]], scope: str = "") -> str:
     status = crit["status"]
     level = " (Distinction)" if crit.get("level") == "distinction" else ""
     is_open = " open" if status in OPEN_STATUSES else ""
     head = (
         f'<details class="crit s-{_e(status)}" id="crit-{_e(crit["id"])}"{is_open}><summary>'
-        f'<span class="badge b-{_e(status)}">{SYMBOL.get(status, "")} {_e(view.status_label(status))}</span> '
-        f"{_e(crit['id'])}{level}: {_e(view.first_line(crit.get('text'), 110))}</summary>"
+        f'<span class="badge b-{_e(status)}">{SYMBOL.get(status, "")} {_e(view.status_label(status))}</span>'
+        f"<span class='ctitle'>{_e(crit['id'])}{level}: {_e(view.first_line(crit.get('text'), 160))}</span></summary>"
     )
     meta = _kv(
         [
@@ -208,7 +247,8 @@ def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> str:
     held = crit.get("held_back_by", [])
     if held:
         items = "".join(
-            f'<li><span class="o-{_e(r.get("outcome"))}">{_e(view.outcome_label(str(r.get("outcome", ""))))}</span> '
+            f'<li><span class="o-{_e(r.get("outcome"))}">{OUTCOME_SYMBOL.get(str(r.get("outcome")), "")} '
+            f"{_e(view.outcome_label(str(r.get('outcome', ''))))}</span> "
             f"<code>{_e(r.get('check_id'))}</code>: {_e(r.get('reason'))}</li>"
             for r in held
         )
@@ -219,7 +259,8 @@ def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> str:
         def rank(cid: str) -> int:  # worst check first; a check that did not run counts as could-not-check
             return view.outcome_rank(checks.get(cid, {}).get("outcome", "could_not_check"))
 
-        body += [_check_block(cid, checks.get(cid)) for cid in sorted(crit["checks"], key=rank)]
+        not_run = {str(r.get("check_id")) for r in held if r.get("check_id") not in checks}
+        body += [_check_block(cid, checks.get(cid), not_run, scope) for cid in sorted(crit["checks"], key=rank)]
     questions = "".join(f"<li>{_e(q)}</li>" for q in crit.get("questions", []))
     body.append(
         '<div class="assessor"><h3>For the assessor</h3>'
@@ -274,6 +315,24 @@ def _banner(doc: dict[str, Any]) -> str:
     )
 
 
+def _glance(themes: list[tuple[str, list[dict[str, Any]]]], names: dict[str, str]) -> str:
+    """Every criterion's status on one screen (and the first printed page): a theme per row, a status per column."""
+    present = [s for s in view.STATUS_ORDER if any(c["status"] == s for _, crits in themes for c in crits)]
+    head = "".join(f'<th class="b-{s}">{SYMBOL.get(s, "")} {_e(view.status_label(s))}</th>' for s in present)
+    rows = "".join(
+        f'<tr><td><a href="#theme-{_e(tid)}">{_e(names.get(tid, tid))}</a></td>'
+        + "".join(
+            "<td>"
+            + "".join(f'<a href="#crit-{_e(c["id"])}">{_e(c["id"])}</a>' for c in crits if c["status"] == s)
+            + "</td>"
+            for s in present
+        )
+        + "</tr>"
+        for tid, crits in themes
+    )
+    return f'<nav><table class="glance"><tr><th>theme</th>{head}</tr>{rows}</table></nav>'
+
+
 def _waivers(doc: dict[str, Any]) -> str:
     rows = doc.get("waivers", [])
     if not rows:
@@ -309,11 +368,10 @@ def render(doc: dict[str, Any]) -> str:
     checks = view.checks_by_id(doc)
     names = view.theme_names(doc)
     themes = view.themes_in_order(doc)
-    nav = " · ".join(f'<a href="#theme-{_e(tid)}">{_e(names.get(tid, tid))}</a>' for tid, _ in themes)
     sections = []
     for tid, crits in themes:
         sections.append(f'<section id="theme-{_e(tid)}"><h2>{_e(names.get(tid, tid))}</h2>')
-        sections += [_criterion(c, checks) for c in crits]
+        sections += [_criterion(c, checks, str(doc["run"].get("scope") or "")) for c in crits]
         sections.append("</section>")
     cat, tool, run = doc.get("catalogue", {}), doc.get("tool", {}), doc["run"]
     title = f"harness: {run.get('target', {}).get('name', '')} — {str(doc['grade'].get('value', '')).upper()}"
@@ -324,7 +382,7 @@ def render(doc: dict[str, Any]) -> str:
         "script-src 'unsafe-inline'\">"
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
         f"<h1>{_e(cat.get('standard', 'ST0825'))} AM1 verification — {_e(run.get('target', {}).get('name'))}</h1>"
-        f"{_banner(doc)}<nav class='small'>{nav}</nav><div class='toolbar' id='toolbar'></div>"
+        f"{_banner(doc)}{_glance(themes, names)}<div class='toolbar' id='toolbar'></div>"
         + "".join(sections)
         + _waivers(doc)
         + _checks_table(doc)
