@@ -64,7 +64,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     up = argparse.Namespace(lab_command="up")
     if cmd_lab(up) != 0:
         return 1
+    from harness.lab import lab
+
     paths = Paths.default()
+    lab.load_db_env(paths)
     argv = ["verify", "--repo", str(paths.repo), "--config", str(paths.config)]
     for fmt in args.formats or DEMO_FORMATS:
         argv += ["--format", fmt]

@@ -16,6 +16,7 @@ from harness.lab.settings import (
     HTTPS_PORT,
     LAB,
     LABEL,
+    POSTGRES_PORT,
     PROMETHEUS_PORT,
     ROLE,
 )
@@ -57,6 +58,7 @@ def platform_kwargs(role: str, secrets: dict[str, str]) -> tuple[str, dict[str, 
                 "APP_DB_PASSWORD": secrets["APP_DB_PASSWORD"],
             },
             "volumes": {PG_VOLUME: {"bind": "/var/lib/postgresql/data", "mode": "rw"}},
+            "ports": {"5432/tcp": ("127.0.0.1", POSTGRES_PORT)},
             "mem_limit": "512m",
             "stop_signal": "SIGINT",
         }
@@ -84,8 +86,12 @@ def platform_kwargs(role: str, secrets: dict[str, str]) -> tuple[str, dict[str, 
     raise ValueError(f"unknown platform role {role!r}")
 
 
+def app_dsn(secrets: dict[str, str], host: str = "postgres", port: int = 5432) -> str:
+    return f"postgresql://{DB_USER}:{secrets['APP_DB_PASSWORD']}@{host}:{port}/{DB_NAME}?sslmode=require"
+
+
 def app_kwargs(name: str, image_id: str, commit: str, secrets: dict[str, str]) -> dict[str, Any]:
-    dsn = f"postgresql://{DB_USER}:{secrets['APP_DB_PASSWORD']}@postgres:5432/{DB_NAME}?sslmode=require"
+    dsn = app_dsn(secrets)
     return {
         "name": name,
         "labels": labels("app", **{"com.harness.lab.commit": commit}),

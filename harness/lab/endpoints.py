@@ -15,6 +15,7 @@ import requests
 from harness.lab.settings import (
     ALERTMANAGER_PORT,
     APP_INSTANCES,
+    DSN_ENV,
     HTTP_PORT,
     HTTPS_PORT,
     LAB,
@@ -91,6 +92,8 @@ prometheus_url = "{PROMETHEUS_URL}"
 alertmanager_url = "{ALERTMANAGER_URL}"
 docker_host = "{docker_host}"
 docker_label = "{ROLE}=app"
+# The DSN is in {paths.db_env} (mode 0600); `harness demo` loads it, or: set -a; . {paths.db_env}; set +a
+database_dsn_env = "{DSN_ENV}"
 
 [live.redeploy]
 command = {_toml_list(["harness", "lab", "redeploy"])}
@@ -119,6 +122,8 @@ expect_status = [200]
 [live.source_to_user]
 remote = "{paths.remote}"
 branch = "main"
+# The lab's remote exists to be pushed to: a canary commit on its main is the point.
+allow_protected = true
 timeout_s = 300
 poll_interval_s = 1.0
 """

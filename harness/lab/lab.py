@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import logging
@@ -13,6 +14,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,16 @@ from docker.models.containers import Container
 
 from harness.lab import baseimage, containers, endpoints, images
 from harness.lab.containers import BACK, CADDY_VOLUME, FRONT, PG_VOLUME, PROM_VOLUME
-from harness.lab.settings import APP_ALIAS, APP_INSTANCES, LAB, LABEL, Paths, base_image_name
+from harness.lab.settings import (
+    APP_ALIAS,
+    APP_INSTANCES,
+    DSN_ENV,
+    LAB,
+    LABEL,
+    POSTGRES_PORT,
+    Paths,
+    base_image_name,
+)
 
 log = logging.getLogger(__name__)
 GIT_TIMEOUT_S = 60
@@ -102,11 +113,21 @@ def load_secrets(paths: Paths) -> dict[str, str]:
         pairs = (line.split("=", 1) for line in paths.secrets.read_text(encoding="utf-8").splitlines() if "=" in line)
         return dict(pairs)
     values = {"POSTGRES_PASSWORD": secretslib.token_urlsafe(24), "APP_DB_PASSWORD": secretslib.token_urlsafe(24)}
-    paths.state.mkdir(parents=True, exist_ok=True)
-    fd = os.open(paths.secrets, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    write_private(paths.secrets, values)
+    return values
+
+
+def write_private(path: Path, values: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.writelines(f"{k}={v}\n" for k, v in values.items())
-    return values
+
+
+def load_db_env(paths: Paths) -> None:
+    """Put the lab's database DSN in this process's environment (for live.db-tls), never on the command line."""
+    if paths.secrets.exists():
+        os.environ[DSN_ENV] = containers.app_dsn(load_secrets(paths), "127.0.0.1", POSTGRES_PORT)
 
 
 def build_args(commit: str) -> dict[str, str]:
@@ -114,10 +135,11 @@ def build_args(commit: str) -> dict[str, str]:
 
 
 def ensure_networks_and_volumes(c: docker.DockerClient) -> None:
-    for name, internal in ((FRONT, False), (BACK, True)):
+    for name in (FRONT, BACK):
         if not c.networks.list(names=[name]):
-            # The back network has no route out: the database only ever talks to the app.
-            c.networks.create(name, driver="bridge", internal=internal, labels={LABEL: LAB})
+            # Caddy and Prometheus are only on the front network, so they cannot reach the database.
+            # (Not `internal`: the database publishes a loopback port for the harness's TLS check.)
+            c.networks.create(name, driver="bridge", labels={LABEL: LAB})
     for name in (PG_VOLUME, CADDY_VOLUME, PROM_VOLUME):
         try:
             c.volumes.get(name)
@@ -158,13 +180,15 @@ def start_apps(c: docker.DockerClient, image_id: str, commit: str, secrets: dict
 
 
 def retire(old: list[Container]) -> None:
-    """Stop old instances gracefully (gunicorn finishes in-flight requests), then remove them."""
-    for container in old:
-        try:
+    """Stop old instances gracefully (gunicorn finishes in-flight requests), all at once, then remove them."""
+
+    def one(container: Container) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
             container.stop(timeout=STOP_TIMEOUT_S)
             container.remove(force=True)
-        except docker.errors.NotFound:
-            pass
+
+    with ThreadPoolExecutor(max_workers=max(1, len(old))) as pool:
+        list(pool.map(one, old))
 
 
 def rollout(c: docker.DockerClient, paths: Paths, source: Source) -> dict[str, str]:
@@ -172,9 +196,13 @@ def rollout(c: docker.DockerClient, paths: Paths, source: Source) -> dict[str, s
     started = time.monotonic()
     image_id = images.build(c, images.app_spec(source.project), source.commit[:12], build_args(source.commit))
     old = containers.find(c, "app")
+    built = time.monotonic()
     new = start_apps(c, image_id, source.commit, load_secrets(paths))
+    ready = time.monotonic()
     time.sleep(DNS_REFRESH_S)  # let Caddy's resolver see the new instances before the old ones go
     retire(old)
+    log.info("build %.1f s, new instances ready %.1f s, old retired %.1f s",
+             built - started, ready - built, time.monotonic() - ready)
     images.prune_app_images(c, keep={image_id})
     log.info("deployed %s (%s) as %s in %.0f s", source.commit[:12], image_id[7:19],
              ", ".join(str(n.name) for n in new), time.monotonic() - started)
@@ -208,6 +236,7 @@ def up(paths: Paths) -> dict[str, str]:
         endpoints.write_ca(c, paths)
         endpoints.wait_serving(paths, timeout_s=60)
         endpoints.write_config(paths)
+        write_private(paths.db_env, {DSN_ENV: containers.app_dsn(secrets, "127.0.0.1", POSTGRES_PORT)})
     from harness.lab import remote
 
     remote.ensure(paths)
@@ -275,6 +304,7 @@ def down(paths: Paths, volumes: bool = False, remove_images: bool = False) -> li
                 vol.remove(force=True)
                 removed.append(str(vol.name))
             paths.secrets.unlink(missing_ok=True)
+            paths.db_env.unlink(missing_ok=True)
             paths.ca_cert.unlink(missing_ok=True)
         if remove_images:
             for image in c.images.list(filters={"label": f"{LABEL}={LAB}"}):

@@ -14,6 +14,8 @@ APP_ALIAS = "app"  # the DNS name Caddy and Prometheus resolve to every ready ap
 APP_INSTANCES = 2
 HTTPS_PORT, HTTP_PORT = 8443, 8080
 PROMETHEUS_PORT, ALERTMANAGER_PORT = 9090, 9093
+POSTGRES_PORT = 55432  # loopback only, for the harness's database TLS check
+DSN_ENV = "HARNESS_LAB_DATABASE_URL"
 FROM_LINE = re.compile(r"^FROM\s+(\S+)", re.MULTILINE | re.IGNORECASE)
 
 
@@ -52,6 +54,10 @@ class Paths:
     @property
     def secrets(self) -> Path:
         return self.state / "secrets.env"
+
+    @property
+    def db_env(self) -> Path:
+        return self.state / "db.env"
 
     @property
     def remote(self) -> Path:

@@ -1,0 +1,202 @@
+"""Lab benchmarks: bring-up (cold and warm), push-to-deploy lead time, failures during a redeploy, p95 latency.
+
+Run from the repository root, as root, with a Docker engine: `python bench/bench_lab.py [--cold] [--append]`.
+--cold removes the lab's containers, volumes, images and the base image first (a bring-up from nothing
+but the Debian mirror and the package registries). Exits 1 if a figure misses its target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import urllib3
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from harness.lab.settings import Paths  # noqa: E402
+
+BASE = "https://localhost:8443"
+TARGETS = {"cold_s": 300.0, "warm_s": 60.0, "lead_time_s": 60.0, "redeploy_failures": 0, "p95_ms": 50.0}
+CMD_TIMEOUT_S = 1200
+
+
+def harness(*args: str) -> float:
+    """Run a harness command; returns its wall time."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "harness.cli", *args], check=True, timeout=CMD_TIMEOUT_S, cwd=REPO)
+    return time.monotonic() - started
+
+
+def session(ca: Path) -> requests.Session:
+    s = requests.Session()
+    s.verify = str(ca)
+    adapter = requests.adapters.HTTPAdapter(pool_connections=64, pool_maxsize=64)
+    s.mount("https://", adapter)
+    return s
+
+
+@dataclass
+class Sample:
+    ok: int = 0
+    failed: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, ok: bool, ms: float, error: str = "") -> None:
+        with self.lock:
+            self.latencies_ms.append(ms)
+            if ok:
+                self.ok += 1
+            else:
+                self.failed += 1
+                self.errors.append(error)
+
+    def p95(self) -> float:
+        return statistics.quantiles(self.latencies_ms, n=100)[94] if len(self.latencies_ms) > 1 else 0.0
+
+
+def one(s: requests.Session, path: str, sample: Sample) -> None:
+    started = time.perf_counter()
+    try:
+        resp = s.get(BASE + path, timeout=(3, 15), verify=s.verify)  # env CA bundles would win otherwise
+        sample.record(resp.status_code == 200, (time.perf_counter() - started) * 1000, str(resp.status_code))
+    except requests.RequestException as exc:
+        sample.record(False, (time.perf_counter() - started) * 1000, type(exc).__name__)
+
+
+def paced(s: requests.Session, path: str, rate: float, stop: threading.Event, minimum: int) -> Sample:
+    """GETs at `rate` per second until `stop` is set and at least `minimum` were sent."""
+    sample = Sample()
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        sent, started = 0, time.monotonic()
+        while not stop.is_set() or sent < minimum:
+            pool.submit(one, s, path, sample)
+            sent += 1
+            time.sleep(max(0.0, started + sent / rate - time.monotonic()))
+    return sample
+
+
+def during_redeploy(ca: Path, rate: float, minimum: int) -> tuple[Sample, float]:
+    s, stop = session(ca), threading.Event()
+    result: list[Sample] = []
+    worker = threading.Thread(target=lambda: result.append(paced(s, "/api/tasks", rate, stop, minimum)))
+    worker.start()
+    time.sleep(2)
+    took = harness("lab", "redeploy")
+    stop.set()
+    worker.join(timeout=600)
+    return result[0], took
+
+
+def latency(ca: Path, clients: int, requests_per_client: int, path: str) -> Sample:
+    s, sample = session(ca), Sample()
+
+    def client() -> None:
+        for _ in range(requests_per_client):
+            one(s, path, sample)
+
+    for _ in range(20):
+        one(s, path, Sample())  # warm the connection pool
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        for f in [pool.submit(client) for _ in range(clients)]:
+            f.result()
+    return sample
+
+
+def lead_time(paths: Paths, ca: Path, timeout_s: float = 300) -> float:
+    """Commit a canary in a clone of the lab's remote, push it, and time until /version reports it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        clone = Path(tmp) / "c"
+        git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+        subprocess.run([*git, "clone", "-q", str(paths.remote), str(clone)], check=True, timeout=60)
+        (clone / ".harness-canary").write_text(dt.datetime.now(dt.UTC).isoformat(), encoding="utf-8")
+        subprocess.run([*git, "-C", str(clone), "add", ".harness-canary"], check=True, timeout=60)
+        subprocess.run([*git, "-C", str(clone), "commit", "-qm", "bench canary"], check=True, timeout=60)
+        sha = subprocess.run(
+            ["git", "-C", str(clone), "rev-parse", "HEAD"], check=True, capture_output=True, text=True, timeout=60
+        ).stdout.strip()
+        started = time.monotonic()
+        subprocess.run([*git, "-C", str(clone), "push", "-q", "origin", "HEAD:main"], check=True, timeout=120)
+    while time.monotonic() - started < timeout_s:
+        try:
+            if requests.get(BASE + "/version", verify=str(ca), timeout=5).json().get("commit") == sha:
+                return time.monotonic() - started
+        except (requests.RequestException, ValueError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{sha[:12]} not live after {timeout_s:.0f} s")
+
+
+def cold_reset() -> None:
+    import docker
+
+    harness("lab", "down", "--volumes", "--images")
+    client = docker.from_env(timeout=120)
+    for image in client.images.list(filters={"label": "com.harness.lab.role=base"}):
+        client.images.remove(image.id, force=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cold", action="store_true", help="start from no images at all (removes the lab's)")
+    parser.add_argument("--append", action="store_true", help="append the figures to bench/README.md")
+    parser.add_argument("--rate", type=float, default=25.0, help="requests/s during the redeploy")
+    parser.add_argument("--requests", type=int, default=1000, help="minimum requests during the redeploy")
+    args = parser.parse_args()
+    urllib3.disable_warnings()
+    paths = Paths.default()
+    figures: dict[str, float] = {}
+    if args.cold:
+        cold_reset()
+        figures["cold_s"] = harness("lab", "up")
+    harness("lab", "down")  # containers only: images and volumes stay
+    figures["warm_s"] = harness("lab", "up")
+    ca = paths.ca_cert
+    figures["lead_time_s"] = lead_time(paths, ca)
+    sample, took = during_redeploy(ca, args.rate, args.requests)
+    figures |= {"redeploy_s": took, "redeploy_requests": sample.ok + sample.failed}
+    figures |= {"redeploy_failures": sample.failed, "redeploy_p95_ms": sample.p95()}
+    for path, key in (("/healthz", "p95_ms"), ("/api/tasks", "p95_api_ms")):
+        lat = latency(ca, clients=50, requests_per_client=20, path=path)
+        figures[key] = lat.p95()
+        figures[key.replace("p95", "failures")] = lat.failed
+    missed = [k for k, target in TARGETS.items() if k in figures and figures[k] > target]
+    print(json.dumps({k: round(v, 1) for k, v in figures.items()}, indent=2))
+    if sample.errors:
+        print("redeploy errors:", sorted(set(sample.errors)))
+    print("missed targets:", ", ".join(missed) if missed else "none")
+    if args.append:
+        append_readme(figures, missed, " ".join(shlex.quote(a) for a in sys.argv))
+    return 1 if missed else 0
+
+
+def append_readme(figures: dict[str, float], missed: list[str], command: str) -> None:
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"\n### Lab ({when}): `python {command}`\n", "", "| figure | value | target |", "|---|---|---|"]
+    units = {"_s": " s", "_ms": " ms"}
+    for key, value in figures.items():
+        unit = next((u for suffix, u in units.items() if key.endswith(suffix)), "")
+        target = TARGETS.get(key)
+        lines.append(f"| {key} | {value:.1f}{unit} | {'' if target is None else f'≤ {target:g}{unit}'} |")
+    lines.append(f"\nMissed: {', '.join(missed) or 'none'}. Shared 2-core VM, other engineers' work running.\n")
+    with open(REPO / "bench" / "README.md", "a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
