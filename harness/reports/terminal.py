@@ -23,7 +23,9 @@ from harness.engine import CheckResult, ProgressFn
 from harness.reports import view
 
 WIDTH = 120
-LABEL_WIDTH = 15  # "could not check", the longest finding label
+LABEL_WIDTH = 17  # "? could not check", the longest finding label with its marker
+HEAD_WIDTH = 20  # "… AWAITING ASSESSOR" and a space: finding text lines up with the criterion id
+REASON_LIMIT = 400  # a finding's reason is shown whole up to here: its last words are often the hint
 MAX_FINDINGS_SHOWN = 5  # per criterion; the HTML and JSON reports carry the rest
 STATUS_STYLE = {
     "not_met": ("✘ NOT MET", "bold red"),
@@ -40,32 +42,38 @@ OUTCOME_STYLE = {
     "pass": "green",
     "not_applicable": "dim",
 }
+OUTCOME_MARK = {"fail": "✘", "could_not_check": "?", "warn": "!", "manual": "…", "pass": "✔", "not_applicable": "-"}
 GRADE_STYLE = {"fail": "bold red", "undetermined": "bold yellow", "pass": "bold green", "distinction": "bold green"}
 
 
 def _row(label: str, style: str, body: Text) -> Table:
     """A label column and a body that wraps under itself (hanging indent), whatever the width."""
     grid = Table.grid(padding=(0, 1))
-    grid.add_column(width=LABEL_WIDTH + 4, justify="right", no_wrap=True)
+    # One space between cells: 3 + 1 + 18 + 1 puts the label under the criterion's status, indented by two,
+    # and the body at column 23, under the criterion id ("  " + HEAD_WIDTH + " ").
+    grid.add_column(width=3, no_wrap=True)
+    grid.add_column(width=HEAD_WIDTH - 2, no_wrap=True)
     grid.add_column(ratio=1)
-    grid.add_row(Text(label, style=style), body)
+    grid.add_row("", Text(label, style=style), body)
     return grid
 
 
 def _finding_lines(f: dict[str, Any]) -> list[RenderableType]:
     outcome = f.get("outcome", "")
     body = Text(f"{f.get('check_id', '?')}: ", style="bold")
-    body.append(view.first_line(f.get("reason")), style="")
+    body.append(view.first_line(f.get("reason"), REASON_LIMIT), style="")
     where = view.locations(f)
     if where:
-        body.append("\nat " + ", ".join(where[:3]), style="dim")
-    return [_row(view.outcome_label(outcome), OUTCOME_STYLE.get(outcome, ""), body)]
+        more = f" (+{len(where) - 3} more)" if len(where) > 3 else ""
+        body.append("\nat " + ", ".join(where[:3]) + more, style="dim")
+    label = f"{OUTCOME_MARK.get(outcome, ' ')} {view.outcome_label(outcome)}"
+    return [_row(label, OUTCOME_STYLE.get(outcome, ""), body)]
 
 
 def _waived_lines(f: dict[str, Any]) -> list[RenderableType]:
     w = f.get("waiver") or {}
     body = Text(f"{f.get('check_id', '?')} ({view.outcome_label(f.get('outcome', ''))}): ", style="bold")
-    body.append(view.first_line(f.get("reason")), style="")
+    body.append(view.first_line(f.get("reason"), REASON_LIMIT), style="")
     body.append(
         f"\njustification: {view.first_line(w.get('justification'))}"
         f" (approved by {w.get('approver', '?')}, until {w.get('expires', '?')})",
@@ -78,11 +86,11 @@ def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[
     status = crit["status"]
     label, style = STATUS_STYLE.get(status, (status.upper(), ""))
     head = Text("  ", no_wrap=True, overflow="ellipsis")  # one line per criterion; details follow
-    head.append(f"{label:<20}", style=style)
+    head.append(f"{label:<{HEAD_WIDTH}}", style=style)
     head.append(f" {crit['id']}", style="bold")
     if crit.get("level") == "distinction":
         head.append(" (Distinction)")
-    head.append(": " + view.first_line(crit.get("text"), WIDTH))
+    head.append(": " + view.first_line(crit.get("text"), 1000))  # cut with an ellipsis at the terminal's width
     lines: list[RenderableType] = [head]
     if status in ("not_met", "undetermined"):
         held = view.held_back_findings(crit, checks)
