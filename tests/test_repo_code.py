@@ -137,6 +137,20 @@ def test_unit_tests_with_mock_pass(make_repo):
     assert mock_ev and mock_ev[0].path == "tests/unit/test_service.py" and mock_ev[0].start_line == 1
 
 
+def test_e2e_tool_named_only_in_a_string_is_not_e2e(make_repo):
+    repo = make_repo()
+    repo.write(
+        "tests/test_scanner.py",
+        'FIXTURE = "from playwright.sync_api import Page"\n\ndef test_scan(monkeypatch):\n    assert FIXTURE\n',
+    )
+    repo.write("web/home.spec.ts", "import { test } from '@playwright/test';\ntest('home', async () => {});\n")
+    repo.commit("init")
+    [f] = run_check("repo.unit-tests", repo.path)
+    levels = {t["path"]: (t["level"], t["why"]) for t in f.evidence[0].data["tests"]}
+    assert levels["tests/test_scanner.py"][0] == "unit"
+    assert levels["web/home.spec.ts"] == ("e2e", "uses import { test } from '@playwright/test'")
+
+
 def test_hand_written_fake_counts(make_repo):
     repo = make_repo()
     repo.write("app.py", "def f(repo):\n    return repo.get()\n")

@@ -333,8 +333,14 @@ _TEST_NAME = re.compile(
 _E2E_PARTS = {"e2e", "end-to-end", "end_to_end", "acceptance", "cypress", "playwright", "smoke", "ui-tests", "system"}
 _INTEGRATION_PARTS = {"integration", "integration_tests", "integration-tests", "it", "integ", "functional"}
 _UNIT_PARTS = {"unit", "unit_tests", "unittests", "unit-tests"}
+# Imports and calls, not mentions: a test of a tool that scans for Playwright names it in its fixtures.
 _E2E_CONTENT = re.compile(
-    r"(\bselenium\b|\bplaywright\b|\bcypress\b|\bpuppeteer\b|pytest\.mark\.e2e|@pytest\.mark\.e2e|\bsplinter\b)"
+    r"(^\s*(from|import)\s+(selenium|playwright|splinter|pyppeteer)\b"
+    r"|^\s*import\b.*\bfrom\s+['\"](@playwright/test|playwright|cypress|puppeteer|selenium-webdriver|webdriverio)['\"]"
+    r"|\brequire\(\s*['\"](@playwright/test|playwright|cypress|puppeteer|selenium-webdriver)['\"]\s*\)"
+    r"|\bcy\.(visit|get|request)\(|\bpage\.goto\(|^\s*@pytest\.mark\.e2e\b|\bpytestmark\s*=.*\bmark\.e2e\b"
+    r"|^\s*import\s+org\.openqa\.selenium\b|^\s*using\s+(OpenQA\.Selenium|Microsoft\.Playwright)\b)",
+    re.M,
 )
 _INTEGRATION_CONTENT = re.compile(
     r"(https?://(localhost|127\.0\.0\.1)|\btestcontainers\b|\bdocker\.from_env\b|pytest\.mark\.integration"
@@ -379,7 +385,7 @@ def _level(path: str, text: str) -> tuple[str, str]:
     if parts & _UNIT_PARTS:
         return "unit", "folder"
     if m := _E2E_CONTENT.search(text):
-        return "e2e", f"uses {m.group(0)}"
+        return "e2e", f"uses {m.group(0).strip()}"
     if m := _INTEGRATION_CONTENT.search(text):
         return "integration", f"uses {m.group(0)}"
     return "unit", "no integration or end-to-end markers"
