@@ -1,0 +1,55 @@
+"""The lab's pure parts: base image naming, mirror discovery, the generated harness.toml and git hook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.config import load_file
+from harness.lab import baseimage, endpoints, remote
+from harness.lab.settings import Paths, base_image_name, repo_root
+
+PROJECT = repo_root() / "reference_project"
+
+
+def test_every_dockerfile_builds_from_the_one_pinned_base_image() -> None:
+    names = {base_image_name(p) for p in [PROJECT / "Dockerfile", *(PROJECT / "platform").glob("*.Dockerfile")]}
+    assert len(names) == 1
+    (name,) = names
+    assert ":" in name and not name.endswith(":latest")
+
+
+def test_host_mirrors_reads_deb822_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n\nURIs: http://mirror.example/debian-security\n"
+    real_read = Path.read_text
+
+    def fake_read(self: Path, *args: object, **kwargs: object) -> str:
+        if str(self).startswith("/etc/apt/sources.list"):
+            return text if self.name.endswith(".sources") else ""
+        return real_read(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", fake_read)
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: iter([Path("/etc/apt/sources.list.d/x.sources")]))
+    assert baseimage.host_mirrors() == ("http://mirror.example/debian", "http://mirror.example/debian-security")
+
+
+def test_generated_config_is_valid_and_points_at_the_lab(tmp_path: Path) -> None:
+    paths = Paths(repo=repo_root(), state=tmp_path)
+    paths.ca_cert.write_text("dummy", encoding="utf-8")
+    endpoints.write_config(paths)
+    config = load_file(paths.config)
+    live = config.live
+    assert live.urls == [endpoints.BASE_URL]
+    assert config.repo_path == repo_root()
+    assert live.redeploy.command == ["harness", "lab", "redeploy"]
+    assert live.fault.command and live.fault.restore_command
+    assert live.persistence.write is not None and "{token}" in str(live.persistence.write.json)
+    assert live.source_to_user.remote == str(paths.remote) and live.source_to_user.allow_protected
+    assert live.docker_label == "com.harness.lab.role=app"
+
+
+def test_push_hook_deploys_main_in_the_background_with_a_bound() -> None:
+    hook = remote.HOOK.format(log="/tmp/x.log", timeout=600, python="/usr/bin/python3")
+    assert "refs/heads/main" in hook and "timeout 600" in hook and hook.rstrip().endswith("done")
+    assert "lab redeploy --git-dir" in hook and ">> \"$LOG\"" in hook and "&\n" in hook
