@@ -48,6 +48,9 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--docker-host", default=None, help="a Docker engine, e.g. unix:///var/run/docker.sock")
     p.add_argument("--pulumi-state", type=Path, default=None, help="a Pulumi file backend folder or stack export")
     p.add_argument("--advisory-file", type=Path, default=None, help="offline vulnerability advisories (JSON)")
+    p.add_argument(
+        "--online-audit", action="store_true", default=None, help="audit Python dependencies online with pip-audit"
+    )
 
 
 def load_config(args: argparse.Namespace) -> Config:
@@ -83,6 +86,8 @@ def load_config(args: argparse.Namespace) -> Config:
         live.pulumi_state = str(args.pulumi_state.resolve())
     if args.advisory_file is not None:
         config.repository.advisory_file = str(args.advisory_file.resolve())
+    if args.online_audit:
+        config.repository.online_audit = True
     validate(config)
     return config
 

@@ -45,6 +45,7 @@ class RunConfig:
 class RepositoryConfig:
     upstream_remote: str = "upstream"  # the remote a fork was made from
     advisory_file: str = ""  # offline vulnerability advisories for the dependency audit
+    online_audit: bool = False  # opt-in: run pip-audit against its online vulnerability service
     max_file_bytes: int = 2_000_000  # larger files are listed but not read
     max_files: int = 50_000
 

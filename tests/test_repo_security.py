@@ -1,7 +1,13 @@
 """repo.security-scanning, repo.bandit, repo.dependency-audit, repo.workflow-lint on real git repos."""
 
+import http.server
 import json
+import threading
+import urllib.request
 
+import pytest
+
+from harness.checks.repo import dependency_audit
 from harness.config import Config
 from harness.model import Outcome
 from tests.conftest import run_check
@@ -205,3 +211,117 @@ def test_workflow_lint_not_applicable_without_workflows(make_repo):
     [f] = run_check("repo.workflow-lint", repo.path)
     assert f.outcome is Outcome.NOT_APPLICABLE
     assert "GitLab CI" in f.reason
+
+
+# -- online audit (pip-audit, opt-in) -------------------------------------------
+def _online(repo_path):
+    cfg = Config(base_dir=repo_path)
+    cfg.repository.online_audit = True
+    return cfg
+
+
+@pytest.fixture
+def fake_osv(monkeypatch):
+    """An OSV query endpoint on loopback knowing one advisory (requests 2.31.0), for a real pip-audit run."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            query = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            answer: dict = {}
+            if query["package"]["name"] == "requests" and query["version"] == "2.31.0":
+                answer = {
+                    "vulns": [
+                        {
+                            "id": "GHSA-9wx4-h78v-vm56",
+                            "aliases": ["CVE-2024-35195"],
+                            "summary": "Requests Session object does not verify requests after making first request",
+                            "affected": [
+                                {
+                                    "package": {"name": "requests", "ecosystem": "PyPI"},
+                                    "ranges": [
+                                        {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.32.0"}]}
+                                    ],
+                                }
+                            ],
+                        }
+                    ]
+                }
+            body = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1/query"
+    monkeypatch.setattr(dependency_audit, "SERVICE_ARGS", ["--vulnerability-service", "osv", "--osv-url", url])
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+def test_online_audit_vulnerable_pin_fails_with_advisory_fix_and_line(make_repo, fake_osv):
+    repo = make_repo()
+    repo.write("requirements.txt", "# app\nidna==3.7\nrequests==2.31.0\nflask\n").commit("deps")
+    found = run_check("repo.dependency-audit", repo.path, _online(repo.path))
+    [fail] = [f for f in found if f.outcome is Outcome.FAIL]
+    # pip-audit may show the CVE alias as the id: both are named.
+    assert "requirements.txt:3: requests 2.31.0 is affected by " in fail.reason
+    assert "GHSA-9wx4-h78v-vm56" in fail.reason and "CVE-2024-35195" in fail.reason
+    assert "fixed in 2.32.0" in fail.reason and fake_osv in fail.reason
+    assert (fail.evidence[0].path, fail.evidence[0].start_line) == ("requirements.txt", 3)
+    run = fail.evidence[1]
+    assert run.command[:5] == ["python", "-m", "pip_audit", "-r", "requirements.txt"] and "--no-deps" in run.command
+    assert "GHSA-9wx4-h78v-vm56" in run.excerpt
+    assert not any(f.outcome is Outcome.PASS for f in found)
+    assert any(f.outcome is Outcome.WARN and "flask" in f.reason for f in found)  # unpinned: not audited
+
+
+def test_online_audit_clean_pins_pass_with_count_and_service(make_repo, fake_osv):
+    repo = make_repo()
+    repo.write("requirements.txt", "idna==3.7\n")
+    repo.write("pyproject.toml", '[project]\nname = "x"\nversion = "0"\ndependencies = ["requests==2.32.4"]\n')
+    repo.commit("deps")
+    [f] = run_check("repo.dependency-audit", repo.path, _online(repo.path))
+    assert f.outcome is Outcome.PASS, f.reason
+    assert "no known vulnerability in 2 pinned Python dependencies" in f.reason and f"OSV ({fake_osv})" in f.reason
+
+
+def test_online_audit_unreachable_service_could_not_check(make_repo, monkeypatch):
+    # A proxy that refuses connections stands in for no network: pip-audit (requests) honours it.
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    repo = make_repo()
+    repo.write("requirements.txt", "requests==2.31.0\n").commit("deps")
+    [f] = run_check("repo.dependency-audit", repo.path, _online(repo.path))
+    assert f.outcome is Outcome.COULD_NOT_CHECK
+    assert "pip-audit failed against PyPI JSON API" in f.reason and "ProxyError" in f.reason
+    assert f.evidence[0].command[:3] == ["python", "-m", "pip_audit"]
+
+
+def _pypi_json_api_works() -> bool:
+    try:
+        with urllib.request.urlopen("https://pypi.org/pypi/requests/2.31.0/json", timeout=10) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def test_online_audit_against_pypi_finds_requests_2_31_0(make_repo):
+    if not _pypi_json_api_works():
+        pytest.skip("PyPI's JSON API is not reachable from here")
+    repo = make_repo()
+    repo.write("requirements.txt", "requests==2.31.0\n").commit("deps")
+    found = run_check("repo.dependency-audit", repo.path, _online(repo.path))
+    fails = [f for f in found if f.outcome is Outcome.FAIL]
+    assert fails and all("requirements.txt:1: requests 2.31.0 is affected by" in f.reason for f in fails)
+    assert any("fixed in 2.32" in f.reason for f in fails)

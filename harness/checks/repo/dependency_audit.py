@@ -1,14 +1,20 @@
-"""repo.dependency-audit: pinned dependencies matched against an offline advisory file.
+"""repo.dependency-audit: pinned dependencies matched against vulnerability advisories.
 
-A vulnerability audit needs advisories. harness never calls out from a repository
-check, so without `repository.advisory_file` (--advisory-file) the audit could not
-be done, which is never a pass. The file format is in docs/advisory-file.md.
+A vulnerability audit needs advisories. By default harness never calls out from a
+repository check, so without `repository.advisory_file` (--advisory-file) the audit
+could not be done, which is never a pass. `repository.online_audit` (--online-audit)
+opts in to running pip-audit against its online service for the Python pins.
+The file format and the online option are in docs/advisory-file.md.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import tempfile
+import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +36,10 @@ MAX_ADVISORY_BYTES = 50_000_000
 REQ_LINE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(==|===)\s*([A-Za-z0-9.+!_-]+)")
 REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 ECOSYSTEMS = {"pypi": "PyPI", "npm": "npm"}
+PIP_AUDIT_BUDGET = 120.0  # seconds for all pip-audit runs together
+# Extra pip-audit arguments choosing the service; empty: its default, the PyPI JSON API. Tests point
+# this at a fake OSV server on loopback.
+SERVICE_ARGS: list[str] = []
 
 
 @dataclass
@@ -81,7 +91,7 @@ class Advisory:
     ),
     remediation="Upgrade each affected dependency to a fixed version and pin it.",
     source="repository",
-    timeout=120,
+    timeout=180,  # the online audit's budget, and the rest
 )
 def run(ctx: Context) -> Iterator[Finding]:
     repo = repository.get(ctx)
@@ -97,15 +107,33 @@ def run(ctx: Context) -> Iterator[Finding]:
         )
         return
     raw = ctx.config.repository.advisory_file
-    if not raw:
+    online = ctx.config.repository.online_audit
+    if not raw and not online:
         yield finding(
             ID,
             Outcome.COULD_NOT_CHECK,
             f"advisory service not reachable / offline: {len(deps)} dependencies in {', '.join(manifests)} "
-            "were not audited; pass --advisory-file",
-            remediation="Run with --advisory-file FILE (see docs/advisory-file.md), or run pip-audit/npm audit in CI.",
+            "were not audited; pass --advisory-file (or opt in to --online-audit)",
+            remediation="Run with --advisory-file FILE (see docs/advisory-file.md) or --online-audit, or run "
+            "pip-audit/npm audit in CI.",
         )
         return
+    if online:
+        yield from _online_audit(ctx, repo, deps)
+    if raw:
+        yield from _file_audit(ctx, repo, deps, manifests, raw)
+    for dep in [d for d in deps if d.version is None][:20]:
+        yield finding(
+            ID,
+            Outcome.WARN,
+            f"{dep.path}:{dep.line}: {dep.name} is not pinned to one version, so it cannot be audited",
+            [_pin(repo, dep, "unpinned dependency")],
+            remediation=f"Pin {dep.name} (a lock file or `==`) so that the audited version is the one shipped.",
+            subject=f"{dep.path}:{dep.line}",
+        )
+
+
+def _file_audit(ctx: Context, repo: RepoSnapshot, deps: list[Dep], manifests: list[str], raw: str) -> Iterator[Finding]:
     path = ctx.config.resolve(raw)
     try:
         advisories = load_advisories(path)
@@ -137,17 +165,7 @@ def run(ctx: Context) -> Iterator[Finding]:
                     remediation=f"Upgrade {dep.name} to {adv.fix or 'a fixed version'} and pin it.",
                     subject=f"{dep.path}:{dep.line}",
                 )
-    loose = [d for d in deps if d.version is None]
-    for dep in loose[:20]:
-        yield finding(
-            ID,
-            Outcome.WARN,
-            f"{dep.path}:{dep.line}: {dep.name} is not pinned to one version, so it cannot be audited",
-            [_pin(repo, dep, "unpinned dependency")],
-            remediation=f"Pin {dep.name} (a lock file or `==`) so that the audited version is the one shipped.",
-            subject=f"{dep.path}:{dep.line}",
-        )
-    pinned = len(deps) - len(loose)
+    pinned = len([d for d in deps if d.version is not None])
     if not vulnerable:
         yield finding(
             ID,
@@ -156,6 +174,150 @@ def run(ctx: Context) -> Iterator[Finding]:
             f"in {path.name}",
             [Evidence(kind="note", summary=f"advisory file {path}", data={"advisories": len(advisories)})],
         )
+
+
+# -- online audit (pip-audit) -------------------------------------------------
+def _service_name(args: list[str]) -> str:
+    service = args[args.index("--vulnerability-service") + 1] if "--vulnerability-service" in args else "pypi"
+    if service == "osv":
+        url = args[args.index("--osv-url") + 1] if "--osv-url" in args else "https://api.osv.dev/v1/query"
+        return f"OSV ({url})"
+    return "PyPI JSON API (https://pypi.org/pypi)" if service == "pypi" else service
+
+
+def _online_audit(ctx: Context, repo: RepoSnapshot, deps: list[Dep]) -> Iterator[Finding]:
+    """pip-audit each manifest's exact Python pins (as at HEAD) against the online service.
+
+    pip-audit reads a requirements file without resolving or installing anything only with
+    `--no-deps --disable-pip`, which refuses unpinned lines, and its project-path mode always builds a
+    virtualenv: so each manifest's `==` pins are written to a requirements file of the same name in a
+    temporary folder, and every finding maps back to the pin's file:line.
+    """
+    by_file: dict[str, list[Dep]] = {}
+    for dep in deps:
+        if dep.ecosystem == "PyPI" and dep.version is not None:
+            by_file.setdefault(dep.path, []).append(dep)
+    others = sorted({d.path for d in deps if d.ecosystem != "PyPI"})
+    if not by_file:
+        yield finding(
+            ID,
+            Outcome.COULD_NOT_CHECK,
+            "online audit: no pinned Python dependency to give pip-audit"
+            + (f" (it does not audit {', '.join(others)})" if others else ""),
+        )
+        return
+    service = _service_name(SERVICE_ARGS)
+    deadline = time.monotonic() + min(PIP_AUDIT_BUDGET, max(0.0, ctx.remaining() - 10))
+    audited, vulnerable, clean_runs = 0, 0, []
+    with tempfile.TemporaryDirectory(prefix="harness-pip-audit-") as tmp:
+        for path, pins in by_file.items():
+            rel = path if re.search(r"requirements[^/]*\.(txt|in)$", path) else f"{path}.requirements.txt"
+            target = Path(tmp, rel)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text("".join(f"{d.name}=={d.version}\n" for d in pins), encoding="utf-8")
+            args = ["-r", rel, "--no-deps", "--disable-pip", "--format", "json", "--progress-spinner", "off"]
+            args += ["--timeout", "20", *SERVICE_ARGS]
+            shown = ["python", "-m", "pip_audit", *args]
+            what = f"{len(pins)} pinned dependencies of {path} (run on a copy holding only its `==` pins)"
+            left = deadline - time.monotonic()
+            if left < 5:
+                yield _not_checked(path, f"not audited: the {PIP_AUDIT_BUDGET:.0f} s budget for pip-audit ran out")
+                continue
+            try:
+                proc = subprocess.run(
+                    [sys.executable, "-m", "pip_audit", *args],
+                    cwd=tmp,
+                    capture_output=True,
+                    text=True,
+                    timeout=left,
+                    stdin=subprocess.DEVNULL,
+                )
+            except subprocess.TimeoutExpired:
+                yield _not_checked(path, f"pip-audit did not finish within {left:.0f} s", shown)
+                continue
+            except OSError as exc:
+                yield _not_checked(path, f"pip-audit could not start: {exc}", shown)
+                continue
+            try:
+                report = json.loads(proc.stdout)
+                results = report["dependencies"]
+                if not isinstance(results, list):
+                    raise TypeError("`dependencies` is not a list")
+            except (ValueError, KeyError, TypeError):
+                # pip-audit prints no JSON when it fails (service unreachable, bad input): say why.
+                errors = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith("WARNING")]
+                why = errors[-1].strip() if errors else f"exit status {proc.returncode}, no JSON report"
+                yield _not_checked(path, f"pip-audit failed against {service}: {why[:300]}", shown, proc.stderr)
+                continue
+            excerpt = proc.stdout[:2000]
+            run_ev = Evidence(kind="command", summary=f"pip-audit of {what}", command=shown, excerpt=excerpt)
+            pinned = {canonicalize_name(d.name): d for d in pins}
+            skipped = [r for r in results if isinstance(r, dict) and r.get("skip_reason")]
+            checked = [r for r in results if isinstance(r, dict) and not r.get("skip_reason")]
+            if skipped and not checked:
+                reason = str(skipped[0].get("skip_reason"))
+                yield _not_checked(
+                    path,
+                    f"{service} answered for none of the {len(skipped)} dependencies: {reason[:200]}",
+                    shown,
+                    proc.stdout,
+                )
+                continue
+            for r in skipped:
+                dep = pinned.get(canonicalize_name(str(r.get("name", ""))))
+                where = f"{dep.path}:{dep.line}" if dep else path
+                yield finding(
+                    ID,
+                    Outcome.WARN,
+                    f"{where}: {r.get('name')} was not audited: {str(r.get('skip_reason'))[:200]}",
+                    [_pin(repo, dep, "not audited") if dep else run_ev],
+                    remediation="Check that the package is on PyPI under this name, or audit it another way.",
+                    subject=where,
+                )
+            audited += len(checked)
+            file_vulns = 0
+            for r in checked:
+                dep = pinned.get(canonicalize_name(str(r.get("name", ""))))
+                if dep is None:
+                    continue
+                for vuln in r.get("vulns") or []:
+                    file_vulns += 1
+                    aliases = [a for a in vuln.get("aliases") or [] if a != vuln.get("id")]
+                    fixes = [str(v) for v in vuln.get("fix_versions") or []]
+                    also = f" ({', '.join(aliases[:3])})" if aliases else ""
+                    fix = f"fixed in {', '.join(fixes)}" if fixes else "no fixed version yet"
+                    yield finding(
+                        ID,
+                        Outcome.FAIL,
+                        f"{dep.path}:{dep.line}: {dep.name} {dep.version} is affected by {vuln.get('id')}{also}; "
+                        f"{fix} (pip-audit, {service})",
+                        [_pin(repo, dep, f"{vuln.get('id')}: {vuln.get('description', '')!s}"[:200]), run_ev],
+                        remediation=f"Upgrade {dep.name} to {fixes[0] if fixes else 'a fixed version'} and pin it.",
+                        subject=f"{dep.path}:{dep.line}",
+                    )
+            vulnerable += file_vulns
+            if not file_vulns:
+                clean_runs.append((path, len(checked), run_ev))
+    if clean_runs and len(clean_runs) == len(by_file) and not vulnerable:
+        yield finding(
+            ID,
+            Outcome.PASS,
+            f"pip-audit found no known vulnerability in {audited} pinned Python dependencies of "
+            f"{', '.join(p for p, _, _ in clean_runs)} (service: {service})",
+            [ev for _, _, ev in clean_runs[:5]],
+        )
+
+
+def _not_checked(path: str, why: str, shown: list[str] | None = None, output: str = "") -> Finding:
+    ev = [Evidence(kind="command", summary=f"pip-audit of {path}", command=shown, excerpt=output[-2000:] or None)]
+    return finding(
+        ID,
+        Outcome.COULD_NOT_CHECK,
+        f"online audit of {path}: {why}",
+        ev if shown else [],
+        remediation="Make the vulnerability service reachable (proxy settings) and run again, or use --advisory-file.",
+        subject=path,
+    )
 
 
 def _norm(name: str, ecosystem: str) -> str:
