@@ -77,7 +77,7 @@ max-height:24rem;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem}
 code{font-size:.85rem;overflow-wrap:anywhere}
 dl.kv{display:grid;grid-template-columns:minmax(0,max-content) minmax(0,1fr);gap:.1rem .8rem;margin:.3rem 0}
 dl.kv dt{color:var(--muted);overflow-wrap:anywhere}dl.kv dd{margin:0;min-width:0;overflow-wrap:anywhere}
-table.glance{margin:.5rem 0 1rem}table.glance th{white-space:nowrap}
+table.glance{margin:.5rem 0 1rem}@media print,(min-width:900px){table.glance th{white-space:nowrap}}
 table.glance td:first-child{white-space:nowrap;font-weight:600}
 table.glance a{color:inherit}table.glance td a{margin-right:.5rem;white-space:nowrap}
 table{border-collapse:collapse;width:100%;font-size:.85rem}th,td{border-bottom:1px solid var(--line);
