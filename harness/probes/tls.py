@@ -197,6 +197,37 @@ def accepts_version(host: str, port: int, server_name: str, version: ssl.TLSVers
         return None
 
 
+def accepts_sslv3(host: str, port: int, timeout: float) -> bool | None:
+    """Whether the server answers an SSLv3 ClientHello with an SSLv3 ServerHello; None: no answer.
+
+    Modern OpenSSL cannot speak SSLv3 at all, and sslyze spends a second enumerating refusals;
+    one hand-built hello (every suite code 0x0001-0x00ff offered) answers the question.
+    """
+    import os
+
+    suites = b"".join(i.to_bytes(2, "big") for i in range(1, 256))
+    body = b"\x03\x00" + os.urandom(32) + b"\x00" + len(suites).to_bytes(2, "big") + suites + b"\x01\x00"
+    hello = b"\x01" + len(body).to_bytes(3, "big") + body
+    record = b"\x16\x03\x00" + len(hello).to_bytes(2, "big") + hello
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(record)
+            head = b""
+            while len(head) < 11:
+                chunk = sock.recv(11 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+    except TimeoutError:
+        return None
+    except ConnectionResetError:  # servers without SSLv3 may just drop the connection
+        return False
+    except OSError:
+        return None
+    # record type 22 (handshake), handshake type 2 (ServerHello), server_version 3.0
+    return len(head) >= 11 and head[0] == 0x16 and head[5] == 0x02 and head[9:11] == b"\x03\x00"
+
+
 def resolve(host: str, port: int) -> str:
     return str(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][4][0])
 
@@ -299,6 +330,8 @@ def probe(host: str, port: int, server_name: str, ca_file: str | None, timeout: 
         for proto, version in PRECHECK.items():
             if accepts_version(host, port, server_name, version, min(timeout, 5.0)) is False:
                 scan.refused.append(proto)
+        if accepts_sslv3(host, port, min(timeout, 5.0)) is False:
+            scan.refused.append("SSLv3")
         sslyze_scan(scan, ca_file, max(1.0, timeout - (time.monotonic() - t0)))
     scan.duration_s = time.monotonic() - t0
     return scan
