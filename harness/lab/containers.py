@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
@@ -25,6 +26,7 @@ FRONT, BACK = f"{LAB}-front", f"{LAB}-back"
 PG_VOLUME, CADDY_VOLUME, PROM_VOLUME = f"{LAB}-pgdata", f"{LAB}-caddy-data", f"{LAB}-prometheus-data"
 DB_NAME = DB_USER = "taskapp"
 SECOND_NS = 1_000_000_000
+TMP = "/tmp"  # nosec B108 - the container's own tmpfs, not the host's shared /tmp
 HARDENING: dict[str, Any] = {
     "read_only": True,
     "security_opt": ["no-new-privileges:true"],
@@ -43,12 +45,25 @@ def labels(role: str, **extra: str) -> dict[str, str]:
 
 
 def tmpfs(*paths: str) -> dict[str, str]:
-    return {p: "rw,nosuid,nodev,size=64m,mode=1777" for p in paths}
+    # Paths inside the container, mounted as private tmpfs: not the host's shared /tmp.
+    return {p: "rw,nosuid,nodev,size=64m,mode=1777" for p in paths}  # nosec B108
+
+
+def http_ports() -> list[tuple[str, int]]:
+    """Plain HTTP on the lab port, and on 80 too when it is free, so the bare host redirects as well."""
+    ports = [("127.0.0.1", HTTP_PORT)]
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", 80))
+            ports.append(("127.0.0.1", 80))
+        except OSError:
+            pass  # taken (or not ours to bind): the lab port alone is enough
+    return ports
 
 
 def platform_kwargs(role: str, secrets: dict[str, str]) -> tuple[str, dict[str, Any]]:
     """(network, create kwargs) for one platform container; the image is passed separately."""
-    common: dict[str, Any] = {"name": f"{LAB}-{role}", "labels": labels(role), "tmpfs": tmpfs("/tmp"), **HARDENING}
+    common: dict[str, Any] = {"name": f"{LAB}-{role}", "labels": labels(role), "tmpfs": tmpfs(TMP), **HARDENING}
     if role == "postgres":
         return BACK, common | {
             "environment": {
@@ -66,7 +81,7 @@ def platform_kwargs(role: str, secrets: dict[str, str]) -> tuple[str, dict[str, 
         return FRONT, common | {
             "environment": {"PUBLIC_HTTPS_PORT": str(HTTPS_PORT), "APP_UPSTREAM": APP_ALIAS},
             "volumes": {CADDY_VOLUME: {"bind": "/data", "mode": "rw"}},
-            "ports": {"8443/tcp": ("127.0.0.1", HTTPS_PORT), "8080/tcp": ("127.0.0.1", HTTP_PORT)},
+            "ports": {"8443/tcp": [("127.0.0.1", HTTPS_PORT)], "8080/tcp": http_ports()},
             "mem_limit": "256m",
         }
     if role == "prometheus":
@@ -100,7 +115,7 @@ def app_kwargs(name: str, image_id: str, commit: str, secrets: dict[str, str]) -
             "IMAGE_DIGEST": image_id,  # the image this container runs, as the engine identifies it
             "FEATURE_DUE_DATES": "true",
         },
-        "tmpfs": tmpfs("/tmp"),
+        "tmpfs": tmpfs(TMP),
         "mem_limit": "256m",
         # Probe readiness often during a deploy: the rollout waits on it.
         "healthcheck": {

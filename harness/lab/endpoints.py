@@ -70,6 +70,20 @@ def wait_serving(paths: Paths, timeout_s: float = 60) -> None:
     raise TimeoutError(f"the lab is not serving after {timeout_s:.0f} s: {problem}")
 
 
+def wait_switched(paths: Paths, hostnames: set[str], timeout_s: float = 20) -> None:
+    """Until Caddy answers from one of the new instances (their X-Instance-Id starts with the hostname)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            resp = requests.get(f"{BASE_URL}/healthz", verify=str(paths.ca_cert), timeout=HTTP_TIMEOUT)
+            if resp.headers.get("X-Instance-Id", "").split("-")[0] in hostnames:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"Caddy did not route to the new instances within {timeout_s:.0f} s")
+
+
 def _toml_list(items: list[str]) -> str:
     return "[" + ", ".join(f'"{i}"' for i in items) + "]"
 

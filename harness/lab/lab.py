@@ -39,7 +39,6 @@ from harness.lab.settings import (
 log = logging.getLogger(__name__)
 GIT_TIMEOUT_S = 60
 LOCK_TIMEOUT_S = 900
-DNS_REFRESH_S = 1.5  # Caddy re-resolves the alias every second
 STOP_TIMEOUT_S = 25  # gunicorn's graceful_timeout is 20 s
 
 
@@ -162,7 +161,7 @@ def app_name(commit: str) -> str:
 
 
 def start_apps(c: docker.DockerClient, image_id: str, commit: str, secrets: dict[str, str]) -> list[Container]:
-    """New app instances: on the back network only until ready, then joined to the front under the alias."""
+    """New app instances on the back network only (they reach the database, no user reaches them), ready."""
     new = [
         containers.run(c, image_id, BACK, [], containers.app_kwargs(app_name(commit), image_id, commit, secrets))
         for _ in range(APP_INSTANCES)
@@ -173,10 +172,14 @@ def start_apps(c: docker.DockerClient, image_id: str, commit: str, secrets: dict
         for bad in new:
             bad.remove(force=True)
         raise
+    return new
+
+
+def promote(c: docker.DockerClient, new: list[Container]) -> None:
+    """Join the front network under the alias: Caddy and Prometheus find them by DNS within a second."""
     front = c.networks.get(FRONT)
     for container in new:
         front.connect(container, aliases=[APP_ALIAS])
-    return new
 
 
 def retire(old: list[Container]) -> None:
@@ -199,10 +202,14 @@ def rollout(c: docker.DockerClient, paths: Paths, source: Source) -> dict[str, s
     built = time.monotonic()
     new = start_apps(c, image_id, source.commit, load_secrets(paths))
     ready = time.monotonic()
-    time.sleep(DNS_REFRESH_S)  # let Caddy's resolver see the new instances before the old ones go
+    # Old out before new in: no moment where two versions serve, so whoever sees the new version sees
+    # only new containers. Caddy holds requests (lb_try_duration) through the second without instances.
     retire(old)
-    log.info("build %.1f s, new instances ready %.1f s, old retired %.1f s",
-             built - started, ready - built, time.monotonic() - ready)
+    retired = time.monotonic()
+    promote(c, new)
+    endpoints.wait_switched(paths, {str(n.attrs["Config"]["Hostname"]) for n in new})
+    log.info("build %.1f s, new instances ready %.1f s, old retired %.1f s, switched %.1f s",
+             built - started, ready - built, retired - ready, time.monotonic() - retired)
     images.prune_app_images(c, keep={image_id})
     log.info("deployed %s (%s) as %s in %.0f s", source.commit[:12], image_id[7:19],
              ", ".join(str(n.name) for n in new), time.monotonic() - started)
@@ -229,8 +236,9 @@ def up(paths: Paths) -> dict[str, str]:
         apps = [a for a in containers.find(c, "app", all_states=False) if containers.image_of(a) == built["app"]]
         if len(apps) < APP_INSTANCES:
             old = containers.find(c, "app")
-            start_apps(c, built["app"], source.commit, secrets)
+            new = start_apps(c, built["app"], source.commit, secrets)
             retire(old)
+            promote(c, new)
         platform += [ensure_platform(c, role, built[role], secrets) for role in ("prometheus", "caddy")]
         containers.wait_healthy(platform, timeout_s=120)
         endpoints.write_ca(c, paths)

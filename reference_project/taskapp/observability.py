@@ -73,6 +73,7 @@ class Metrics:
             buckets=(60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400),
             registry=self.registry,
         )
+        self.alerts_received = Counter("alerts_received", "Firing alerts turned into tasks", registry=self.registry)
         self.db_errors = Counter("db_errors", "Database operations that failed", registry=self.registry)
         info = Gauge(
             "app_build_info", "Build of the running instance", ["commit", "instance_id"], registry=self.registry

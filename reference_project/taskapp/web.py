@@ -133,6 +133,29 @@ def api_complete(task_id: int) -> Response:
     return jsonify(complete_task(task_id).to_dict(settings().feature_due_dates))
 
 
+# --- alerts ---------------------------------------------------------------------------------------------------------
+
+
+@bp.post("/internal/alerts")
+def alert_webhook() -> tuple[Response, int]:
+    """Alertmanager's webhook: each firing alert becomes a task, so alerts land in the team's work queue.
+    Reachable only on the internal network (Caddy answers 404 for /internal/ from outside)."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("alerts"), list):
+        raise Invalid("expected an Alertmanager webhook payload")
+    created = []
+    for alert in data["alerts"][:20]:  # bounded: one noisy group must not flood the list
+        if not isinstance(alert, dict) or alert.get("status") != "firing":
+            continue
+        labels = alert.get("labels") or {}
+        summary = (alert.get("annotations") or {}).get("summary", "")
+        title = f"Alert {labels.get('alertname', 'unknown')}: {summary}".strip(": ")[:MAX_TITLE]
+        created.append(store().create(title).id)
+        metrics().alerts_received.inc()
+        metrics().tasks_created.inc()
+    return jsonify(created=created), 200
+
+
 # --- operations -----------------------------------------------------------------------------------------------------
 
 

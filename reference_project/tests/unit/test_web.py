@@ -89,3 +89,16 @@ def test_settings_read_the_toggle_and_build_from_the_environment(monkeypatch: py
 def test_instance_ids_differ_between_starts() -> None:
     with mock.patch("taskapp.settings.time.time", side_effect=[1.0, 2.0]):
         assert Settings().instance_id != Settings().instance_id
+
+
+def test_alert_webhook_turns_firing_alerts_into_tasks(client: FlaskClient, store: MemoryStore) -> None:
+    payload = {
+        "alerts": [
+            {"status": "firing", "labels": {"alertname": "InstanceDown"}, "annotations": {"summary": "app down"}},
+            {"status": "resolved", "labels": {"alertname": "Old"}},
+        ]
+    }
+    resp = client.post("/internal/alerts", json=payload)
+    assert resp.status_code == 200 and len(resp.get_json()["created"]) == 1
+    assert [t.title for t in store.list()] == ["Alert InstanceDown: app down"]
+    assert client.post("/internal/alerts", json={"nope": 1}).status_code == 400
