@@ -15,7 +15,7 @@ from typing import Any
 from harness import __version__, redact, waivers
 from harness.catalogue import Catalogue
 from harness.catalogue import load as load_catalogue
-from harness.checks.base import Check, load_all
+from harness.checks.base import Check, load_checks, load_extras
 from harness.config import Config, ConfigError
 from harness.context import Shared
 from harness.engine import ProgressFn, RunOutcome, run_checks
@@ -29,8 +29,8 @@ def source_of(check_id: str) -> str:
     return "live" if check_id.startswith("live.") else "repository"
 
 
-def in_scope_ids(catalogue: Catalogue, registry: dict[str, Check], config: Config) -> set[str]:
-    ids = catalogue.check_ids() | set(registry)
+def in_scope_ids(catalogue: Catalogue, known: set[str], config: Config) -> set[str]:
+    ids = set(known)
     scope = config.run.scope
     if scope != "all":
         ids = {c for c in ids if source_of(c) == scope}
@@ -40,12 +40,14 @@ def in_scope_ids(catalogue: Catalogue, registry: dict[str, Check], config: Confi
 
 
 def select(config: Config) -> tuple[list[Check], set[str], Catalogue]:
-    registry = load_all()
     catalogue = load_catalogue()
+    extras = set(load_extras())
+    known = catalogue.check_ids() | extras
     for cid in config.run.only + config.run.skip + list(config.run.timeouts):
-        if cid not in registry and cid not in catalogue.check_ids():
+        if cid not in known:
             raise ConfigError(f"no check with id {cid!r} (see `harness checks`)")
-    scope = in_scope_ids(catalogue, registry, config)
+    scope = in_scope_ids(catalogue, known, config)
+    registry = load_checks(scope - extras)
     checks = [registry[c] for c in sorted(scope) if c in registry]
     return checks, scope, catalogue
 
