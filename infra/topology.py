@@ -36,7 +36,8 @@ class Service:
     aliases: tuple[str, ...] = ()
     ports: tuple[Port, ...] = ()
     volumes: tuple[tuple[str, str], ...] = ()  # (named volume, mount path)
-    tmpfs: tuple[str, ...] = ("/tmp",)
+    # Mount points of in-memory filesystems inside the containers, not temporary files here.
+    tmpfs: tuple[str, ...] = ("/tmp",)  # nosec B108
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -48,7 +49,7 @@ SERVICES: tuple[Service, ...] = (
         healthcheck=("CMD", "pg_isready", "-U", "taskapp", "-d", "taskapp"),
         aliases=("postgres",),
         volumes=(("refplatform-pgdata", "/var/lib/postgresql/data"),),
-        tmpfs=("/tmp", "/run/postgresql"),
+        tmpfs=("/tmp", "/run/postgresql"),  # nosec B108
     ),
     Service(
         name="app",
@@ -64,21 +65,21 @@ SERVICES: tuple[Service, ...] = (
         healthcheck=("CMD", "caddy", "version"),
         aliases=("proxy",),
         ports=(Port(443, "https_port", 8443), Port(80, "http_port", 8080)),
-        tmpfs=("/tmp", "/data", "/config"),
+        tmpfs=("/tmp", "/data", "/config"),  # nosec B108
     ),
     Service(
         name="prometheus",
         build_context="reference_project/platform/prometheus",
         healthcheck=("CMD", "prometheus-healthcheck"),
         aliases=("prometheus",),
-        tmpfs=("/tmp", "/prometheus"),
+        tmpfs=("/tmp", "/prometheus"),  # nosec B108
     ),
     Service(
         name="alertmanager",
         build_context="reference_project/platform/alertmanager",
         healthcheck=("CMD", "alertmanager-healthcheck"),
         aliases=("alertmanager",),
-        tmpfs=("/tmp", "/alertmanager"),
+        tmpfs=("/tmp", "/alertmanager"),  # nosec B108
     ),
     Service(
         name="node-exporter",
