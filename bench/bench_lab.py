@@ -70,22 +70,26 @@ class Sample:
         return statistics.quantiles(self.latencies_ms, n=100)[94] if len(self.latencies_ms) > 1 else 0.0
 
 
-def one(s: requests.Session, path: str, sample: Sample) -> None:
+def one(s: requests.Session, path: str, sample: Sample, write: bool = False) -> None:
     started = time.perf_counter()
     try:
-        resp = s.get(BASE + path, timeout=(3, 15), verify=s.verify)  # env CA bundles would win otherwise
-        sample.record(resp.status_code == 200, (time.perf_counter() - started) * 1000, str(resp.status_code))
+        # verify= on each call: an environment CA bundle would otherwise win over the session's.
+        if write:
+            resp = s.post(BASE + path, json={"title": "bench"}, timeout=(3, 15), verify=s.verify)
+        else:
+            resp = s.get(BASE + path, timeout=(3, 15), verify=s.verify)
+        sample.record(resp.status_code in (200, 201), (time.perf_counter() - started) * 1000, str(resp.status_code))
     except requests.RequestException as exc:
         sample.record(False, (time.perf_counter() - started) * 1000, type(exc).__name__)
 
 
 def paced(s: requests.Session, path: str, rate: float, stop: threading.Event, minimum: int) -> Sample:
-    """GETs at `rate` per second until `stop` is set and at least `minimum` were sent."""
+    """Requests at `rate` per second (one in five a write) until `stop` is set and `minimum` were sent."""
     sample = Sample()
     with ThreadPoolExecutor(max_workers=32) as pool:
         sent, started = 0, time.monotonic()
         while not stop.is_set() or sent < minimum:
-            pool.submit(one, s, path, sample)
+            pool.submit(one, s, path, sample, sent % 5 == 0)
             sent += 1
             time.sleep(max(0.0, started + sent / rate - time.monotonic()))
     return sample

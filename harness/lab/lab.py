@@ -39,6 +39,7 @@ from harness.lab.settings import (
 log = logging.getLogger(__name__)
 GIT_TIMEOUT_S = 60
 LOCK_TIMEOUT_S = 900
+CADDY_REFRESH_S = 1.5  # Caddy re-resolves the app alias every second
 STOP_TIMEOUT_S = 25  # gunicorn's graceful_timeout is 20 s
 
 
@@ -202,14 +203,15 @@ def rollout(c: docker.DockerClient, paths: Paths, source: Source) -> dict[str, s
     built = time.monotonic()
     new = start_apps(c, image_id, source.commit, load_secrets(paths))
     ready = time.monotonic()
-    # Old out before new in: no moment where two versions serve, so whoever sees the new version sees
-    # only new containers. Caddy holds requests (lb_try_duration) through the second without instances.
-    retire(old)
-    retired = time.monotonic()
+    # New in before old out: Caddy 2.6 picks a request's upstream list once (retries reuse it), so every
+    # list it can hold must contain a live instance. The old go once Caddy's resolver has seen the new.
     promote(c, new)
     endpoints.wait_switched(paths, {str(n.attrs["Config"]["Hostname"]) for n in new})
-    log.info("build %.1f s, new instances ready %.1f s, old retired %.1f s, switched %.1f s",
-             built - started, ready - built, retired - ready, time.monotonic() - retired)
+    time.sleep(CADDY_REFRESH_S)
+    switched = time.monotonic()
+    retire(old)
+    log.info("build %.1f s, new instances ready %.1f s, switched %.1f s, old retired %.1f s",
+             built - started, ready - built, switched - ready, time.monotonic() - switched)
     images.prune_app_images(c, keep={image_id})
     log.info("deployed %s (%s) as %s in %.0f s", source.commit[:12], image_id[7:19],
              ", ".join(str(n.name) for n in new), time.monotonic() - started)
@@ -237,8 +239,9 @@ def up(paths: Paths) -> dict[str, str]:
         if len(apps) < APP_INSTANCES:
             old = containers.find(c, "app")
             new = start_apps(c, built["app"], source.commit, secrets)
-            retire(old)
             promote(c, new)
+            time.sleep(CADDY_REFRESH_S)
+            retire(old)
         platform += [ensure_platform(c, role, built[role], secrets) for role in ("prometheus", "caddy")]
         containers.wait_healthy(platform, timeout_s=120)
         endpoints.write_ca(c, paths)
