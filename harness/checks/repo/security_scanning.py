@@ -64,9 +64,7 @@ def run(ctx: Context) -> Iterator[Finding]:
     supply = [m for m in blocking if m.kind in SUPPLY]
     code = [m for m in blocking if m.kind in CODE]
     evidence = [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{m.where}: {m.tool}") for m in blocking[:6]]
-    summary = ", ".join(
-        sorted({f"{m.tool} ({m.kind}, {'blocking' if m.blocking else 'non-blocking'})" for m in scans})
-    )
+    summary = ", ".join(sorted({f"{m.tool} ({m.kind}, {'blocking' if m.blocking else 'non-blocking'})" for m in scans}))
     if supply and code:
         yield finding(
             ID,
