@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 GIT_TIMEOUT_S = 60
 LOCK_TIMEOUT_S = 900
 CADDY_REFRESH_S = 1.5  # Caddy re-resolves the app alias every second
+DRAIN_S = 0.5  # once Caddy routes to the new instances, requests holding the old list finish within this
 STOP_TIMEOUT_S = 25  # gunicorn's graceful_timeout is 20 s
 
 
@@ -207,7 +208,7 @@ def rollout(c: docker.DockerClient, paths: Paths, source: Source) -> dict[str, s
     # list it can hold must contain a live instance. The old go once Caddy's resolver has seen the new.
     promote(c, new)
     endpoints.wait_switched(paths, {str(n.attrs["Config"]["Hostname"]) for n in new})
-    time.sleep(CADDY_REFRESH_S)
+    time.sleep(DRAIN_S)
     switched = time.monotonic()
     retire(old)
     log.info("build %.1f s, new instances ready %.1f s, switched %.1f s, old retired %.1f s",
@@ -264,22 +265,27 @@ def redeploy(paths: Paths, git_dir: Path | None = None, commit: str | None = Non
 
 
 def fault(paths: Paths) -> str:
-    """Stop one running app instance (the alert test's fault); `restore` starts it again."""
+    """Stop one running app instance (the alert test's fault); `restore` starts it again.
+
+    Under the lab lock: a push-triggered deploy still retiring old instances would otherwise make the
+    fault land on an instance that is going anyway."""
     c = client()
-    running = sorted(containers.find(c, "app", all_states=False), key=lambda x: str(x.name))
-    if not running:
-        raise RuntimeError("no running app instance to stop")
-    victim = running[0]
-    victim.stop(timeout=STOP_TIMEOUT_S)
+    with locked(paths):
+        running = sorted(containers.find(c, "app", all_states=False), key=lambda x: str(x.name))
+        if not running:
+            raise RuntimeError("no running app instance to stop")
+        victim = running[0]
+        victim.stop(timeout=STOP_TIMEOUT_S)
     return str(victim.name)
 
 
 def restore(paths: Paths) -> list[str]:
     c = client()
-    stopped = [x for x in containers.find(c, "app") if x.status != "running"]
-    for container in stopped:
-        container.start()  # it rejoins its networks, alias included
-    containers.wait_healthy(stopped, timeout_s=120)
+    with locked(paths):
+        stopped = [x for x in containers.find(c, "app") if x.status != "running"]
+        for container in stopped:
+            container.start()  # it rejoins its networks, alias included
+        containers.wait_healthy(stopped, timeout_s=120)
     return [str(x.name) for x in stopped]
 
 
