@@ -227,9 +227,12 @@ def up(paths: Paths) -> dict[str, str]:
         source = working_tree(paths)
         if baseimage.ensure(c, base_image_name(paths.project / "Dockerfile")):
             log.info("base image ready after %.0f s", time.monotonic() - started)
-        built = images.build_all(
-            c, [images.app_spec(source.project), *images.platform_specs(paths)], source.commit[:12],
-            build_args(source.commit),
+        # Platform images carry the last commit that changed the platform, not HEAD: an unrelated commit
+        # must not rebuild them and restart Prometheus and Caddy.
+        platform_commit = git(paths, "log", "-1", "--format=%H", "--", "reference_project/platform") or source.commit
+        built = images.build_all(c, images.platform_specs(paths), platform_commit[:12], {"GIT_SHA": platform_commit})
+        built["app"] = images.build(
+            c, images.app_spec(source.project), source.commit[:12], build_args(source.commit)
         )
         secrets = load_secrets(paths)
         ensure_networks_and_volumes(c)
