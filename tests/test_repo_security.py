@@ -325,3 +325,24 @@ def test_online_audit_against_pypi_finds_requests_2_31_0(make_repo):
     fails = [f for f in found if f.outcome is Outcome.FAIL]
     assert fails and all("requirements.txt:1: requests 2.31.0 is affected by" in f.reason for f in fails)
     assert any("fixed in 2.32" in f.reason for f in fails)
+
+
+def test_bandit_reuses_its_report_for_an_unchanged_tree(make_repo, monkeypatch, tmp_path):
+    from harness.checks.repo import bandit
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = make_repo()
+    repo.write(
+        "app/tool.py", "import subprocess\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+    ).commit()
+    first = run_check("repo.bandit", repo.path)
+
+    def no_bandit(*args, **kwargs):
+        raise AssertionError("bandit ran again for an unchanged tree")
+
+    monkeypatch.setattr(bandit, "_run_sharded", no_bandit)
+    second = run_check("repo.bandit", repo.path)
+    assert [(f.outcome, f.reason) for f in second] == [(f.outcome, f.reason) for f in first]
+    repo.write("app/other.py", "x = 1\n").commit()
+    with pytest.raises(AssertionError, match="ran again"):
+        run_check("repo.bandit", repo.path)  # a changed tree is scanned afresh

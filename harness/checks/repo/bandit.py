@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -11,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from harness import fsutil
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
@@ -19,6 +23,7 @@ from harness.probes.repository import RepoFile
 
 ID = "repo.bandit"
 MAX_SHARDS = 4
+CACHE_MAX_BYTES = 50_000_000
 MIN_FILES_PER_SHARD = 100  # below this, one process: start-up costs more than it saves
 TEST_DIRS = {"tests", "test", "testing"}
 SKIP_DIRS = {*TEST_DIRS, "node_modules", ".venv", "venv", "site-packages", "migrations"}
@@ -51,31 +56,37 @@ def run(ctx: Context) -> Iterator[Finding]:
     if not files:
         yield finding(ID, Outcome.NOT_APPLICABLE, "no Python source files outside test folders")
         return
-    with tempfile.TemporaryDirectory(prefix="harness-bandit-") as tmp:
-        root = Path(tmp) / "src"
-        unread = []
-        for f in files:
-            data = repo.read_bytes(f.path, MAX_PY_BYTES)
-            if data is None:
-                unread.append(f.path)
-                continue
-            target = root / f.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        if not root.exists():
-            yield finding(ID, Outcome.COULD_NOT_CHECK, f"no Python file could be read ({len(unread)} too large)")
-            return
-        written = sorted(str(p.relative_to(tmp)) for p in root.rglob("*.py"))
-        try:
-            report = _run_sharded(written, Path(tmp), ctx.bounded(BANDIT_TIMEOUT_S))
-        except subprocess.TimeoutExpired:
-            yield finding(
-                ID, Outcome.COULD_NOT_CHECK, f"bandit did not finish within {ctx.bounded(BANDIT_TIMEOUT_S):.0f} s"
-            )
-            return
-        except OSError as exc:
-            yield finding(ID, Outcome.COULD_NOT_CHECK, f"cannot run bandit: {exc}")
-            return
+    unread = [f.path for f in files if f.size > MAX_PY_BYTES]
+    key = _cache_key(files)
+    report = _cache_read(key)
+    if report is None:
+        with tempfile.TemporaryDirectory(prefix="harness-bandit-") as tmp:
+            root = Path(tmp) / "src"
+            for f in files:
+                data = repo.read_bytes(f.path, MAX_PY_BYTES)
+                if data is None:
+                    if f.path not in unread:
+                        unread.append(f.path)
+                    continue
+                target = root / f.path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            if not root.exists():
+                yield finding(ID, Outcome.COULD_NOT_CHECK, f"no Python file could be read ({len(unread)} too large)")
+                return
+            written = sorted(str(p.relative_to(tmp)) for p in root.rglob("*.py"))
+            try:
+                report = _run_sharded(written, Path(tmp), ctx.bounded(BANDIT_TIMEOUT_S))
+            except subprocess.TimeoutExpired:
+                yield finding(
+                    ID, Outcome.COULD_NOT_CHECK, f"bandit did not finish within {ctx.bounded(BANDIT_TIMEOUT_S):.0f} s"
+                )
+                return
+            except OSError as exc:
+                yield finding(ID, Outcome.COULD_NOT_CHECK, f"cannot run bandit: {exc}")
+                return
+        if not isinstance(report, str) and not unread:
+            _cache_write(key, report)
     shown = ["bandit", "-f", "json", "-q", "<Python files at HEAD>"]
     if isinstance(report, str):
         yield finding(
@@ -112,6 +123,45 @@ def run(ctx: Context) -> Iterator[Finding]:
         f"{base}: no medium or high severity issue ({len(results)} low)",
         [Evidence(kind="command", summary=base, command=shown, excerpt=f"{len(results)} results, none medium/high")],
     )
+
+
+def _cache_key(files: list[RepoFile]) -> str | None:
+    """Blob ids name the exact contents, so the same tree with the same bandit gives the same report."""
+    if not all(f.oid for f in files):
+        return None
+    digest = hashlib.sha256(f"bandit {_bandit_version()}\n".encode())
+    for f in sorted(files, key=lambda f: f.path):
+        digest.update(f"{f.path}\0{f.oid}\n".encode())
+    return digest.hexdigest()
+
+
+def _bandit_version() -> str:
+    try:
+        return importlib.metadata.version("bandit")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "harness" / "bandit"
+
+
+def _cache_read(key: str | None) -> dict[str, list[object]] | None:
+    if key is None:
+        return None
+    try:
+        data = json.loads(fsutil.read_bounded(_cache_dir() / f"{key}.json", CACHE_MAX_BYTES))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(data, dict) and isinstance(data.get("results"), list) and isinstance(data.get("errors"), list)
+    return data if ok else None
+
+
+def _cache_write(key: str | None, report: dict[str, list[object]]) -> None:
+    if key is None:
+        return
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+        fsutil.write_atomic(_cache_dir() / f"{key}.json", json.dumps(report))
 
 
 def _run_sharded(paths: list[str], cwd: Path, timeout: float) -> dict[str, list[object]] | str:
