@@ -150,11 +150,11 @@ def ensure_networks_and_volumes(c: docker.DockerClient) -> None:
 
 def ensure_platform(c: docker.DockerClient, role: str, image_id: str, secrets: dict[str, str]) -> Container:
     """Run the platform container from `image_id`, replacing one built from an older image."""
-    network, kwargs = containers.platform_kwargs(role, secrets)
     for old in containers.find(c, role):
         if containers.image_of(old) == image_id and old.status == "running":
             return old
         old.remove(force=True)
+    network, kwargs = containers.platform_kwargs(role, secrets)  # after the removal: it probes free ports
     return containers.run(c, image_id, network, [role], kwargs)
 
 
