@@ -50,11 +50,19 @@ def docker_available() -> bool:
 def harness(*args: str, timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "harness.cli", *args],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=Paths.default().repo,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=Paths.default().repo,
     )
 
 
-@pytest.mark.skipif(not docker_available(), reason="needs a Docker engine")
+ASSESSOR_CRITERIA = {"CQ-4", "UN-3", "CI-3", "OP-D2", "DP-2", "DS-2"}
+
+
+# In CI the engine is part of the set-up (run.sh starts it): a missing engine fails there, never skips.
+@pytest.mark.skipif(not docker_available() and not os.environ.get("CI"), reason="needs a Docker engine")
 def test_lab_reaches_the_grade_with_every_live_check_passing(tmp_path: Path) -> None:
     paths = Paths.default()
     up = harness("lab", "up", timeout=900)
@@ -64,8 +72,17 @@ def test_lab_reaches_the_grade_with_every_live_check_passing(tmp_path: Path) -> 
         env[DSN_ENV] = paths.db_env.read_text(encoding="utf-8").split("=", 1)[1].strip()
         out = tmp_path / "report"
         verify = harness(
-            "verify", "--repo", str(paths.repo), "--config", str(paths.config),
-            "--format", "json", "--out", str(out), timeout=1200, env=env,
+            "verify",
+            "--repo",
+            str(paths.repo),
+            "--config",
+            str(paths.config),
+            "--format",
+            "json",
+            "--out",
+            str(out),
+            timeout=1200,
+            env=env,
         )
         assert verify.returncode in (0, 1), verify.stderr[-4000:]
         doc = json.loads((out / "harness-report.json").read_text(encoding="utf-8"))
@@ -74,28 +91,19 @@ def test_lab_reaches_the_grade_with_every_live_check_passing(tmp_path: Path) -> 
         for check_id, outcome in sorted(outcomes.items()):
             print(f"  {outcome:16} {check_id}")
         failing_lab = {c: outcomes[c] for c in LAB_CHECKS & outcomes.keys() if outcomes[c] not in ("pass", "warn")}
-        # Known race, reported to the check's owner: the serving containers' image label is read the moment
-        # the canary is first seen, while the rollout still runs the previous instances for about a second.
-        # The commit reaching the user (the lead time) must pass; the label snapshot is reported, not asserted.
-        if "live.source-to-user" in failing_lab:
-            s2u = next(c for c in doc["checks"] if c["id"] == "live.source-to-user")
-            others = [f for f in s2u["findings"] if f.get("subject") != "image-revision"]
-            if others and all(f["outcome"] in ("pass", "warn") for f in others):
-                print("live.source-to-user: image-revision snapshot raced the rollout (reported, not asserted)")
-                del failing_lab["live.source-to-user"]
         assert not failing_lab, f"live checks the lab should pass: {failing_lab}"
-        # The grade: no criterion may be held back by a check the lab exists to satisfy.
-        held_by_lab = {
-            crit["id"]: sorted({ref["check_id"] for ref in crit.get("held_back_by", [])} & (failing_lab.keys()))
-            for crit in doc["criteria"]
-            if crit["status"] == "not_met"
-        }
-        assert not any(held_by_lab.values()), held_by_lab
-        assert doc["grade"]["value"] in ("fail", "undetermined", "pass", "distinction")
-        not_met = [crit["id"] for crit in doc["criteria"] if crit["status"] == "not_met"]
-        print("criteria not met (by checks outside the lab):", ", ".join(not_met) or "none")
-        not_passing = sorted(c for c, o in outcomes.items() if o not in ("pass", "not_applicable"))
-        print("not yet passing:", ", ".join(not_passing) or "none")
+        # The reference project reaches Distinction on every automatable criterion; only the criteria an
+        # assessor decides ("Explains ...") remain, so the grade is Distinction and provisional.
+        by_status: dict[str, list[str]] = {}
+        for crit in doc["criteria"]:
+            by_status.setdefault(crit["status"], []).append(crit["id"])
+        held = {c["id"]: c["held_back_by"] for c in doc["criteria"] if c["status"] in ("not_met", "undetermined")}
+        assert not held, f"criteria held back: {held}"
+        assert set(by_status) == {"met", "assessor"}, by_status
+        assert set(by_status["assessor"]) == ASSESSOR_CRITERIA
+        assert doc["grade"]["value"] == "distinction", doc["grade"]["summary"]
+        assert doc["grade"]["provisional"] is True
+        assert doc["run"]["complete"] is True and verify.returncode == 0
     finally:
         down = harness("lab", "down", timeout=300)
         assert down.returncode == 0, down.stderr[-2000:]

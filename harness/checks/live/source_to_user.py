@@ -35,6 +35,7 @@ PROTECTED = ("main", "master", "production", "release*")
 COMMIT_FIELDS = ("commit", "sha", "git_sha", "git_commit", "revision")
 CANARY_FILE = ".harness-canary"
 REVISION_LABEL = "org.opencontainers.image.revision"
+LABEL_SETTLE_S = 30.0  # how long old instances may keep running after the new version answers
 GIT_TIMEOUT_S = 120.0
 
 
@@ -272,11 +273,19 @@ def _ci_finding(s: SourceToUserConfig, sha: str, info: dict[str, Any] | None) ->
 
 def _image_revision(ctx: Context, sha: str) -> Finding:
     live = ctx.config.live
-    try:
-        containers = docker_engine.snapshot(live.docker_host, live.docker_label, ctx.bounded(30), with_diff=False)
-    except docker_engine.DockerUnavailable as exc:
-        return finding(ID, Outcome.COULD_NOT_CHECK, str(exc), subject="image-revision")
-    revisions = {c.name: c.image_labels.get(REVISION_LABEL, "") for c in containers}
+    # The version endpoint can report the canary while the previous instances are still being
+    # retired (a rollout starts the new ones first), so look again for a few seconds before judging.
+    settle_until = time.monotonic() + min(LABEL_SETTLE_S, ctx.remaining())
+    while True:
+        try:
+            containers = docker_engine.snapshot(live.docker_host, live.docker_label, ctx.bounded(30), with_diff=False)
+        except docker_engine.DockerUnavailable as exc:
+            return finding(ID, Outcome.COULD_NOT_CHECK, str(exc), subject="image-revision")
+        revisions = {c.name: c.image_labels.get(REVISION_LABEL, "") for c in containers}
+        settled = containers and all(commit_matches(r, sha) for r in revisions.values())
+        if settled or time.monotonic() >= settle_until:
+            break
+        time.sleep(1.0)
     ev = [Evidence(kind="note", summary=f"{REVISION_LABEL} of the serving images", data=revisions)]
     if not containers:
         return finding(ID, Outcome.COULD_NOT_CHECK, "no labelled container is running", ev, subject="image-revision")
