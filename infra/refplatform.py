@@ -1,9 +1,9 @@
-"""The reference platform on a Docker host, declared with pulumi_docker.
+"""The reference platform on a Docker host, declared with pulumi_docker from topology.py.
 
 Stacks: `local` (the local engine) and `hosted` (a remote engine through DOCKER_HOST=ssh://...).
-Application containers are immutable: referenced by image digest, so a rebuilt image means new
-containers; created before the old ones are deleted (pulumi_docker would delete first), which is
-why they carry no fixed name and publish no port. Only the proxy publishes ports.
+Application containers are immutable: they run an image by digest, so a rebuilt image means new
+containers; they are created before the old ones are deleted (pulumi_docker would delete first),
+which is why they carry no fixed name and publish no port. Only the proxy publishes ports.
 """
 
 from __future__ import annotations
@@ -12,26 +12,22 @@ import os
 
 import pulumi
 import pulumi_docker as docker
-from topology import LABEL, NETWORK, REPO_ROOT, SERVICES, Service
+from topology import APP_ALIAS, BACK, FRONT, LABEL, REPO_ROOT, ROLE, SERVICES, Service
 
 
 def container_options(service: Service, depends_on: list[pulumi.Resource]) -> pulumi.ResourceOptions:
     """Replaceable services are created before the old instance is deleted; stateful ones are not."""
-    return pulumi.ResourceOptions(
-        delete_before_replace=not service.replaceable,
-        depends_on=depends_on,
-    )
+    return pulumi.ResourceOptions(delete_before_replace=not service.replaceable, depends_on=depends_on)
 
 
 def image_for(service: Service, cfg: pulumi.Config, git_sha: str) -> pulumi.Output[str]:
-    """The image id/digest a container must run: never a mutable tag."""
+    """The image id or digest a container must run: never a mutable tag."""
     prebuilt = os.environ.get("APP_IMAGE", "")
-    if service.name == "app" and cfg.get_bool("prebuilt_app_image") and prebuilt:
-        remote = docker.RemoteImage("app-image", name=prebuilt, keep_locally=True)
-        return remote.repo_digest
+    if service.role == "app" and cfg.get_bool("prebuilt_app_image") and prebuilt:
+        return docker.RemoteImage("app-image", name=prebuilt, keep_locally=True).repo_digest
     image = docker.RemoteImage(
-        f"{service.name}-image",
-        name=f"refplatform-{service.name}:{git_sha}",
+        f"{service.role}-image",
+        name=f"refplatform/{service.role}:{git_sha}",
         build=docker.RemoteImageBuildArgs(
             context=str(REPO_ROOT / service.build_context),
             dockerfile=service.dockerfile,
@@ -43,77 +39,107 @@ def image_for(service: Service, cfg: pulumi.Config, git_sha: str) -> pulumi.Outp
     return image.image_id
 
 
+def environment(role: str, image: pulumi.Output[str], secrets: dict[str, pulumi.Output[str]]) -> pulumi.Output:
+    """Each service's settings; passwords stay Pulumi secrets (encrypted in the state)."""
+    if role == "postgres":
+        return pulumi.Output.all(secrets["postgres_password"], secrets["app_db_password"]).apply(
+            lambda pw: [
+                f"POSTGRES_PASSWORD={pw[0]}",
+                "APP_DB_NAME=taskapp",
+                "APP_DB_USER=taskapp",
+                f"APP_DB_PASSWORD={pw[1]}",
+            ]
+        )
+    if role == "app":
+        return pulumi.Output.all(secrets["app_db_password"], image).apply(
+            lambda v: [
+                f"DATABASE_URL=postgresql://taskapp:{v[0]}@postgres:5432/taskapp?sslmode=require",
+                f"IMAGE_DIGEST={v[1]}",
+                "FEATURE_DUE_DATES=true",
+            ]
+        )
+    if role == "caddy":
+        return pulumi.Output.from_input(["PUBLIC_HTTPS_PORT=443", f"APP_UPSTREAM={APP_ALIAS}"])
+    return pulumi.Output.from_input([])
+
+
 def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | str]:
     stack = pulumi.get_stack()
-    labels = [docker.ContainerLabelArgs(label=LABEL, value=f"pulumi-{stack}")]
-    network = docker.Network(
-        "network", name=f"{NETWORK}-{stack}", labels=[docker.NetworkLabelArgs(label=LABEL, value=stack)]
-    )
-    db_password = cfg.require_secret("db_password")
-    bind = cfg.get("bind_address") or "127.0.0.1"
-    replicas = cfg.get_int("replicas") or 2
+    networks = {
+        name: docker.Network(
+            f"{name}-network",
+            name=f"refplatform-{stack}-{name}",
+            labels=[docker.NetworkLabelArgs(label=LABEL, value=stack)],
+        )
+        for name in (FRONT, BACK)
+    }
     volumes = {
         name: docker.Volume(
-            name, name=f"{name}-{stack}", opts=pulumi.ResourceOptions(retain_on_delete=True, protect=stack == "hosted")
+            name,
+            name=f"refplatform-{stack}-{name}",
+            # Data outlives every container, and a hosted stack's volume cannot be deleted by accident.
+            opts=pulumi.ResourceOptions(retain_on_delete=True, protect=stack == "hosted"),
         )
         for svc in SERVICES
         for name, _ in svc.volumes
     }
-    outputs: dict[str, pulumi.Output[str] | str] = {}
+    secrets = {key: cfg.require_secret(key) for key in ("postgres_password", "app_db_password")}
+    bind = cfg.get("bind_address") or "127.0.0.1"
+    replicas = cfg.get_int("replicas") or 2
     created: dict[str, list[docker.Container]] = {}
     for svc in SERVICES:
         image = image_for(svc, cfg, git_sha)
         count = replicas if svc.replaceable else svc.replicas
-        env = [f"GIT_SHA={git_sha}"]
-        if svc.name in ("app", "postgres"):
-            env_out = db_password.apply(lambda pw, name=svc.name: _db_env(name, pw))
-        else:
-            env_out = pulumi.Output.from_input([])
-        depends = created.get("postgres", []) if svc.name == "app" else created.get("app", [])
-        created[svc.name] = []
-        for i in range(count):
-            created[svc.name].append(
-                docker.Container(
-                    f"{svc.name}-{i}" if count > 1 else svc.name,
-                    # Replaceable containers get Pulumi's random-suffixed names so that old and new coexist.
-                    name=None if svc.replaceable else f"{NETWORK}-{stack}-{svc.name}",
-                    image=image,
-                    envs=env_out.apply(lambda extra, base=env: base + extra),
-                    read_only=svc.read_only,
-                    tmpfs={path: "rw,nosuid,size=64m" for path in svc.tmpfs},
-                    healthcheck=docker.ContainerHealthcheckArgs(
-                        tests=list(svc.healthcheck), interval="5s", timeout="3s", retries=5, start_period="5s"
-                    )
-                    if svc.healthcheck
-                    else None,
-                    networks_advanced=[
-                        docker.ContainerNetworksAdvancedArgs(name=network.name, aliases=list(svc.aliases))
-                    ],
-                    ports=[
-                        docker.ContainerPortArgs(
-                            internal=p.internal, external=cfg.get_int(p.external_setting) or p.default_external, ip=bind
-                        )
-                        for p in svc.ports
-                    ],
-                    volumes=[
-                        docker.ContainerVolumeArgs(volume_name=volumes[name].name, container_path=path)
-                        for name, path in svc.volumes
-                    ],
-                    labels=[*labels, docker.ContainerLabelArgs(label="com.harness.role", value=svc.name)],
-                    restart="unless-stopped",
-                    must_run=True,
-                    wait=bool(svc.healthcheck),
-                    wait_timeout=180,
-                    opts=container_options(svc, depends),
+        depends = created.get("postgres", []) if svc.role == "app" else created.get("app", [])
+        created[svc.role] = [
+            docker.Container(
+                f"{svc.role}-{i}" if count > 1 else svc.role,
+                # Replaceable containers get Pulumi's random-suffixed names so that old and new coexist.
+                name=None if svc.replaceable else f"refplatform-{stack}-{svc.role}",
+                image=image,
+                envs=environment(svc.role, image, secrets),
+                read_only=svc.read_only,
+                tmpfs={path: "rw,nosuid,nodev,size=64m" for path in svc.tmpfs},
+                security_opts=["no-new-privileges:true"],
+                capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
+                healthcheck=docker.ContainerHealthcheckArgs(
+                    tests=list(svc.healthcheck), interval="2s", timeout="2s", retries=3, start_period="30s"
                 )
+                if svc.healthcheck
+                else None,  # the image's own HEALTHCHECK
+                networks_advanced=[
+                    docker.ContainerNetworksAdvancedArgs(name=networks[n].name, aliases=list(svc.aliases))
+                    for n in svc.networks
+                ],
+                ports=[
+                    docker.ContainerPortArgs(
+                        internal=p.internal, external=cfg.get_int(p.external_setting) or p.default_external, ip=bind
+                    )
+                    for p in svc.public_ports
+                ],
+                volumes=[
+                    docker.ContainerVolumeArgs(volume_name=volumes[name].name, container_path=path)
+                    for name, path in svc.volumes
+                ]
+                + [
+                    docker.ContainerVolumeArgs(host_path=host, container_path=path, read_only=True)
+                    for host, path in svc.host_mounts
+                ],
+                labels=[
+                    docker.ContainerLabelArgs(label=LABEL, value=f"pulumi-{stack}"),
+                    docker.ContainerLabelArgs(label=ROLE, value=svc.role),
+                ],
+                restart="unless-stopped",
+                must_run=True,
+                wait=True,  # created means healthy: a replacement is healthy before the old one goes
+                wait_timeout=180,
+                opts=container_options(svc, depends),
             )
+            for i in range(count)
+        ]
     https_port = cfg.get_int("https_port") or 8443
-    outputs["url"] = f"https://localhost:{https_port}" if bind == "127.0.0.1" else f"https://{bind}:{https_port}"
-    outputs["app_containers"] = pulumi.Output.all(*[c.id for c in created["app"]]).apply(lambda ids: ",".join(ids))
-    return outputs
-
-
-def _db_env(service: str, password: str) -> list[str]:
-    if service == "postgres":
-        return ["POSTGRES_USER=taskapp", "POSTGRES_DB=taskapp", f"POSTGRES_PASSWORD={password}"]
-    return [f"DATABASE_URL=postgresql://taskapp:{password}@postgres:5432/taskapp?sslmode=prefer"]
+    host = "localhost" if bind == "127.0.0.1" else bind
+    return {
+        "url": f"https://{host}:{https_port}",
+        "app_containers": pulumi.Output.all(*[c.id for c in created["app"]]).apply(lambda ids: ",".join(ids)),
+    }

@@ -1,94 +1,107 @@
-"""The reference platform as data: one description read by the Pulumi program and the local lab.
+"""The reference platform as data, read by the Pulumi program and checked against the local lab.
 
-Keeping the topology here (not in either deployer) is what makes "the lab and the Pulumi
-program describe the same platform" true by construction; tests/test_infra_pulumi.py checks
-that both deployers honour it.
+tests/test_infra_lab_equivalence.py asserts that the lab (harness/lab) and the Pulumi program
+describe this same platform: services, images, public ports, health checks, read-only root
+filesystems, volumes, networks and the app replica count. The one deliberate difference: the lab
+also publishes the operator ports below on 127.0.0.1 so that harness can reach Prometheus,
+Alertmanager and the database; a hosted stack keeps them private (reach them over the Docker host).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PLATFORM_DIR = REPO_ROOT / "reference_project" / "platform"
+PLATFORM_CONTEXT = "reference_project/platform"
 APP_ALIAS = "app"
-NETWORK = "refplatform"
+FRONT, BACK = "front", "back"  # users reach only the front network, through the proxy
 LABEL = "com.harness.lab"
+ROLE = "com.harness.lab.role"
+APP_HEALTHCHECK = ("CMD", "python3", "-m", "taskapp.healthcheck")
 
 
 @dataclass(frozen=True)
 class Port:
-    internal: int
+    internal: int  # the port the (non-root) process listens on inside the container
     external_setting: str  # the stack setting giving the published port
     default_external: int
 
 
 @dataclass(frozen=True)
 class Service:
-    name: str
+    role: str
     build_context: str  # relative to the repository root
-    dockerfile: str = "Dockerfile"
-    replicas: int = 1
-    replaceable: bool = False  # immutable, replaced create-before-delete, no fixed name or port
-    read_only: bool = True
-    healthcheck: tuple[str, ...] = ()
+    dockerfile: str
+    networks: tuple[str, ...]
     aliases: tuple[str, ...] = ()
-    ports: tuple[Port, ...] = ()
-    volumes: tuple[tuple[str, str], ...] = ()  # (named volume, mount path)
-    # Mount points of in-memory filesystems inside the containers, not temporary files here.
-    tmpfs: tuple[str, ...] = ("/tmp",)  # nosec B108
-    env: dict[str, str] = field(default_factory=dict)
+    replicas: int = 1
+    replaceable: bool = False  # immutable app instances: replaced create-before-delete, no fixed name
+    healthcheck: tuple[str, ...] = ()  # empty: the image's own HEALTHCHECK
+    public_ports: tuple[Port, ...] = ()
+    operator_port: int | None = None  # published on 127.0.0.1 by the lab only
+    volumes: tuple[tuple[str, str], ...] = ()  # (volume, mount path)
+    host_mounts: tuple[tuple[str, str], ...] = ()  # (host path, mount path), read-only
+    read_only: bool = True
+    tmpfs: tuple[str, ...] = ("/tmp",)  # nosec B108 - container-private tmpfs mount points
 
 
 SERVICES: tuple[Service, ...] = (
     Service(
-        name="postgres",
-        build_context="reference_project/platform/postgres",
-        read_only=False,  # PostgreSQL writes its socket and pid under /run; data is on the volume
-        healthcheck=("CMD", "pg_isready", "-U", "taskapp", "-d", "taskapp"),
+        role="postgres",
+        build_context=PLATFORM_CONTEXT,
+        dockerfile="postgres.Dockerfile",
+        networks=(BACK,),
         aliases=("postgres",),
-        volumes=(("refplatform-pgdata", "/var/lib/postgresql/data"),),
-        tmpfs=("/tmp", "/run/postgresql"),  # nosec B108
+        operator_port=5432,
+        volumes=(("pgdata", "/var/lib/postgresql/data"),),
     ),
     Service(
-        name="app",
+        role="app",
         build_context="reference_project",
+        dockerfile="Dockerfile",
+        networks=(BACK, FRONT),
+        aliases=(APP_ALIAS,),
         replicas=2,
         replaceable=True,
-        healthcheck=("CMD", "python3", "-m", "taskapp.healthcheck"),
-        aliases=(APP_ALIAS,),
+        healthcheck=APP_HEALTHCHECK,
     ),
     Service(
-        name="proxy",
-        build_context="reference_project/platform/caddy",
-        healthcheck=("CMD", "caddy", "version"),
-        aliases=("proxy",),
-        ports=(Port(443, "https_port", 8443), Port(80, "http_port", 8080)),
-        tmpfs=("/tmp", "/data", "/config"),  # nosec B108
+        role="caddy",
+        build_context=PLATFORM_CONTEXT,
+        dockerfile="caddy.Dockerfile",
+        networks=(FRONT,),
+        aliases=("caddy",),
+        public_ports=(Port(8443, "https_port", 8443), Port(8080, "http_port", 8080)),
+        volumes=(("caddy-data", "/data"),),
     ),
     Service(
-        name="prometheus",
-        build_context="reference_project/platform/prometheus",
-        healthcheck=("CMD", "prometheus-healthcheck"),
+        role="prometheus",
+        build_context=PLATFORM_CONTEXT,
+        dockerfile="prometheus.Dockerfile",
+        networks=(FRONT,),
         aliases=("prometheus",),
-        tmpfs=("/tmp", "/prometheus"),  # nosec B108
+        operator_port=9090,
+        volumes=(("prometheus-data", "/prometheus"),),
     ),
     Service(
-        name="alertmanager",
-        build_context="reference_project/platform/alertmanager",
-        healthcheck=("CMD", "alertmanager-healthcheck"),
+        role="alertmanager",
+        build_context=PLATFORM_CONTEXT,
+        dockerfile="alertmanager.Dockerfile",
+        networks=(FRONT,),
         aliases=("alertmanager",),
-        tmpfs=("/tmp", "/alertmanager"),  # nosec B108
+        operator_port=9093,
     ),
     Service(
-        name="node-exporter",
-        build_context="reference_project/platform/node-exporter",
-        healthcheck=("CMD", "node-exporter-healthcheck"),
+        role="node-exporter",
+        build_context=PLATFORM_CONTEXT,
+        dockerfile="node-exporter.Dockerfile",
+        networks=(FRONT,),
         aliases=("node-exporter",),
+        host_mounts=(("/proc", "/host/proc"), ("/sys", "/host/sys")),
     ),
 )
 
 
-def by_name(name: str) -> Service:
-    return next(s for s in SERVICES if s.name == name)
+def by_role(role: str) -> Service:
+    return next(s for s in SERVICES if s.role == role)

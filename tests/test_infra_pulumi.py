@@ -46,7 +46,13 @@ def deploy(stack: str, git_sha: str, config: dict[str, str]) -> list[pulumi.runt
     return list(RESOURCES)
 
 
-LOCAL = {"replicas": "2", "db_password": "test-only-password", "https_port": "8443", "http_port": "8080"}
+LOCAL = {
+    "replicas": "2",
+    "postgres_password": "test-only-password",  # pragma: allowlist secret
+    "app_db_password": "test-only-password-2",  # pragma: allowlist secret
+    "https_port": "8443",
+    "http_port": "8080",
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +63,12 @@ def local():
 def containers(resources, role: str | None = None):
     out = [r for r in resources if r.typ == "docker:index/container:Container"]
     if role:
-        out = [r for r in out if {"label": "com.harness.role", "value": role} in r.inputs.get("labels", [])]
+        out = [r for r in out if role_of(r) == role]
     return out
 
 
 def role_of(resource) -> str:
-    return next(lb["value"] for lb in resource.inputs["labels"] if lb["label"] == "com.harness.role")
+    return next(lb["value"] for lb in resource.inputs["labels"] if lb["label"] == topology.ROLE)
 
 
 def test_at_least_two_app_containers_by_digest(local):
@@ -79,25 +85,30 @@ def test_app_containers_are_replaceable_without_fixed_names_or_ports(local):
         assert "name" not in app.inputs, "a fixed name would block create-before-delete"
         assert not app.inputs.get("ports"), "a fixed port would block create-before-delete"
         assert app.inputs["readOnly"] is True
-        assert {"name": "refplatform-local", "aliases": [topology.APP_ALIAS]} in [
+        assert {"name": "refplatform-local-front", "aliases": [topology.APP_ALIAS]} in [
             {"name": n["name"], "aliases": n["aliases"]} for n in app.inputs["networksAdvanced"]
         ]
-    opts = refplatform.container_options(topology.by_name("app"), [])
+    opts = refplatform.container_options(topology.by_role("app"), [])
     assert opts.delete_before_replace is False  # pulumi_docker deletes first unless told otherwise
-    assert refplatform.container_options(topology.by_name("postgres"), []).delete_before_replace is True
+    assert refplatform.container_options(topology.by_role("postgres"), []).delete_before_replace is True
 
 
 def test_only_the_proxy_publishes_ports(local):
     published = {role_of(r) for r in containers(local) if r.inputs.get("ports")}
-    assert published == {"proxy"}
-    proxy = containers(local, "proxy")[0]
-    assert sorted(p["internal"] for p in proxy.inputs["ports"]) == [80, 443]
+    assert published == {"caddy"}
+    proxy = containers(local, "caddy")[0]
+    assert sorted(p["internal"] for p in proxy.inputs["ports"]) == [8080, 8443]
     assert all(p["ip"] == "127.0.0.1" for p in proxy.inputs["ports"])
 
 
 def test_every_container_has_a_health_check_and_the_database_a_volume(local):
     for c in containers(local):
-        assert c.inputs["healthcheck"]["tests"], c.name
+        if c.inputs.get("healthcheck"):
+            assert c.inputs["healthcheck"]["tests"], c.name
+        else:  # the image's own HEALTHCHECK applies
+            svc = topology.by_role(role_of(c))
+            dockerfile = topology.REPO_ROOT / svc.build_context / svc.dockerfile
+            assert "HEALTHCHECK" in dockerfile.read_text(), dockerfile
     pg = containers(local, "postgres")[0]
     assert pg.inputs["volumes"][0]["containerPath"] == "/var/lib/postgresql/data"
     assert any(r.typ == "docker:index/volume:Volume" for r in local)
