@@ -39,7 +39,9 @@ def image_for(service: Service, cfg: pulumi.Config, git_sha: str) -> pulumi.Outp
     return image.image_id
 
 
-def environment(role: str, image: pulumi.Output[str], secrets: dict[str, pulumi.Output[str]]) -> pulumi.Output:
+def environment(
+    role: str, image: pulumi.Output[str], secrets: dict[str, pulumi.Output[str]], https_port: int
+) -> pulumi.Output:
     """Each service's settings; passwords stay Pulumi secrets (encrypted in the state)."""
     if role == "postgres":
         return pulumi.Output.all(secrets["postgres_password"], secrets["app_db_password"]).apply(
@@ -59,7 +61,8 @@ def environment(role: str, image: pulumi.Output[str], secrets: dict[str, pulumi.
             ]
         )
     if role == "caddy":
-        return pulumi.Output.from_input(["PUBLIC_HTTPS_PORT=443", f"APP_UPSTREAM={APP_ALIAS}"])
+        # Caddy builds its HTTP-to-HTTPS redirects with the port users actually reach.
+        return pulumi.Output.from_input([f"PUBLIC_HTTPS_PORT={https_port}", f"APP_UPSTREAM={APP_ALIAS}"])
     return pulumi.Output.from_input([])
 
 
@@ -86,6 +89,7 @@ def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | s
     secrets = {key: cfg.require_secret(key) for key in ("postgres_password", "app_db_password")}
     bind = cfg.get("bind_address") or "127.0.0.1"
     replicas = cfg.get_int("replicas") or 2
+    https_port = cfg.get_int("https_port") or 8443
     created: dict[str, list[docker.Container]] = {}
     for svc in SERVICES:
         image = image_for(svc, cfg, git_sha)
@@ -97,7 +101,7 @@ def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | s
                 # Replaceable containers get Pulumi's random-suffixed names so that old and new coexist.
                 name=None if svc.replaceable else f"refplatform-{stack}-{svc.role}",
                 image=image,
-                envs=environment(svc.role, image, secrets),
+                envs=environment(svc.role, image, secrets, https_port),
                 read_only=svc.read_only,
                 tmpfs={path: "rw,nosuid,nodev,size=64m" for path in svc.tmpfs},
                 security_opts=["no-new-privileges:true"],
@@ -137,7 +141,6 @@ def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | s
             )
             for i in range(count)
         ]
-    https_port = cfg.get_int("https_port") or 8443
     host = "localhost" if bind == "127.0.0.1" else bind
     return {
         "url": f"https://{host}:{https_port}",

@@ -128,3 +128,8 @@ def test_hosted_stack_runs_the_pushed_image_by_repo_digest(monkeypatch):
     apps = containers(hosted, "app")
     assert len(apps) == 3
     assert all("@sha256:" in a.inputs["image"] for a in apps)
+
+
+def test_the_proxy_redirects_to_the_port_users_reach(local):
+    [proxy] = containers(local, "caddy")
+    assert "PUBLIC_HTTPS_PORT=8443" in proxy.inputs["envs"]
