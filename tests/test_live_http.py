@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -64,15 +67,54 @@ def test_health_on_closed_port_fails_fast(tmp_path, ca):
     assert time.monotonic() - t0 < 5
 
 
+@contextmanager
+def alternating(behaviour: AppBehaviour, names: tuple[str, ...], every_s: float = 0.05) -> Iterator[None]:
+    """One server answering as several instances in turn, as a round-robin balancer in front of them would."""
+    stop = threading.Event()
+
+    def flip() -> None:
+        n = 0
+        while not stop.wait(every_s):
+            n += 1
+            behaviour.instance = names[n % len(names)]
+
+    thread = threading.Thread(target=flip, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(2)
+
+
 @pytest.mark.live
 def test_availability_passes_with_percentiles(tmp_path, ca):
-    with running(serve_app(ca.server_context())) as app:
+    behaviour = AppBehaviour()
+    with running(serve_app(ca.server_context(), behaviour)) as app, alternating(behaviour, ("app-1", "app-2")):
         [f] = run_check("live.availability", tmp_path, cfg_for(tmp_path, ca, app.url))
     assert f.outcome is Outcome.PASS, f.reason
     stats = f.evidence[0].data
     assert stats["total"] >= 10 and stats["success_ratio"] == 1.0
     assert set(stats["latency_ms"]) == {"p50", "p95", "p99"} and stats["first"] and stats["last"]
-    assert stats["identities"] == {"app-1": stats["total"]}
+    assert set(stats["identities"]) == {"app-1", "app-2"} and sum(stats["identities"].values()) == stats["total"]
+    assert "2 instances" in f.reason
+
+
+@pytest.mark.live
+def test_availability_fails_when_a_single_instance_answers(tmp_path, ca):
+    with running(serve_app(ca.server_context())) as app:
+        [f] = run_check("live.availability", tmp_path, cfg_for(tmp_path, ca, app.url))
+    assert f.outcome is Outcome.FAIL
+    assert "a single instance answered: not highly available" in f.reason and "app-1" in f.reason
+    assert f.evidence[0].data["success_ratio"] == 1.0
+
+
+@pytest.mark.live
+def test_availability_without_instance_identity_is_judged_as_before(tmp_path, ca):
+    with running(serve_app(ca.server_context(), AppBehaviour(instance=""))) as app:
+        [f] = run_check("live.availability", tmp_path, cfg_for(tmp_path, ca, app.url))
+    assert f.outcome is Outcome.PASS, f.reason
+    assert any(e.kind == "note" and "not judged" in e.summary for e in f.evidence)
 
 
 @pytest.mark.live

@@ -73,6 +73,30 @@ def judge(sampler: Sampler, window: float, wanted: float, min_ratio: float, p95_
         return finding(ID, Outcome.COULD_NOT_CHECK, f"no sample of {url} completed", evidence, subject=url)
     ratio, p95 = stats["success_ratio"], stats["latency_ms"].get("p95", 0.0)
     problems = []
+    # PR-2 asks for high availability: more than one instance must share the traffic. Without any
+    # identity (no instance header or field) the count is unknowable, so it is noted, not failed.
+    instances = sorted(stats["identities"])
+    if not instances:
+        evidence.append(
+            Evidence(
+                kind="note",
+                summary=(
+                    f"no answer from {url} identified its instance (no X-Instance-Id-style header or instance "
+                    "field): the number of instances was not judged"
+                ),
+                url=url,
+            )
+        )
+    elif len(instances) < 2:
+        evidence.append(
+            Evidence(
+                kind="note",
+                summary=f"instances that answered: {', '.join(instances)}",
+                url=url,
+                data={"instances": instances},
+            )
+        )
+        problems.append(f"a single instance answered: not highly available (instance {instances[0]})")
     if ratio < min_ratio:
         first = stats["failures"][0] if stats["failures"] else {}
         why = first.get("error") or f"status {first.get('status')}"
@@ -95,7 +119,8 @@ def judge(sampler: Sampler, window: float, wanted: float, min_ratio: float, p95_
     return finding(
         ID,
         Outcome.PASS,
-        f"{url}: {stats['ok']}/{stats['total']} successful ({ratio:.2%}) over {window:.0f} s, p95 {p95:.0f} ms",
+        f"{url}: {stats['ok']}/{stats['total']} successful ({ratio:.2%}) over {window:.0f} s, p95 {p95:.0f} ms"
+        + (f", from {len(instances)} instances" if instances else ""),
         evidence,
         subject=url,
     )
