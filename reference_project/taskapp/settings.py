@@ -29,6 +29,9 @@ class Settings:
     image_digest: str = "unknown"
     instance_id: str = field(default_factory=_instance_id)
     db_pool_size: int = 8
+    # Both exist for the harness's broken lab variants; neither is set in a normal deployment.
+    metrics_route: bool = True
+    version_file: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -39,4 +42,6 @@ class Settings:
             build_time=os.environ.get("BUILD_TIME", "unknown") or "unknown",
             image_digest=os.environ.get("IMAGE_DIGEST", "unknown") or "unknown",
             db_pool_size=int(os.environ.get("DB_POOL_SIZE", "8")),
+            metrics_route=os.environ.get("METRICS_ROUTE", "on").strip().lower() != "off",
+            version_file=os.environ.get("VERSION_FILE", ""),
         )

@@ -185,8 +185,16 @@ def readyz() -> tuple[Response, int]:
 @bp.get("/version")
 def version() -> Response:
     s = settings()
+    commit = s.commit
+    if s.version_file:
+        # An in-place "deploy" (the harness's in-place lab variant) rewrites this file in a running container.
+        try:
+            with open(s.version_file, encoding="utf-8") as fh:
+                commit = fh.read().strip() or commit
+        except OSError:
+            pass
     return jsonify(
-        commit=s.commit,
+        commit=commit,
         build_time=s.build_time,
         image_digest=s.image_digest,
         instance_id=s.instance_id,
@@ -196,4 +204,6 @@ def version() -> Response:
 
 @bp.get("/metrics")
 def prometheus_metrics() -> Response:
+    if not settings().metrics_route:
+        return Response("not found\n", status=404, mimetype="text/plain")
     return Response(generate_latest(metrics().registry), mimetype=CONTENT_TYPE_LATEST)
