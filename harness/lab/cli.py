@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import VALID_FORMATS
+from harness.lab.settings import VARIANTS
 
 DEMO_FORMATS = ["terminal", "json", "html"]
+BREAK_HELP = "deploy a deliberately broken variant (for testing the checks); `lab up` alone restores the normal lab"
 
 
 def _setup_logging() -> None:
@@ -24,16 +26,18 @@ def cmd_lab(args: argparse.Namespace) -> int:
     from harness.lab import endpoints, lab
     from harness.lab.settings import Paths
 
+    variant = getattr(args, "variant", None) or ""
     _setup_logging()
     paths = Paths.default()
     started = time.monotonic()
     try:
         if args.lab_command == "up":
-            result = lab.up(paths)
-            print(f"lab up: {result['commit'][:12]} serving after {result['seconds']} s")
+            result = lab.up(paths, variant)
+            print(f"lab up{' (broken: ' + variant + ')' if variant else ''}: {result['commit'][:12]} "
+                  f"serving after {result['seconds']} s")
             print(endpoints.summary(paths))
         elif args.lab_command == "redeploy":
-            result = lab.redeploy(paths, args.git_dir, args.commit)
+            result = lab.redeploy(paths, args.git_dir, args.commit, variant)
             print(f"redeployed {result['commit'][:12]} ({result['image'][7:19]}) in {result['seconds']} s")
         elif args.lab_command == "fault":
             print(f"stopped {lab.fault(paths)}")
@@ -80,8 +84,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     lab = subparsers.add_parser("lab", help="deploy the reference project on the local Docker engine")
     sub = lab.add_subparsers(dest="lab_command", required=True)
-    sub.add_parser("up", help="bootstrap, build and start everything; wait until it serves")
+    p = sub.add_parser("up", help="bootstrap, build and start everything; wait until it serves")
+    p.add_argument("--break", dest="variant", choices=VARIANTS, default=None, help=BREAK_HELP)
     p = sub.add_parser("redeploy", help="build a new app image and replace every instance without downtime")
+    p.add_argument("--break", dest="variant", choices=VARIANTS, default=None, help=BREAK_HELP)
     p.add_argument("--git-dir", type=Path, default=None, help="deploy a commit from this git repository")
     p.add_argument("--commit", default=None, help="the commit to deploy (with --git-dir)")
     sub.add_parser("fault", help="stop one app instance (to see an alert fire)")

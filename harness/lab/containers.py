@@ -20,6 +20,8 @@ from harness.lab.settings import (
     POSTGRES_PORT,
     PROMETHEUS_PORT,
     ROLE,
+    VARIANT,
+    role_variant,
 )
 
 FRONT, BACK = f"{LAB}-front", f"{LAB}-back"
@@ -36,12 +38,52 @@ HARDENING: dict[str, Any] = {
 }
 
 
+# The plain-http variant's Caddyfile: the same proxy on plain HTTP only (no TLS listener, no redirect, no HSTS).
+PLAIN_CADDYFILE = """{
+	http_port 8080
+	auto_https off
+	admin localhost:2019
+	servers {
+		metrics
+	}
+}
+:8080 {
+	@metrics_outside {
+		path /metrics
+		not remote_ip 127.0.0.0/8 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 ::1/128
+	}
+	respond @metrics_outside 403
+	respond /internal/* 404
+	reverse_proxy {
+		dynamic a {
+			name {$APP_UPSTREAM:app}
+			port 8000
+			refresh 1s
+		}
+		lb_policy round_robin
+		lb_try_duration 10s
+		lb_try_interval 100ms
+		fail_duration 1s
+		max_fails 1
+		unhealthy_status 502 503 504
+	}
+}
+"""
+PG_DATA = "/var/lib/postgresql/data"
+VERSION_FILE = f"{TMP}/version"  # the in-place variant's "deploy" rewrites it inside running app containers
+
+
 class HealthError(RuntimeError):
     """A container did not become healthy in time."""
 
 
-def labels(role: str, **extra: str) -> dict[str, str]:
-    return {LABEL: LAB, ROLE: role, **extra}
+def labels(role: str, variant: str = "", **extra: str) -> dict[str, str]:
+    # Only a broken variant is labelled, so a normal lab's containers are exactly as they always were.
+    return {LABEL: LAB, ROLE: role, **extra} | ({VARIANT: variant} if variant else {})
+
+
+def variant_of(container: Container) -> str:
+    return str(container.labels.get(VARIANT, ""))
 
 
 def tmpfs(*paths: str) -> dict[str, str]:
@@ -61,8 +103,35 @@ def http_ports() -> list[tuple[str, int]]:
     return ports
 
 
-def platform_kwargs(role: str, secrets: dict[str, str]) -> tuple[str, dict[str, Any]]:
+def platform_kwargs(role: str, secrets: dict[str, str], variant: str = "") -> tuple[str, dict[str, Any]]:
     """(network, create kwargs) for one platform container; the image is passed separately."""
+    network, kwargs = _platform_kwargs(role, secrets)
+    broken = role_variant(variant, role)
+    if not broken:
+        return network, kwargs
+    kwargs["labels"] = labels(role, broken)
+    if broken == "no-db-volume":
+        # An anonymous volume instead of the named one: it goes with the container, and the data with it.
+        del kwargs["volumes"]
+        kwargs["anonymous_volumes"] = [PG_DATA]
+    elif broken == "plain-http":
+        kwargs["environment"] = kwargs["environment"] | {"CADDYFILE": PLAIN_CADDYFILE}
+        kwargs["command"] = [
+            "sh", "-c",
+            'printf "%s" "$CADDYFILE" > /tmp/Caddyfile && exec caddy run --config /tmp/Caddyfile --adapter caddyfile',
+        ]
+        kwargs["ports"] = {"8080/tcp": kwargs["ports"]["8080/tcp"]}
+        kwargs["healthcheck"] = {
+            "test": ["CMD", "httpcheck", "8080", "/healthz"],
+            "interval": 2 * SECOND_NS, "timeout": 3 * SECOND_NS, "retries": 3, "start_period": 30 * SECOND_NS,
+        }
+    elif broken == "no-alert-rules":
+        # An empty tmpfs over the rules folder: the configured glob matches no rule file.
+        kwargs["tmpfs"] = tmpfs(TMP, "/etc/prometheus/rules")
+    return network, kwargs
+
+
+def _platform_kwargs(role: str, secrets: dict[str, str]) -> tuple[str, dict[str, Any]]:
     common: dict[str, Any] = {"name": f"{LAB}-{role}", "labels": labels(role), "tmpfs": tmpfs(TMP), **HARDENING}
     if role == "postgres":
         return BACK, common | {
@@ -105,15 +174,18 @@ def app_dsn(secrets: dict[str, str], host: str = "postgres", port: int = 5432) -
     return f"postgresql://{DB_USER}:{secrets['APP_DB_PASSWORD']}@{host}:{port}/{DB_NAME}?sslmode=require"
 
 
-def app_kwargs(name: str, image_id: str, commit: str, secrets: dict[str, str]) -> dict[str, Any]:
+def app_kwargs(name: str, image_id: str, commit: str, secrets: dict[str, str], variant: str = "") -> dict[str, Any]:
     dsn = app_dsn(secrets)
+    broken = role_variant(variant, "app")
+    extra_env = {"no-metrics": {"METRICS_ROUTE": "off"}, "in-place": {"VERSION_FILE": VERSION_FILE}}.get(broken, {})
     return {
         "name": name,
-        "labels": labels("app", **{"com.harness.lab.commit": commit}),
+        "labels": labels("app", broken, **{"com.harness.lab.commit": commit}),
         "environment": {
             "DATABASE_URL": dsn,
             "IMAGE_DIGEST": image_id,  # the image this container runs, as the engine identifies it
             "FEATURE_DUE_DATES": "true",
+            **extra_env,
         },
         "tmpfs": tmpfs(TMP),
         "mem_limit": "256m",
@@ -140,6 +212,8 @@ def run(client: docker.DockerClient, image: str, network: str, aliases: list[str
         name=kwargs["name"],
         labels=kwargs["labels"],
         environment=kwargs.get("environment"),
+        command=kwargs.get("command"),
+        volumes=kwargs.get("anonymous_volumes"),
         healthcheck=kwargs.get("healthcheck"),
         stop_signal=kwargs.get("stop_signal"),
         ports=[int(p.split("/")[0]) for p in kwargs.get("ports", {})] or None,

@@ -27,13 +27,15 @@ from harness.lab import baseimage, containers, endpoints, images
 from harness.lab.containers import BACK, CADDY_VOLUME, FRONT, PG_VOLUME, PROM_VOLUME
 from harness.lab.settings import (
     APP_ALIAS,
-    APP_INSTANCES,
     DSN_ENV,
     LAB,
     LABEL,
     POSTGRES_PORT,
+    VARIANTS,
     Paths,
+    app_instances,
     base_image_name,
+    role_variant,
 )
 
 log = logging.getLogger(__name__)
@@ -148,13 +150,20 @@ def ensure_networks_and_volumes(c: docker.DockerClient) -> None:
             c.volumes.create(name, labels={LABEL: LAB})
 
 
-def ensure_platform(c: docker.DockerClient, role: str, image_id: str, secrets: dict[str, str]) -> Container:
-    """Run the platform container from `image_id`, replacing one built from an older image."""
+def ensure_platform(
+    c: docker.DockerClient, role: str, image_id: str, secrets: dict[str, str], variant: str = ""
+) -> Container:
+    """Run the platform container from `image_id`, replacing one built from an older image or as another variant."""
     for old in containers.find(c, role):
-        if containers.image_of(old) == image_id and old.status == "running":
+        if (
+            containers.image_of(old) == image_id
+            and old.status == "running"
+            and containers.variant_of(old) == role_variant(variant, role)
+        ):
             return old
-        old.remove(force=True)
-    network, kwargs = containers.platform_kwargs(role, secrets)  # after the removal: it probes free ports
+        # A variant's anonymous volumes (no-db-volume) go with it; a normal container has none.
+        old.remove(force=True, v=bool(containers.variant_of(old)))
+    network, kwargs = containers.platform_kwargs(role, secrets, variant)  # after the removal: it probes free ports
     return containers.run(c, image_id, network, [role], kwargs)
 
 
@@ -162,11 +171,15 @@ def app_name(commit: str) -> str:
     return f"{LAB}-app-{commit[:8]}-{uuid.uuid4().hex[:4]}"
 
 
-def start_apps(c: docker.DockerClient, image_id: str, commit: str, secrets: dict[str, str]) -> list[Container]:
+def start_apps(
+    c: docker.DockerClient, image_id: str, commit: str, secrets: dict[str, str], variant: str = ""
+) -> list[Container]:
     """New app instances on the back network only (they reach the database, no user reaches them), ready."""
     new = [
-        containers.run(c, image_id, BACK, [], containers.app_kwargs(app_name(commit), image_id, commit, secrets))
-        for _ in range(APP_INSTANCES)
+        containers.run(
+            c, image_id, BACK, [], containers.app_kwargs(app_name(commit), image_id, commit, secrets, variant)
+        )
+        for _ in range(app_instances(variant))
     ]
     try:
         containers.wait_healthy(new, timeout_s=120)
@@ -196,18 +209,20 @@ def retire(old: list[Container]) -> None:
         list(pool.map(one, old))
 
 
-def rollout(c: docker.DockerClient, paths: Paths, source: Source) -> dict[str, str]:
+def rollout(c: docker.DockerClient, paths: Paths, source: Source, variant: str = "") -> dict[str, str]:
     """Immutable, zero-downtime: build, start new instances, wait until ready, switch traffic, retire the old."""
     started = time.monotonic()
     image_id = images.build(c, images.app_spec(source.project), source.commit[:12], build_args(source.commit))
     old = containers.find(c, "app")
     built = time.monotonic()
-    new = start_apps(c, image_id, source.commit, load_secrets(paths))
+    if variant == "no-db-volume":
+        recycle_database(c, load_secrets(paths))
+    new = start_apps(c, image_id, source.commit, load_secrets(paths), variant)
     ready = time.monotonic()
     # New in before old out: Caddy 2.6 picks a request's upstream list once (retries reuse it), so every
     # list it can hold must contain a live instance. The old go once Caddy's resolver has seen the new.
     promote(c, new)
-    endpoints.wait_switched(paths, {str(n.attrs["Config"]["Hostname"]) for n in new})
+    endpoints.wait_switched(paths, {str(n.attrs["Config"]["Hostname"]) for n in new}, endpoints.base_url(variant))
     time.sleep(DRAIN_S)
     switched = time.monotonic()
     retire(old)
@@ -219,8 +234,43 @@ def rollout(c: docker.DockerClient, paths: Paths, source: Source) -> dict[str, s
     return {"commit": source.commit, "image": image_id, "seconds": f"{time.monotonic() - started:.1f}"}
 
 
-def up(paths: Paths) -> dict[str, str]:
-    """Everything from whatever exists: base image, images, networks, volumes, containers; waits for health."""
+def recycle_database(c: docker.DockerClient, secrets: dict[str, str]) -> None:
+    """The no-db-volume variant's redeploy also replaces the database container, and with it (a tmpfs) the data."""
+    old = containers.find(c, "postgres")
+    if not old:
+        raise RuntimeError("no database container to recycle")
+    image_id = containers.image_of(old[0])
+    for container in old:
+        container.remove(force=True, v=True)  # v: its anonymous data volume too
+    network, kwargs = containers.platform_kwargs("postgres", secrets, "no-db-volume")
+    containers.wait_healthy([containers.run(c, image_id, network, ["postgres"], kwargs)], timeout_s=120)
+
+
+def in_place(c: docker.DockerClient, source: Source) -> dict[str, str]:
+    """The in-place variant's "redeploy": rewrite the running instances' reported version, replacing nothing."""
+    started = time.monotonic()
+    running = containers.find(c, "app", all_states=False)
+    if not running:
+        raise RuntimeError("no running app instance to change in place")
+    version = f"{source.commit}-inplace-{int(time.time())}"
+    for container in running:
+        code, out = container.exec_run(["sh", "-c", f'printf "%s" "{version}" > {containers.VERSION_FILE}'])
+        if code != 0:
+            raise RuntimeError(f"{container.name}: could not rewrite its version: {out.decode(errors='replace')}")
+    log.info("changed %d running instance(s) in place to report %s", len(running), version)
+    return {"commit": version, "image": containers.image_of(running[0]), "seconds": f"{time.monotonic() - started:.1f}"}
+
+
+def check_variant(variant: str) -> None:
+    if variant and variant not in VARIANTS:
+        raise ValueError(f"unknown lab variant {variant!r} (one of {', '.join(VARIANTS)})")
+
+
+def up(paths: Paths, variant: str = "") -> dict[str, str]:
+    """Everything from whatever exists: base image, images, networks, volumes, containers; waits for health.
+
+    `variant` deploys a deliberately broken lab (settings.VARIANT_ROLES); "" is the normal one."""
+    check_variant(variant)
     started = time.monotonic()
     c = client()
     with locked(paths):
@@ -236,21 +286,26 @@ def up(paths: Paths) -> dict[str, str]:
         )
         secrets = load_secrets(paths)
         ensure_networks_and_volumes(c)
-        db = ensure_platform(c, "postgres", built["postgres"], secrets)
+        db = ensure_platform(c, "postgres", built["postgres"], secrets, variant)
         platform = [ensure_platform(c, role, built[role], secrets) for role in ("alertmanager", "node-exporter")]
         containers.wait_healthy([db], timeout_s=120)
-        apps = [a for a in containers.find(c, "app", all_states=False) if containers.image_of(a) == built["app"]]
-        if len(apps) < APP_INSTANCES:
+        apps = [
+            a
+            for a in containers.find(c, "app", all_states=False)
+            if containers.image_of(a) == built["app"] and containers.variant_of(a) == role_variant(variant, "app")
+        ]
+        if len(apps) < app_instances(variant):
             old = containers.find(c, "app")
-            new = start_apps(c, built["app"], source.commit, secrets)
+            new = start_apps(c, built["app"], source.commit, secrets, variant)
             promote(c, new)
             time.sleep(CADDY_REFRESH_S)
             retire(old)
-        platform += [ensure_platform(c, role, built[role], secrets) for role in ("prometheus", "caddy")]
+        platform += [ensure_platform(c, role, built[role], secrets, variant) for role in ("prometheus", "caddy")]
         containers.wait_healthy(platform, timeout_s=120)
-        endpoints.write_ca(c, paths)
-        endpoints.wait_serving(paths, timeout_s=60)
-        endpoints.write_config(paths)
+        if variant != "plain-http":  # no TLS listener: the CA from the last normal lab stays as it is
+            endpoints.write_ca(c, paths)
+        endpoints.wait_serving(paths, timeout_s=60, variant=variant)
+        endpoints.write_config(paths, variant)
         write_private(paths.db_env, {DSN_ENV: containers.app_dsn(secrets, "127.0.0.1", POSTGRES_PORT)})
     from harness.lab import remote
 
@@ -258,13 +313,17 @@ def up(paths: Paths) -> dict[str, str]:
     return {"commit": source.commit, "seconds": f"{time.monotonic() - started:.1f}"}
 
 
-def redeploy(paths: Paths, git_dir: Path | None = None, commit: str | None = None) -> dict[str, str]:
+def redeploy(
+    paths: Paths, git_dir: Path | None = None, commit: str | None = None, variant: str = ""
+) -> dict[str, str]:
+    check_variant(variant)
     c = client()
     with locked(paths):
         if git_dir is not None and commit:
             with exported(git_dir, commit) as source:
-                return rollout(c, paths, source)
-        return rollout(c, paths, working_tree(paths))
+                return in_place(c, source) if variant == "in-place" else rollout(c, paths, source, variant)
+        source = working_tree(paths)
+        return in_place(c, source) if variant == "in-place" else rollout(c, paths, source, variant)
 
 
 def fault(paths: Paths) -> str:

@@ -16,7 +16,28 @@ HTTPS_PORT, HTTP_PORT = 8443, 8080
 PROMETHEUS_PORT, ALERTMANAGER_PORT = 9090, 9093
 POSTGRES_PORT = 55432  # loopback only, for the harness's database TLS check
 DSN_ENV = "HARNESS_LAB_DATABASE_URL"
+VARIANT = "com.harness.lab.variant"
+# Deliberately broken labs, each failing specific criteria (tests/test_e2e_variants.py), and the parts each
+# one changes: a part labelled with another variant (or none) is replaced when the lab switches variant.
+VARIANT_ROLES: dict[str, frozenset[str]] = {
+    "plain-http": frozenset({"caddy"}),
+    "no-metrics": frozenset({"app"}),
+    "one-replica": frozenset({"app"}),
+    "no-alert-rules": frozenset({"prometheus"}),
+    "in-place": frozenset({"app"}),
+    "no-db-volume": frozenset({"postgres", "app"}),
+}
+VARIANTS = tuple(VARIANT_ROLES)
 FROM_LINE = re.compile(r"^FROM\s+(\S+)", re.MULTILINE | re.IGNORECASE)
+
+
+def role_variant(variant: str, role: str) -> str:
+    """The variant a part of the topology runs as: "" (normal) unless the variant changes that part."""
+    return variant if role in VARIANT_ROLES.get(variant, frozenset()) else ""
+
+
+def app_instances(variant: str = "") -> int:
+    return 1 if variant == "one-replica" else APP_INSTANCES
 
 
 def repo_root() -> Path:
