@@ -84,13 +84,16 @@ def test_each_broken_variant_fails_exactly_its_criteria(tmp_path: Path) -> None:
             up = harness("lab", "up", "--break", variant, timeout=900)
             assert up.returncode == 0, f"{variant}: " + up.stdout + up.stderr[-4000:]
             brought_up = time.monotonic() - started
-            doc = verify(paths, CHEAP + exclusive, tmp_path / variant)
+            # The exclusive checks redeploy; in one run the cheap checks may follow them and see Prometheus still
+            # dropping the retired instances' targets, so they run separately, after the cheap ones.
+            docs = [verify(paths, CHEAP, tmp_path / variant)]
+            docs += [verify(paths, exclusive, tmp_path / f"{variant}-exclusive")] if exclusive else []
             timings[variant] = f"up {brought_up:.0f} s, verify {time.monotonic() - started - brought_up:.0f} s"
-            failed = {c["id"] for c in doc["checks"] if c["outcome"] == "fail"}
-            not_met = {c["id"] for c in doc["criteria"] if c["status"] == "not_met"}
+            failed = {c["id"] for doc in docs for c in doc["checks"] if c["outcome"] == "fail"}
+            not_met = {c["id"] for doc in docs for c in doc["criteria"] if c["status"] == "not_met"}
             results[variant] = (failed, failing, not_met, criteria_of(failing))
             print(f"\n{variant} ({timings[variant]}): failed {sorted(failed)}; not met {sorted(not_met)}")
-            for c in doc["checks"]:
+            for c in (c for doc in docs for c in doc["checks"]):
                 if c["outcome"] not in ("pass", "warn"):
                     print(f"  {c['outcome']:16} {c['id']}: " + "; ".join(f["reason"] for f in c["findings"])[:400])
     finally:

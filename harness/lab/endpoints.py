@@ -70,7 +70,7 @@ def wait_serving(paths: Paths, timeout_s: float = 60, variant: str = "") -> None
             ).json()["data"]["result"]
             scraped = float(up[0]["value"][1]) if up else 0.0
             # A variant switch replaces instances: wait until Prometheus has dropped the replaced ones too.
-            if ready.status_code == 200 and scraped >= want_scraped and (not variant or _targets() == instances):
+            if ready.status_code == 200 and scraped >= want_scraped and (not variant or _settled(instances)):
                 return
             problem = f"readyz {ready.status_code}, {scraped:.0f} app targets up"
         except (requests.RequestException, ValueError, KeyError) as exc:
@@ -79,12 +79,13 @@ def wait_serving(paths: Paths, timeout_s: float = 60, variant: str = "") -> None
     raise TimeoutError(f"the lab is not serving after {timeout_s:.0f} s: {problem}")
 
 
-def _targets() -> int:
-    """How many app targets Prometheus scrapes now, up or down."""
+def _settled(instances: int) -> bool:
+    """Prometheus has exactly the current app instances as targets, each scraped at least once (up or down)."""
     found = requests.get(
         f"{PROMETHEUS_URL}/api/v1/targets", params={"state": "active"}, timeout=HTTP_TIMEOUT
     ).json()["data"]["activeTargets"]
-    return sum(1 for t in found if t.get("labels", {}).get("job") == "app")
+    health = [t.get("health", "unknown") for t in found if t.get("labels", {}).get("job") == "app"]
+    return len(health) == instances and "unknown" not in health
 
 
 def wait_switched(paths: Paths, hostnames: set[str], base: str = BASE_URL, timeout_s: float = 20) -> None:
