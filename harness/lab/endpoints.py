@@ -119,6 +119,10 @@ def write_config(paths: Paths, variant: str = "") -> None:
 repo = "{paths.repo}"
 name = "reference project (lab)"
 
+[repository]
+# No advisory service is reachable offline: audit the pins against the project's dated snapshot.
+advisory_file = "{paths.project / 'security' / 'advisories.json'}"
+
 [live]
 urls = ["{url}"]
 ca_bundle = "{paths.ca_cert}"
