@@ -1,7 +1,7 @@
 #!/bin/bash
 # First start on an empty volume: create the cluster, a TLS key pair, the application's role and
 # database. Every start: run PostgreSQL with TLS required on TCP (pg_hba rejects plaintext).
-# Environment: POSTGRES_PASSWORD, APP_DB_NAME, APP_DB_USER, APP_DB_PASSWORD (first start only).
+# Environment: POSTGRES_PASSWORD, APP_DB_NAME, APP_DB_USER, APP_DB_PASSWORD (passwords re-applied on every start).
 set -euo pipefail
 PGBIN=/usr/lib/postgresql/15/bin
 PGDATA=${PGDATA:-/var/lib/postgresql/data/pgdata}
@@ -28,6 +28,16 @@ HBA
 CREATE ROLE :"app_user" LOGIN PASSWORD :'app_password';
 CREATE DATABASE :"app_db" OWNER :"app_user";
 REVOKE ALL ON DATABASE :"app_db" FROM PUBLIC;
+SQL
+  "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop > /dev/null
+elif [ -n "${APP_DB_PASSWORD:-}" ]; then
+  # An existing volume: the environment stays the source of truth for credentials, so a rotated
+  # secret (or a new deployment reusing the volume) takes effect on restart instead of locking the app out.
+  "$PGBIN/pg_ctl" -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories=/tmp" -w start > /dev/null
+  "$PGBIN/psql" -h /tmp -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
+    -v app_user="${APP_DB_USER:?}" -v app_password="$APP_DB_PASSWORD" -v su_password="${POSTGRES_PASSWORD:?}" <<'SQL'
+ALTER ROLE :"app_user" PASSWORD :'app_password';
+ALTER ROLE postgres PASSWORD :'su_password';
 SQL
   "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop > /dev/null
 fi
