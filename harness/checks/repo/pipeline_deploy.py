@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from harness.checks.base import check, finding
+from harness.checks.repo import pipeline_reading
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
 from harness.probes import pipelines, repository
@@ -39,14 +40,7 @@ def run(ctx: Context) -> Iterator[Finding]:
     deploys = [m for p in model.pipelines for m in pipelines.classify(p, "deploy")]
     if not deploys:
         if model.problems:
-            yield finding(
-                ID,
-                Outcome.COULD_NOT_CHECK,
-                "no readable pipeline deploys; unreadable: "
-                + "; ".join(f"{p.path}: {p.message}" for p in model.problems),
-                [pipelines.problem_evidence(repo, p) for p in model.problems[:5]],
-                remediation="Fix the pipeline files so that they parse.",
-            )
+            yield pipeline_reading.unreadable(ID, repo, model, "no readable pipeline deploys; unreadable: ")
             return
         looked = ", ".join(p.path for p in model.pipelines) or "no pipeline is committed"
         yield finding(ID, Outcome.FAIL, f"no automated deploy step found ({looked})")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from harness.checks.base import check, finding
+from harness.checks.repo import pipeline_reading
 from harness.context import Context
 from harness.model import Finding, Outcome
-from harness.probes import pipelines, repository
+from harness.probes import pipelines
 
 ID = "repo.security-scanning"
 SUPPLY = ("dependency", "image")
@@ -31,23 +32,11 @@ CODE = ("static", "secrets")
     timeout=60,
 )
 def run(ctx: Context) -> Iterator[Finding]:
-    repo = repository.get(ctx)
-    if not repo.is_git or repo.head is None:
-        yield finding(ID, Outcome.COULD_NOT_CHECK, "not a git repository with commits: no committed pipeline to read")
+    read = pipeline_reading.committed(ctx, ID, "no pipeline definition is committed, so no security scan runs")
+    if isinstance(read, Finding):
+        yield read
         return
-    model = pipelines.get(ctx)
-    if not model.pipelines:
-        if model.problems:
-            yield finding(
-                ID,
-                Outcome.COULD_NOT_CHECK,
-                "no pipeline could be read: " + "; ".join(f"{p.path}: {p.message}" for p in model.problems),
-                [pipelines.problem_evidence(repo, p) for p in model.problems[:5]],
-                remediation="Fix the pipeline files so that they parse.",
-            )
-        else:
-            yield finding(ID, Outcome.FAIL, "no pipeline definition is committed, so no security scan runs")
-        return
+    repo, model = read
     scans = [m for p in model.pipelines if pipelines.is_automatic(p) for m in pipelines.security_scans(p)]
     scans = [m for m in scans if not m.job.manual]
     for m in scans:
