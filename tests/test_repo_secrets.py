@@ -189,3 +189,8 @@ def test_malformed_pulumi_project_file_is_no_evidence(make_repo):
     findings = run_check("repo.iac-state", repo.path)
     assert all(f.outcome is not Outcome.PASS for f in findings)
     assert any(f.outcome is Outcome.COULD_NOT_CHECK and "infra/Pulumi.yaml" in f.reason for f in findings)
+
+
+def test_psql_variable_interpolation_is_not_a_secret():
+    assert scan_text("init.sh", "ALTER ROLE postgres PASSWORD :'su_password';\n") == []
+    assert scan_text("config.yml", 'password: "Zq9xKp2hunterWv7"\n')  # YAML with a real-looking value still fails

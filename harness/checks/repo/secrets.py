@@ -78,6 +78,8 @@ PLACEHOLDER_WORDS = (
     "secret_here", "****",
 )  # fmt: skip
 COMMON_DEFAULTS = {"password", "postgres", "secret", "admin", "root", "mysql", "guest", "redis", "none", "null", "true"}
+# psql's variable interpolation: blank before the colon, a quote right after it (YAML and JSON never write this).
+PSQL_VARIABLE = re.compile(r"""[ \t]+:['"][A-Za-z_]\w*['"]""")
 ALLOW_MARKERS = ("pragma: allowlist secret", "gitleaks:allow", "harness: allow-secret")
 FIXTURE_DIRS = re.compile(r"(?i)(?:^|/)(?:tests?|fixtures?|testdata|spec|__tests__)(?:/|$)")
 FIXTURE_MARK = re.compile(r"(?i)\b(?:fake|dummy|not a real|test (?:key|only)|for tests?)\b")
@@ -189,6 +191,8 @@ def scan_text(path: str, text: str) -> list[Hit]:
         key, value = m.group("key"), m.group("value")
         if NOT_SECRET_KEY.search(key) or not _credible(value, bool(m.group("q")), relaxed):
             continue
+        if PSQL_VARIABLE.match(text, m.end("key")):
+            continue  # `PASSWORD :'name'` is psql interpolating a variable, not a literal
         add("secret-assignment", f"value of {key}", m.start("value"), value)
     if re.search(r"(?:^|/)[._]netrc$", path):
         for m in NETRC.finditer(text):
