@@ -68,8 +68,12 @@ def test_health_on_closed_port_fails_fast(tmp_path, ca):
 
 
 @contextmanager
-def alternating(behaviour: AppBehaviour, names: tuple[str, ...], every_s: float = 0.05) -> Iterator[None]:
-    """One server answering as several instances in turn, as a round-robin balancer in front of them would."""
+def alternating(behaviour: AppBehaviour, names: tuple[str, ...], every_s: float = 0.023) -> Iterator[None]:
+    """One server answering as several instances in turn, as a round-robin balancer in front of them would.
+
+    The flip interval does not divide the sampler's period (100 ms at 10/s): with a divisor the two
+    clocks can lock in phase and every sample sees the same instance.
+    """
     stop = threading.Event()
 
     def flip() -> None:
