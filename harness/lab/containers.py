@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import socket
 import time
 from typing import Any
@@ -71,6 +73,15 @@ PLAIN_CADDYFILE = """{
 """
 PG_DATA = "/var/lib/postgresql/data"
 VERSION_FILE = f"{TMP}/version"  # the in-place variant's "deploy" rewrites it inside running app containers
+
+
+SETTINGS_LABEL = f"{LABEL}.settings"
+
+
+def settings_digest(kwargs: dict[str, Any]) -> str:
+    """A digest of what a container runs with (environment, volumes, command): changes mean a new container."""
+    relevant = {k: kwargs.get(k) for k in ("environment", "volumes", "command", "entrypoint")}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class HealthError(RuntimeError):

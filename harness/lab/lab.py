@@ -154,16 +154,21 @@ def ensure_platform(
     c: docker.DockerClient, role: str, image_id: str, secrets: dict[str, str], variant: str = ""
 ) -> Container:
     """Run the platform container from `image_id`, replacing one built from an older image or as another variant."""
+    # Same image, variant and settings (secrets included, by digest): keep it. Otherwise replace it, so that a
+    # checkout with other secrets sharing this engine never meets a database that rejects its password.
+    wanted = containers.settings_digest(containers.platform_kwargs(role, secrets, variant)[1])
     for old in containers.find(c, role):
         if (
             containers.image_of(old) == image_id
             and old.status == "running"
             and containers.variant_of(old) == role_variant(variant, role)
+            and old.labels.get(containers.SETTINGS_LABEL) == wanted
         ):
             return old
         # A variant's anonymous volumes (no-db-volume) go with it; a normal container has none.
         old.remove(force=True, v=bool(containers.variant_of(old)))
     network, kwargs = containers.platform_kwargs(role, secrets, variant)  # after the removal: it probes free ports
+    kwargs["labels"] = {**kwargs["labels"], containers.SETTINGS_LABEL: wanted}
     return containers.run(c, image_id, network, [role], kwargs)
 
 
