@@ -62,6 +62,9 @@ def wait_serving(paths: Paths, timeout_s: float = 60, variant: str = "") -> None
     # Without the app's /metrics route Prometheus can scrape no instance: wait for the answers alone.
     instances = app_instances(variant)
     want_scraped = 0 if variant == "no-metrics" else instances
+    # A fresh Prometheus needs two scrapes before rate() and the recording rules built on it have data;
+    # until then its alert expressions return nothing, so monitoring is not ready yet.
+    want_recorded = variant not in ("no-metrics", "no-alert-rules")
     while time.monotonic() < deadline:
         try:
             ready = requests.get(f"{base_url(variant)}/readyz", verify=str(paths.ca_cert), timeout=HTTP_TIMEOUT)
@@ -70,13 +73,23 @@ def wait_serving(paths: Paths, timeout_s: float = 60, variant: str = "") -> None
             ).json()["data"]["result"]
             scraped = float(up[0]["value"][1]) if up else 0.0
             # A variant switch replaces instances: wait until Prometheus has dropped the replaced ones too.
-            if ready.status_code == 200 and scraped >= want_scraped and (not variant or _settled(instances)):
+            settled = not variant or _settled(instances)
+            recorded = not want_recorded or _has_series(RECORDED_ERROR_RATIO)
+            if ready.status_code == 200 and scraped >= want_scraped and settled and recorded:
                 return
-            problem = f"readyz {ready.status_code}, {scraped:.0f} app targets up"
+            problem = f"readyz {ready.status_code}, {scraped:.0f} app targets up, error ratio recorded: {recorded}"
         except (requests.RequestException, ValueError, KeyError) as exc:
             problem = str(exc)[:200]
         time.sleep(1)
     raise TimeoutError(f"the lab is not serving after {timeout_s:.0f} s: {problem}")
+
+
+RECORDED_ERROR_RATIO = "job:http_errors:ratio_rate1m"
+
+
+def _has_series(query: str) -> bool:
+    answer = requests.get(f"{PROMETHEUS_URL}/api/v1/query", params={"query": query}, timeout=HTTP_TIMEOUT).json()
+    return bool(answer["data"]["result"])
 
 
 def _settled(instances: int) -> bool:
