@@ -231,10 +231,9 @@ EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
 def _load_extras() -> None:
-    try:
-        from harness.lab import cli as lab_cli
-    except ImportError:
-        return
+    # A direct import: a broken lab module must fail loudly, not silently drop `lab` and `demo`.
+    from harness.lab import cli as lab_cli
+
     if lab_cli.register not in EXTRA_COMMANDS:
         EXTRA_COMMANDS.append(lab_cli.register)
 
