@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -27,3 +28,18 @@ def read_bounded(path: Path, limit: int) -> bytes:
     """At most `limit` bytes of a file (raises OSError as open/read do)."""
     with open(path, "rb") as fh:
         return fh.read(limit)
+
+
+def read_regular(path: Path, limit: int) -> bytes | None:
+    """At most `limit` bytes of a regular file; None for symlinks, devices, FIFOs, folders and errors."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            return fh.read(limit)
+        except OSError:
+            return None
