@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness import fsutil
 from harness.context import Context
 from harness.probes import gitcmd
 
@@ -195,8 +196,7 @@ class RepoSnapshot:
 
     def _read_disk(self, entry: RepoFile, limit: int) -> bytes | None:
         try:
-            with open(self.root / entry.path, "rb") as fh:
-                return fh.read(limit + 1)[:limit]
+            return fsutil.read_bounded(self.root / entry.path, limit)
         except OSError as exc:
             self.problems.append(f"{entry.path}: {exc.strerror or exc}")
             return None
