@@ -47,6 +47,9 @@ setup_python() {
     "$VENV/bin/pip" install -q -e ".[dev]"
     echo "$want" > "$stamp"
   fi
+  # An editable install has no bytecode, and PYTHONDONTWRITEBYTECODE (set on some CI images) keeps Python
+  # from writing it: compile once, as a wheel install would, so every harness start does not recompile.
+  "$VENV/bin/python" -m compileall -q harness >/dev/null
   export PATH="$VENV/bin:$PATH"
 }
 

@@ -13,6 +13,12 @@ from harness.config import Config
 from harness.context import Context, Shared
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """harness caches reports (bandit's) under XDG_CACHE_HOME: tests start from an empty one, never the user's."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+
+
 def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     full_env = dict(os.environ)
     full_env.update(

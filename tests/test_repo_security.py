@@ -346,3 +346,16 @@ def test_bandit_reuses_its_report_for_an_unchanged_tree(make_repo, monkeypatch, 
     repo.write("app/other.py", "x = 1\n").commit()
     with pytest.raises(AssertionError, match="ran again"):
         run_check("repo.bandit", repo.path)  # a changed tree is scanned afresh
+
+
+def test_bandit_judges_head_not_the_working_tree(make_repo):
+    """A clean file edited after the commit: HEAD's bytes are judged, read from a copy, with the repo path."""
+    repo = make_repo()
+    bad = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+    repo.write("app/-tool.py", bad).write("app/ok.py", "X = 1\n").commit("code")
+    (repo.path / "app" / "-tool.py").write_text("def run(cmd):\n    return cmd\n")  # fixed, not committed
+    (repo.path / "app" / "ok.py").write_text(bad)  # broken, not committed
+    found = run_check("repo.bandit", repo.path)
+    fails = [f for f in found if f.outcome is Outcome.FAIL]
+    assert [f.subject for f in fails] == ["app/-tool.py:5"]
+    assert fails[0].evidence[0].path == "app/-tool.py"

@@ -437,6 +437,8 @@ def patches(
                 if scan.commits > MAX_PATCH_COMMITS:
                     scan.truncated = f"stopped after {MAX_PATCH_COMMITS} commits"
                     return
+                if prefilter is not None and not prefilter(record):
+                    continue  # nothing in the whole commit can match: skip splitting it into files
                 yield from _file_patches(record, skip, prefilter)
             if not block:
                 return

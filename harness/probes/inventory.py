@@ -8,6 +8,7 @@ cannot be parsed is recorded in `problems` instead of raising.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tomllib
@@ -18,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from harness import textscan
 from harness.context import Context
 from harness.model import Evidence
 from harness.probes import repository
@@ -109,13 +111,30 @@ class Hit:
 def grep(repo: RepoSnapshot, files: Iterable[RepoFile], pattern: re.Pattern[str], limit: int = 200) -> list[Hit]:
     """Lines matching `pattern` in the text files given (binary and oversized files are skipped)."""
     hits: list[Hit] = []
+    # One search over the whole text first: most files have no match, and splitting them into lines is
+    # what costs. With MULTILINE it matches wherever some line would, given "\n"-only line breaks and
+    # patterns without \A, \Z or lookarounds that look for a line break (none of ours do).
+    whole = _multiline(pattern)
     for f, text in repo.texts(list(files)):
+        if not textscan.may_match(pattern, text):
+            continue
+        if not whole.search(text) and not _OTHER_BREAKS.search(text):
+            continue
         for number, line in enumerate(text.splitlines(), 1):
             if pattern.search(line):
                 hits.append(Hit(f.path, number, line))
                 if len(hits) >= limit:
                     return hits
     return hits
+
+
+# Line breaks str.splitlines() honours besides "\n": where present, the whole-text prefilter is skipped.
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+@functools.lru_cache(maxsize=256)
+def _multiline(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    return re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
 
 
 def line_of(text: str, pattern: str | re.Pattern[str], start: int = 0) -> int:

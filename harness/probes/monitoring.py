@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from harness import textscan
 from harness.context import Context
 from harness.model import Evidence
 from harness.probes import repository
@@ -717,6 +718,8 @@ def _collect_routes(model: Monitoring, f: RepoFile, text: str) -> None:
             continue
         if how == "Go handler" and f.suffix not in (".go",):
             continue
+        if not textscan.may_match(rx, text):
+            continue  # cheap literal test first: these patterns are tried on every code file
         for m in rx.finditer(text):
             raw = m.group(1)
             if how == "Django path" and "urlpatterns" not in text:
@@ -725,6 +728,8 @@ def _collect_routes(model: Monitoring, f: RepoFile, text: str) -> None:
                 continue
             model.routes.append(Route(normalise_path(raw), Loc(f.path, _line_of(text, m.start())), how))
     for lib, rx, path_rx in _IMPLICIT_METRICS:
+        if not textscan.may_match(rx, text):
+            continue
         for m in rx.finditer(text):
             window = text[m.start() : m.start() + 300]
             custom = path_rx.search(window) if path_rx else None

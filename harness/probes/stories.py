@@ -18,6 +18,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
+from harness import textscan
 from harness.context import Context
 from harness.probes import repository
 from harness.probes.monitoring import VENDORED, Loc
@@ -471,7 +472,7 @@ def collect(repo: RepoSnapshot) -> Stories:
             continue
         if is_test_file(f.path) or f.suffix in (".py", ".js", ".ts", ".java", ".kt", ".go"):
             text = repo.read_text(f.path, MAX_DOC_BYTES)
-            if text is not None and _STEP_DEFS.search(text) and not f.path.endswith(".feature"):
+            if text is not None and textscan.search(_STEP_DEFS, text) and not f.path.endswith(".feature"):
                 model.step_definitions.append(Loc(f.path, 1))
             if text is not None and is_test_file(f.path):
                 code_texts.append((f.path, text))

@@ -61,22 +61,13 @@ def run(ctx: Context) -> Iterator[Finding]:
     report = _cache_read(key)
     if report is None:
         with tempfile.TemporaryDirectory(prefix="harness-bandit-") as tmp:
-            root = Path(tmp) / "src"
-            for f in files:
-                data = repo.read_bytes(f.path, MAX_PY_BYTES)
-                if data is None:
-                    if f.path not in unread:
-                        unread.append(f.path)
-                    continue
-                target = root / f.path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-            if not root.exists():
+            targets, unreadable = _targets(repo, files, Path(tmp))
+            unread += [p for p in unreadable if p not in unread]
+            if not targets:
                 yield finding(ID, Outcome.COULD_NOT_CHECK, f"no Python file could be read ({len(unread)} too large)")
                 return
-            written = sorted(str(p.relative_to(tmp)) for p in root.rglob("*.py"))
             try:
-                report = _run_sharded(written, Path(tmp), ctx.bounded(BANDIT_TIMEOUT_S))
+                report = _run_sharded(sorted(targets), repo.root, ctx.bounded(BANDIT_TIMEOUT_S))
             except subprocess.TimeoutExpired:
                 yield finding(
                     ID, Outcome.COULD_NOT_CHECK, f"bandit did not finish within {ctx.bounded(BANDIT_TIMEOUT_S):.0f} s"
@@ -85,8 +76,14 @@ def run(ctx: Context) -> Iterator[Finding]:
             except OSError as exc:
                 yield finding(ID, Outcome.COULD_NOT_CHECK, f"cannot run bandit: {exc}")
                 return
-        if not isinstance(report, str) and not unread:
-            _cache_write(key, report)
+        if not isinstance(report, str):
+            back = {os.path.normpath(given): path for given, path in targets.items()}
+            for r in report["results"]:
+                if isinstance(r, dict):  # the repository path, not where bandit read it (it prefixes "./")
+                    name = str(r.get("filename", ""))
+                    r["filename"] = back.get(os.path.normpath(name), name)
+            if not unread:
+                _cache_write(key, report)
     shown = ["bandit", "-f", "json", "-q", "<Python files at HEAD>"]
     if isinstance(report, str):
         yield finding(
@@ -125,11 +122,37 @@ def run(ctx: Context) -> Iterator[Finding]:
     )
 
 
+def _targets(repo: repository.RepoSnapshot, files: list[RepoFile], tmp: Path) -> tuple[dict[str, str], list[str]]:
+    """What bandit reads for each file at HEAD, mapped back to the repository path; and what was unreadable.
+
+    The working-tree file itself when it holds exactly HEAD's bytes (a clean checkout: nothing to write),
+    otherwise a copy in `tmp`: creating thousands of small files costs seconds on some disks.
+    """
+    targets: dict[str, str] = {}
+    unread: list[str] = []
+    made: set[Path] = set()
+    for f in files:
+        data = repo.read_bytes(f.path, MAX_PY_BYTES)
+        if data is None:
+            unread.append(f.path)
+            continue
+        if fsutil.read_regular(repo.root / f.path, MAX_PY_BYTES + 1) == data:
+            targets[f"./{f.path}"] = f.path  # "./" so a name starting with "-" is never an option
+            continue
+        copy = tmp / "src" / f.path
+        if copy.parent not in made:
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            made.add(copy.parent)
+        copy.write_bytes(data)
+        targets[str(copy)] = f.path
+    return targets, unread
+
+
 def _cache_key(files: list[RepoFile]) -> str | None:
     """Blob ids name the exact contents, so the same tree with the same bandit gives the same report."""
     if not all(f.oid for f in files):
         return None
-    digest = hashlib.sha256(f"bandit {_bandit_version()}\n".encode())
+    digest = hashlib.sha256(f"bandit {_bandit_version()} report-v2\n".encode())  # v2: repository paths
     for f in sorted(files, key=lambda f: f.path):
         digest.update(f"{f.path}\0{f.oid}\n".encode())
     return digest.hexdigest()
@@ -205,7 +228,7 @@ def _skipped(f: RepoFile) -> bool:
 
 
 def _issue(outcome: Outcome, r: dict[str, object], head: str | None, shown: list[str]) -> Finding:
-    path = str(r.get("filename", "")).removeprefix("./").removeprefix("src/")
+    path = str(r.get("filename", ""))
     line = int(r.get("line_number") or 1)  # type: ignore[call-overload]
     rng = r.get("line_range") or [line]
     end = max(rng) if isinstance(rng, list) and rng else line

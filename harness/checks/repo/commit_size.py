@@ -7,6 +7,8 @@ dependency bump rewrites thousands of lockfile lines without being a big change.
 from __future__ import annotations
 
 import fnmatch
+import functools
+import re
 import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,12 +46,16 @@ EXCLUDED_DIRS = {
 GENERATED = ["*.min.js", "*.min.css", "*.map", "*_pb2.py", "*_pb2_grpc.py", "*.pb.go", "*.snap", "*.lock", "*.svg"]
 
 
+_GENERATED = re.compile("|".join(fnmatch.translate(pat) for pat in GENERATED))
+
+
+@functools.lru_cache(maxsize=65536)  # the same paths come back in commit after commit
 def excluded(path: str) -> bool:
     parts = path.split("/")
     name = parts[-1]
     if name in LOCKFILES or any(p in EXCLUDED_DIRS for p in parts[:-1]):
         return True
-    return any(fnmatch.fnmatchcase(name, pat) for pat in GENERATED)
+    return _GENERATED.match(name) is not None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from harness import textscan
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
@@ -56,6 +57,9 @@ def scan(repo: repository.RepoSnapshot, files: list[RepoFile], limit: int = MAX_
         if FLAG_FILE.match(f.name):
             hits.append(Hit(f.path, 1, "flag-file", f"flags configuration file {f.name}"))
     for f, text in repo.texts(files):
+        # Whole-text searches first (none of these patterns is anchored): most files mention no flag at all.
+        if not (textscan.search(LIBRARIES, text) or STRONG_FLAG.search(text) or WEAK_FLAG.search(text)):
+            continue
         for n, line in enumerate(text.splitlines(), 1):
             if len(hits) >= limit:
                 return hits

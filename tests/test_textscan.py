@@ -1,0 +1,96 @@
+"""The literal prefilter never rules out a text the pattern matches."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+
+import pytest
+
+import harness
+from harness import textscan
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"pg_dump|mysqldump", {"pg_dump", "mysqldump"}),
+        (r"\bboto3\.client\(['\"](s3|dynamodb)", {"boto3.client("}),
+        (r"(aws\.)?rds\.Instance", {"rds.Instance"}),  # an optional part requires nothing
+        (r"(?:abc)+def", {"abc"}),  # a repeated part: at least once, so required
+        (r"foo[0-9]bar", {"foo", "bar"}),  # two runs: either is required; the prefilter keeps one
+    ],
+)
+def test_required_literals(pattern: str, expected: set[str]) -> None:
+    found = textscan.required_literals(re.compile(pattern))
+    assert found is not None
+    literals, fold = found
+    assert not fold
+    assert literals <= expected or literals == expected
+    assert literals
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(?:abc)*x",  # nothing long enough is required
+        r"\w+@\w+",  # no literal
+        r"a|bcd",  # one alternative is too short to filter on
+        r"(?i:Secret)|token",  # a local case flag
+        r"(a)?(?(1)abc|def)",  # conditional groups are not analysed
+    ],
+)
+def test_no_prefilter_when_unsure(pattern: str) -> None:
+    assert textscan.required_literals(re.compile(pattern)) is None
+    assert textscan.may_match(re.compile(pattern), "anything")
+
+
+def test_case_insensitive_patterns_compare_folded_ascii() -> None:
+    rx = re.compile(r"\bpg_DUMP\b", re.I)
+    assert textscan.required_literals(rx) == (frozenset({"pg_dump"}), True)
+    assert textscan.may_match(rx, "run PG_Dump nightly")
+    assert not textscan.may_match(rx, "nothing to see")
+    # Non-ASCII text: re's folding knows equivalences (e.g. the Kelvin sign for k) that lower() does not.
+    kelvin = re.compile("kube", re.I)
+    assert kelvin.search("\u212aube")
+    assert textscan.may_match(kelvin, "\u212aube")
+    assert textscan.search(kelvin, "no match here") is None
+    assert textscan.search(kelvin, "KUBE") is not None
+
+
+def _harness_patterns() -> dict[str, re.Pattern[str]]:
+    found: dict[str, re.Pattern[str]] = {}
+    for info in pkgutil.walk_packages(harness.__path__, "harness."):
+        if info.name.startswith("harness.lab") or info.name == "harness.__main__":
+            continue  # the lab scans no repository text; __main__ would run the CLI
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, re.Pattern) and isinstance(value.pattern, str):
+                found[f"{info.name}.{name}"] = value
+    return found
+
+
+def test_no_false_negative_on_harness_patterns_over_real_files() -> None:
+    """Every module-level pattern harness scans with, over this repository's own files and their lines."""
+    patterns = _harness_patterns()
+    assert sum(1 for p in patterns.values() if textscan.required_literals(p)) >= 50
+    texts: list[str] = []
+    for folder in ("reference_project", "infra", ".github", "docs", "tests/fixtures"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.is_file() and path.stat().st_size < 200_000:
+                try:
+                    texts.append(path.read_text(encoding="utf-8"))
+                except (UnicodeDecodeError, OSError):
+                    continue
+    texts += [line for text in texts for line in text.splitlines()]
+    matched = 0
+    for name, rx in patterns.items():
+        for text in texts:
+            if rx.search(text):
+                matched += 1
+                assert textscan.may_match(rx, text), f"{name} matches {text[:80]!r} but the prefilter said no"
+    assert matched > 1000  # the corpus exercises the patterns, so the assertion above means something
