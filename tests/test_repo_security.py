@@ -359,3 +359,12 @@ def test_bandit_judges_head_not_the_working_tree(make_repo):
     fails = [f for f in found if f.outcome is Outcome.FAIL]
     assert [f.subject for f in fails] == ["app/-tool.py:5"]
     assert fails[0].evidence[0].path == "app/-tool.py"
+
+
+def test_bandit_scans_files_under_dot_github(make_repo):
+    """Scripts under .github/ are application code too: nothing on the way to bandit may drop them."""
+    repo = make_repo()
+    bad = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+    repo.write(".github/scripts/release.py", bad).write("app/ok.py", "X = 1\n").commit("code")
+    fails = [f for f in run_check("repo.bandit", repo.path) if f.outcome is Outcome.FAIL]
+    assert [f.subject for f in fails] == [".github/scripts/release.py:5"]
