@@ -214,7 +214,11 @@ def app_kwargs(name: str, image_id: str, commit: str, secrets: dict[str, str], v
 
 def run(client: docker.DockerClient, image: str, network: str, aliases: list[str], kwargs: dict[str, Any]) -> Container:
     """Create on `network` (with `aliases`), then start: the container never exists outside its network."""
-    networking = client.api.create_networking_config({network: client.api.create_endpoint_config(aliases=aliases)})
+    # types-docker types endpoints_config as one EndpointConfig; docker-py takes (and documents) a map of
+    # network name -> EndpointConfig, sent as the Engine API's EndpointsConfig.
+    networking = client.api.create_networking_config(
+        {network: client.api.create_endpoint_config(aliases=aliases)}  # type: ignore[arg-type]
+    )
     host_config = client.api.create_host_config(
         **{k: v for k, v in _host_options(kwargs).items() if v is not None},
     )

@@ -261,6 +261,7 @@ def in_place(c: docker.DockerClient, source: Source) -> dict[str, str]:
     for container in running:
         code, out = container.exec_run(["sh", "-c", f'printf "%s" "{version}" > {containers.VERSION_FILE}'])
         if code != 0:
+            assert isinstance(out, bytes)  # exec_run without stream=True returns the whole output
             raise RuntimeError(f"{container.name}: could not rewrite its version: {out.decode(errors='replace')}")
     log.info("changed %d running instance(s) in place to report %s", len(running), version)
     return {"commit": version, "image": containers.image_of(running[0]), "seconds": f"{time.monotonic() - started:.1f}"}
@@ -392,6 +393,8 @@ def down(paths: Paths, volumes: bool = False, remove_images: bool = False) -> li
             paths.ca_cert.unlink(missing_ok=True)
         if remove_images:
             for image in c.images.list(filters={"label": f"{LABEL}={LAB}"}):
+                if image.id is None:
+                    continue
                 try:
                     c.images.remove(image.id, force=True)
                     removed.append(image.short_id)
