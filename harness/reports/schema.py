@@ -22,7 +22,7 @@ MESSAGE_LIMIT = 160  # jsonschema quotes whole values; keep the error to one rea
 @cache
 def load_schema() -> dict[str, Any]:
     text = resources.files("harness.data").joinpath(SCHEMA_NAME).read_text(encoding="utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
+    return json.loads(text)
 
 
 @cache
