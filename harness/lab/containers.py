@@ -128,13 +128,17 @@ def platform_kwargs(role: str, secrets: dict[str, str], variant: str = "") -> tu
     elif broken == "plain-http":
         kwargs["environment"] = kwargs["environment"] | {"CADDYFILE": PLAIN_CADDYFILE}
         kwargs["command"] = [
-            "sh", "-c",
+            "sh",
+            "-c",
             'printf "%s" "$CADDYFILE" > /tmp/Caddyfile && exec caddy run --config /tmp/Caddyfile --adapter caddyfile',
         ]
         kwargs["ports"] = {"8080/tcp": kwargs["ports"]["8080/tcp"]}
         kwargs["healthcheck"] = {
             "test": ["CMD", "httpcheck", "8080", "/healthz"],
-            "interval": 2 * SECOND_NS, "timeout": 3 * SECOND_NS, "retries": 3, "start_period": 30 * SECOND_NS,
+            "interval": 2 * SECOND_NS,
+            "timeout": 3 * SECOND_NS,
+            "retries": 3,
+            "start_period": 30 * SECOND_NS,
         }
     elif broken == "no-alert-rules":
         # An empty tmpfs over the rules folder: the configured glob matches no rule file.
