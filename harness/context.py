@@ -45,7 +45,7 @@ class Shared:
                 except Exception as exc:  # remembered so every check sees the same failure
                     self._errors[key] = exc
                     raise
-            return self._cache[key]  # type: ignore[no-any-return]
+            return self._cache[key]
 
 
 @dataclass

@@ -124,4 +124,4 @@ def build_document(
         "checks": [r.to_dict() for r in outcome.results],
         "waivers": [s.to_dict() for s in statuses],
     }
-    return redact.deep(doc)  # type: ignore[no-any-return]
+    return redact.deep(doc)

@@ -128,13 +128,17 @@ def platform_kwargs(role: str, secrets: dict[str, str], variant: str = "") -> tu
     elif broken == "plain-http":
         kwargs["environment"] = kwargs["environment"] | {"CADDYFILE": PLAIN_CADDYFILE}
         kwargs["command"] = [
-            "sh", "-c",
+            "sh",
+            "-c",
             'printf "%s" "$CADDYFILE" > /tmp/Caddyfile && exec caddy run --config /tmp/Caddyfile --adapter caddyfile',
         ]
         kwargs["ports"] = {"8080/tcp": kwargs["ports"]["8080/tcp"]}
         kwargs["healthcheck"] = {
             "test": ["CMD", "httpcheck", "8080", "/healthz"],
-            "interval": 2 * SECOND_NS, "timeout": 3 * SECOND_NS, "retries": 3, "start_period": 30 * SECOND_NS,
+            "interval": 2 * SECOND_NS,
+            "timeout": 3 * SECOND_NS,
+            "retries": 3,
+            "start_period": 30 * SECOND_NS,
         }
     elif broken == "no-alert-rules":
         # An empty tmpfs over the rules folder: the configured glob matches no rule file.
@@ -214,7 +218,11 @@ def app_kwargs(name: str, image_id: str, commit: str, secrets: dict[str, str], v
 
 def run(client: docker.DockerClient, image: str, network: str, aliases: list[str], kwargs: dict[str, Any]) -> Container:
     """Create on `network` (with `aliases`), then start: the container never exists outside its network."""
-    networking = client.api.create_networking_config({network: client.api.create_endpoint_config(aliases=aliases)})
+    # types-docker types endpoints_config as one EndpointConfig; docker-py takes (and documents) a map of
+    # network name -> EndpointConfig, sent as the Engine API's EndpointsConfig.
+    networking = client.api.create_networking_config(
+        {network: client.api.create_endpoint_config(aliases=aliases)}  # type: ignore[arg-type]
+    )
     host_config = client.api.create_host_config(
         **{k: v for k, v in _host_options(kwargs).items() if v is not None},
     )

@@ -83,7 +83,7 @@ def prune_app_images(client: docker.DockerClient, keep: set[str], max_kept: int 
     images = client.images.list(filters={"label": [f"{LABEL}={LAB}", f"{ROLE}=app"]})
     images.sort(key=lambda i: i.attrs.get("Created", ""), reverse=True)
     for image in images[max_kept:]:
-        if image.id in keep:
+        if image.id is None or image.id in keep:
             continue
         # Still used by a container, or by another tag: keep it.
         with contextlib.suppress(docker.errors.APIError):

@@ -99,13 +99,18 @@ def exported(git_dir: Path, commit: str) -> Iterator[Source]:
         archive = Path(tmp) / "src.tar"
         subprocess.run(
             ["git", "--git-dir", str(git_dir), "archive", "-o", str(archive), commit, "reference_project"],
-            check=True, capture_output=True, timeout=GIT_TIMEOUT_S,
+            check=True,
+            capture_output=True,
+            timeout=GIT_TIMEOUT_S,
         )
         with tarfile.open(archive) as tar:
             tar.extractall(tmp, filter="data")
         full = subprocess.run(
             ["git", "--git-dir", str(git_dir), "rev-parse", commit],
-            check=True, capture_output=True, text=True, timeout=GIT_TIMEOUT_S,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_S,
         ).stdout.strip()
         yield Source(Path(tmp) / "reference_project", full)
 
@@ -231,11 +236,21 @@ def rollout(c: docker.DockerClient, paths: Paths, source: Source, variant: str =
     time.sleep(DRAIN_S)
     switched = time.monotonic()
     retire(old)
-    log.info("build %.1f s, new instances ready %.1f s, switched %.1f s, old retired %.1f s",
-             built - started, ready - built, switched - ready, time.monotonic() - switched)
+    log.info(
+        "build %.1f s, new instances ready %.1f s, switched %.1f s, old retired %.1f s",
+        built - started,
+        ready - built,
+        switched - ready,
+        time.monotonic() - switched,
+    )
     images.prune_app_images(c, keep={image_id})
-    log.info("deployed %s (%s) as %s in %.0f s", source.commit[:12], image_id[7:19],
-             ", ".join(str(n.name) for n in new), time.monotonic() - started)
+    log.info(
+        "deployed %s (%s) as %s in %.0f s",
+        source.commit[:12],
+        image_id[7:19],
+        ", ".join(str(n.name) for n in new),
+        time.monotonic() - started,
+    )
     return {"commit": source.commit, "image": image_id, "seconds": f"{time.monotonic() - started:.1f}"}
 
 
@@ -261,6 +276,7 @@ def in_place(c: docker.DockerClient, source: Source) -> dict[str, str]:
     for container in running:
         code, out = container.exec_run(["sh", "-c", f'printf "%s" "{version}" > {containers.VERSION_FILE}'])
         if code != 0:
+            assert isinstance(out, bytes)  # exec_run without stream=True returns the whole output
             raise RuntimeError(f"{container.name}: could not rewrite its version: {out.decode(errors='replace')}")
     log.info("changed %d running instance(s) in place to report %s", len(running), version)
     return {"commit": version, "image": containers.image_of(running[0]), "seconds": f"{time.monotonic() - started:.1f}"}
@@ -286,9 +302,7 @@ def up(paths: Paths, variant: str = "") -> dict[str, str]:
         # must not rebuild them and restart Prometheus and Caddy.
         platform_commit = git(paths, "log", "-1", "--format=%H", "--", "reference_project/platform") or source.commit
         built = images.build_all(c, images.platform_specs(paths), platform_commit[:12], {"GIT_SHA": platform_commit})
-        built["app"] = images.build(
-            c, images.app_spec(source.project), source.commit[:12], build_args(source.commit)
-        )
+        built["app"] = images.build(c, images.app_spec(source.project), source.commit[:12], build_args(source.commit))
         secrets = load_secrets(paths)
         ensure_networks_and_volumes(c)
         db = ensure_platform(c, "postgres", built["postgres"], secrets, variant)
@@ -318,9 +332,7 @@ def up(paths: Paths, variant: str = "") -> dict[str, str]:
     return {"commit": source.commit, "seconds": f"{time.monotonic() - started:.1f}"}
 
 
-def redeploy(
-    paths: Paths, git_dir: Path | None = None, commit: str | None = None, variant: str = ""
-) -> dict[str, str]:
+def redeploy(paths: Paths, git_dir: Path | None = None, commit: str | None = None, variant: str = "") -> dict[str, str]:
     check_variant(variant)
     c = client()
     with locked(paths):
@@ -392,6 +404,8 @@ def down(paths: Paths, volumes: bool = False, remove_images: bool = False) -> li
             paths.ca_cert.unlink(missing_ok=True)
         if remove_images:
             for image in c.images.list(filters={"label": f"{LABEL}={LAB}"}):
+                if image.id is None:
+                    continue
                 try:
                     c.images.remove(image.id, force=True)
                     removed.append(image.short_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from harness.model import Outcome
 
@@ -40,8 +40,8 @@ class ContainerInfo:
 def snapshot(docker_host: str, label: str, timeout: float = 20.0, with_diff: bool = True) -> list[ContainerInfo]:
     """The running containers carrying `label` (key or key=value), as seen by the engine now."""
     try:
-        import docker  # type: ignore[import-untyped]
-        from docker.errors import DockerException  # type: ignore[import-untyped]
+        import docker
+        from docker.errors import DockerException
     except ImportError as exc:  # pragma: no cover - docker SDK is a dependency
         raise DockerUnavailable(f"the docker SDK is not installed: {exc}") from None
     try:
@@ -57,8 +57,9 @@ def snapshot(docker_host: str, label: str, timeout: float = 20.0, with_diff: boo
                 diff = [f"{d.get('Path')}" for d in (c.diff() or [])] if with_diff else []
                 out.append(
                     ContainerInfo(
-                        id=c.id,
-                        name=c.name,
+                        # Listed containers always carry the engine's Id and Name (types-docker allows None).
+                        id=cast(str, c.id),
+                        name=cast(str, c.name),
                         started_at=(a.get("State") or {}).get("StartedAt", ""),
                         config_image=(a.get("Config") or {}).get("Image", ""),
                         image_id=a.get("Image", ""),

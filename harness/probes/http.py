@@ -68,7 +68,7 @@ class _WatchedAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = self._pools  # type: ignore[attr-defined]
+        self.poolmanager.pool_classes_by_scheme = self._pools
 
     def cut(self) -> None:
         for sock in list(self.sockets):

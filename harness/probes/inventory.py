@@ -320,9 +320,9 @@ def iac(ctx: Context, repo: RepoSnapshot) -> IacInventory:
                 if p.error:
                     inv.problems.append((f.path, p.error))
                     continue
-                kind = _classify_docs(p.docs, f.path)
-                if kind:
-                    inv.files.append(IacFile(f.path, kind[0], note=kind[1]))
+                classified = _classify_docs(p.docs, f.path)
+                if classified:
+                    inv.files.append(IacFile(f.path, classified[0], note=classified[1]))
         # Programs: Pulumi code beside a Pulumi.yaml, CDK code importing aws-cdk-lib.
         for f in repo.files:
             if f.suffix not in (".py", ".ts", ".js", ".go", ".cs", ".java") or is_vendored(f.path):

@@ -139,4 +139,4 @@ def scrape_url(ctx: Any, url: str) -> Scrape:
 def scrape(ctx: Any) -> Scrape:
     """The run's scrape of the metrics endpoint, shared by every check that needs it."""
     url = metrics_url(ctx)
-    return ctx.memo(f"metrics:{url}", lambda: scrape_url(ctx, url))  # type: ignore[no-any-return]
+    return ctx.memo(f"metrics:{url}", lambda: scrape_url(ctx, url))

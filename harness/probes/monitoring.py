@@ -374,7 +374,8 @@ def _rule_file(doc: dict[str, Any], loc: Loc, text: str, rule_text: str, embedde
                 continue
             name = str(rule["alert"])
             line = _find_line(text, rf"alert['\"]?\s*:\s*['\"]?{re.escape(name)}\b", loc.line) or loc.line
-            labels = rule.get("labels") if isinstance(rule.get("labels"), dict) else {}
+            raw_labels = rule.get("labels")
+            labels = raw_labels if isinstance(raw_labels, dict) else {}
             for_ = rule.get("for")
             rf.alerts.append(
                 AlertRule(
@@ -626,7 +627,8 @@ def _collect_iac(model: Monitoring, f: RepoFile, text: str) -> None:
 
 # -- Grafana dashboards and Prometheus consoles ---------------------------------------
 def _grafana_panels(doc: dict[str, Any]) -> list[Panel] | None:
-    board = doc.get("dashboard") if isinstance(doc.get("dashboard"), dict) else doc
+    nested = doc.get("dashboard")
+    board = nested if isinstance(nested, dict) else doc
     raw: list[Any] = []
     if isinstance(board.get("panels"), list):
         raw += board["panels"]
@@ -666,7 +668,8 @@ def _collect_json(model: Monitoring, f: RepoFile, text: str) -> None:
     panels = _grafana_panels(doc)
     if panels is None:
         return
-    board = doc.get("dashboard") if isinstance(doc.get("dashboard"), dict) else doc
+    nested = doc.get("dashboard")
+    board = nested if isinstance(nested, dict) else doc
     model.dashboards.append(Dashboard("grafana", str(board.get("title") or f.name), Loc(f.path, 1), panels))
 
 

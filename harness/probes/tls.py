@@ -270,9 +270,9 @@ def _run_sslyze(scan: TlsScan, ca_file: str | None, timeout: float) -> Any:
     commands = {getattr(ScanCommand, PROTOCOL_COMMANDS[p]) for p in wanted}
     if not scan.chain:  # the handshake could not read the chain: let sslyze fetch it
         commands.add(ScanCommand.CERTIFICATE_INFO)
-    with_ca = ca_file and ScanCommand.CERTIFICATE_INFO in commands
+    with_ca = ca_file if ca_file and ScanCommand.CERTIFICATE_INFO in commands else None
     extra = ScanCommandsExtraArguments(
-        certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_file)) if with_ca else None
+        certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(with_ca)) if with_ca else None
     )
     request = ServerScanRequest(
         server_location=ServerNetworkLocation(scan.server_name, scan.port, ip_address=resolve(scan.host, scan.port)),

@@ -18,7 +18,7 @@ FILE_FORMATS = {
 
 def render(fmt: str, doc: dict[str, Any]) -> str:
     module = importlib.import_module(FILE_FORMATS[fmt])
-    return module.render(doc)  # type: ignore[no-any-return]
+    return module.render(doc)
 
 
 def write(doc: dict[str, Any], formats: list[str], out_dir: Path) -> list[Path]:

@@ -11,8 +11,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 
 SUPPORTED_MAJOR = "1"
 SCHEMA_NAME = "report.schema.json"
@@ -22,7 +22,7 @@ MESSAGE_LIMIT = 160  # jsonschema quotes whole values; keep the error to one rea
 @cache
 def load_schema() -> dict[str, Any]:
     text = resources.files("harness.data").joinpath(SCHEMA_NAME).read_text(encoding="utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
+    return json.loads(text)
 
 
 @cache

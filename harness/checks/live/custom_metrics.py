@@ -20,7 +20,7 @@ ID = "live.custom-metrics"
 @cache
 def standard() -> dict[str, Any]:
     text = resources.files("harness.data").joinpath("standard_metrics.json").read_text(encoding="utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
+    return json.loads(text)
 
 
 def is_standard(name: str) -> bool:
@@ -57,12 +57,12 @@ def run(ctx: Context) -> Iterator[Finding]:
         if not is_standard(f.name) and not (f.name.endswith("_created") and f.name[: -len("_created")] in names)
     ]
     if not custom:
-        names = sorted(f.name for f in scrape.families)
+        all_names = sorted(f.name for f in scrape.families)
         yield finding(
             ID,
             Outcome.FAIL,
-            f"all {len(names)} families at {scrape.url} are standard instrumentation",
-            [scrape.evidence(), Evidence(kind="note", summary="families found", data={"families": names[:200]})],
+            f"all {len(all_names)} families at {scrape.url} are standard instrumentation",
+            [scrape.evidence(), Evidence(kind="note", summary="families found", data={"families": all_names[:200]})],
             subject=scrape.url,
         )
         return

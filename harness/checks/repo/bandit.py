@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import TypedDict
 
 from harness import fsutil
 from harness.checks.base import check, finding
@@ -30,6 +31,13 @@ SKIP_DIRS = {*TEST_DIRS, "node_modules", ".venv", "venv", "site-packages", "migr
 MAX_PY_BYTES = 1_000_000
 BANDIT_TIMEOUT_S = 240.0
 RANK = {"LOW": 0, "MEDIUM": 1, "HIGH": 2, "UNDEFINED": 0}
+
+
+class Report(TypedDict):
+    """The part of bandit's JSON report the check reads (merged over shards, and cached)."""
+
+    results: list[dict[str, object]]
+    errors: list[object]
 
 
 @check(
@@ -58,7 +66,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         return
     unread = [f.path for f in files if f.size > MAX_PY_BYTES]
     key = _cache_key(files)
-    report = _cache_read(key)
+    report: Report | str | None = _cache_read(key)
     if report is None:
         with tempfile.TemporaryDirectory(prefix="harness-bandit-") as tmp:
             targets, unreadable = _targets(repo, files, Path(tmp))
@@ -169,25 +177,30 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "harness" / "bandit"
 
 
-def _cache_read(key: str | None) -> dict[str, list[object]] | None:
+def _cache_read(key: str | None) -> Report | None:
     if key is None:
         return None
     try:
         data = json.loads(fsutil.read_bounded(_cache_dir() / f"{key}.json", CACHE_MAX_BYTES))
     except (OSError, ValueError):
         return None
-    ok = isinstance(data, dict) and isinstance(data.get("results"), list) and isinstance(data.get("errors"), list)
+    ok = (
+        isinstance(data, dict)
+        and isinstance(data.get("results"), list)
+        and all(isinstance(r, dict) for r in data["results"])
+        and isinstance(data.get("errors"), list)
+    )
     return data if ok else None
 
 
-def _cache_write(key: str | None, report: dict[str, list[object]]) -> None:
+def _cache_write(key: str | None, report: Report) -> None:
     if key is None:
         return
     with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
         fsutil.write_atomic(_cache_dir() / f"{key}.json", json.dumps(report))
 
 
-def _run_sharded(paths: list[str], cwd: Path, timeout: float) -> dict[str, list[object]] | str:
+def _run_sharded(paths: list[str], cwd: Path, timeout: float) -> Report | str:
     """bandit is single-threaded: run one process per core on a share of the files and merge.
 
     Returns the merged report, or the error output of a shard that printed no report.
@@ -203,7 +216,7 @@ def _run_sharded(paths: list[str], cwd: Path, timeout: float) -> dict[str, list[
         )
         for i in range(shards)
     ]
-    merged: dict[str, list[object]] = {"results": [], "errors": []}
+    merged: Report = {"results": [], "errors": []}
     deadline = time.monotonic() + timeout
     try:
         for proc in procs:

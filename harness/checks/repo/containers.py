@@ -86,8 +86,8 @@ def _stages(df: Dockerfile) -> tuple[list[Stage], dict[str, str], list[tuple[int
             base, missing = _resolve(words[0], global_args)
             if missing:
                 unresolved.append((ins.line, ", ".join(missing)))
-            name = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
-            stages.append(Stage(len(stages), base, ins.line, name.lower() if name else None))
+            alias = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
+            stages.append(Stage(len(stages), base, ins.line, alias.lower() if alias else None))
         elif stages:
             stage = stages[-1]
             stage.instructions.append(ins)
@@ -147,8 +147,8 @@ def _build_tools(repo: RepoSnapshot, df: Dockerfile, stage: Stage) -> list[tuple
             tools = [p for p in pkgs if _BUILD_PACKAGE.match(p.split("=")[0])]
             if tools:
                 out.append((ins.line, f"installs {', '.join(tools[:4])}"))
-        if m := _BUILD_STEP.search(body):
-            out.append((ins.line, f"runs `{m.group(0).strip()}`"))
+        if step := _BUILD_STEP.search(body):
+            out.append((ins.line, f"runs `{step.group(0).strip()}`"))
         pruned = re.search(r"\bnpm\s+prune\b[^;&|]*--(production|omit[= ]dev)", body)
         for m in _NPM_INSTALL.finditer(body):
             if not pruned and not _NPM_PROD.search(m.group(0)):

@@ -194,9 +194,9 @@ def _online_audit(ctx: Context, repo: RepoSnapshot, deps: list[Dep]) -> Iterator
     temporary folder, and every finding maps back to the pin's file:line.
     """
     by_file: dict[str, list[Dep]] = {}
-    for dep in deps:
-        if dep.ecosystem == "PyPI" and dep.version is not None:
-            by_file.setdefault(dep.path, []).append(dep)
+    for d in deps:
+        if d.ecosystem == "PyPI" and d.version is not None:
+            by_file.setdefault(d.path, []).append(d)
     others = sorted({d.path for d in deps if d.ecosystem != "PyPI"})
     if not by_file:
         yield finding(

@@ -51,7 +51,8 @@ def run(ctx: Context) -> Iterator[Finding]:
 
 def own_merges(history: History, owned: Ownership) -> tuple[list[Commit], list[Commit]]:
     """(merges of own work, merges that only pulled in inherited history such as starter updates)."""
-    work, syncs = [], []
+    work: list[Commit] = []
+    syncs: list[Commit] = []
     for c in owned.own:
         if not c.is_merge:
             continue

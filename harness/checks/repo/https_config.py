@@ -148,7 +148,8 @@ def _ingress(
             continue
         name = str((doc.get("metadata") or {}).get("name", "?")) if isinstance(doc.get("metadata"), dict) else "?"
         line = inventory.line_of(text, re.compile(rf"name:\s*['\"]?{re.escape(name)}"))
-        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+        raw_spec = doc.get("spec")
+        spec = raw_spec if isinstance(raw_spec, dict) else {}
         if spec.get("tls"):
             good.append(inventory.evidence_at(repo, path, line, f"{path}:{line}: Ingress {name} has a TLS section"))
         else:

@@ -8,7 +8,7 @@ file's secret values must be `secure:` (encrypted), never plain strings.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import yaml
 
@@ -160,7 +160,7 @@ def _unreadable_project(text: str | None) -> str | None:
     return None if isinstance(data, dict) else "not a Pulumi project file (expected a mapping)"
 
 
-def _history(history: git_history.History, at_head: set[str]) -> Iterator[Finding]:
+def _history(history: git_history.History, at_head: set[str]) -> Generator[Finding, None, int]:
     """WARN for each state file that was committed once and is gone from HEAD; returns how many."""
     added: dict[str, git_history.Commit] = {}
     removed: dict[str, git_history.Commit] = {}

@@ -105,14 +105,15 @@ def collect(ctx: Context, repo: RepoSnapshot) -> tuple[list[Ref], list[tuple[str
             if isinstance(image, str) and "build" not in svc:
                 _add(refs, c.path, c.text, image, "compose")
     inv = inventory.iac(ctx, repo)
-    for f in inv.of("kubernetes"):
-        p = inventory.parsed(ctx, repo, repo.get(f.path))  # type: ignore[arg-type]
+    for manifest in inv.of("kubernetes"):
+        rf = repo.get(manifest.path)
+        p = inventory.parsed(ctx, repo, rf) if rf is not None else None
         if p is None or p.error:
             continue
         images: list[str] = []
         _walk_images(p.docs, images)
         for image in images:
-            _add(refs, f.path, p.text, image, "kubernetes")
+            _add(refs, manifest.path, p.text, image, "kubernetes")
     for chart in inv.of("helm"):
         folder = chart.path.rsplit("/", 1)[0] + "/" if "/" in chart.path else ""
         values = repo.get(folder + "values.yaml")
@@ -127,7 +128,7 @@ def collect(ctx: Context, repo: RepoSnapshot) -> tuple[list[Ref], list[tuple[str
             if isinstance(img, dict) and img.get("repository"):
                 tag = str(img.get("tag") or "")
                 image = f"{img['repository']}@{img['digest']}" if img.get("digest") else f"{img['repository']}:{tag}"
-                line = inventory.line_of(p.text, re.compile(r"^\s*tag\s*:", re.M)) if tag else None
+                tag_line = inventory.line_of(p.text, re.compile(r"^\s*tag\s*:", re.M)) if tag else None
                 if not tag:
                     refs.append(
                         Ref(
@@ -140,7 +141,7 @@ def collect(ctx: Context, repo: RepoSnapshot) -> tuple[list[Ref], list[tuple[str
                         )
                     )
                 else:
-                    _add(refs, p.path, p.text, image, "helm", line)
+                    _add(refs, p.path, p.text, image, "helm", tag_line)
     code_like = {i.path for i in inv.hosted if i.kind not in ("kubernetes", "helm")}
     for f in repo.files:
         pipeline = bool(PIPELINES.match(f.path))
@@ -153,17 +154,8 @@ def collect(ctx: Context, repo: RepoSnapshot) -> tuple[list[Ref], list[tuple[str
         for number, line in enumerate(text.splitlines(), 1):
             if pipeline:
                 tags_indent = _pipeline_tags(refs, f.path, text, number, line, tags_indent)
-            if TEXT_DIGEST.search(line) and not pipeline:
-                refs.append(
-                    Ref(
-                        f.path,
-                        number,
-                        TEXT_DIGEST.search(line).group(0),
-                        "iac",
-                        "digest",  # type: ignore[union-attr]
-                        "deploys the pushed image's digest",
-                    )
-                )
+            if (digest := TEXT_DIGEST.search(line)) and not pipeline:
+                refs.append(Ref(f.path, number, digest.group(0), "iac", "digest", "deploys the pushed image's digest"))
                 continue
             m = (PIPELINE_REF.search(line) if pipeline else None) or (None if pipeline else TEXT_IMAGE.search(line))
             if m and m.group(1) and not m.group(1).startswith("-"):

@@ -137,8 +137,8 @@ def script_dispatch(text: str) -> Dispatch | None:
             elif arm is not None:
                 arm[2].append(ln)
             if arm is not None and depth == 0 and ln.endswith(";;"):
-                names, line, body = arm
-                full = _expand("\n".join(body), funcs)
+                names, line, arm_lines = arm
+                full = _expand("\n".join(arm_lines), funcs)
                 for name in names:
                     if name == "*":
                         open_ = open_ or not re.search(r"\b(exit|return)\s+[1-9]|usage", full)
@@ -189,8 +189,8 @@ def collect(
             else:
                 targets = {}
                 lines = text.splitlines()
-                for i, line in enumerate(lines):
-                    if (m := JUST_RECIPE.match(line)) and not line.startswith((" ", "\t")):
+                for i, recipe_line in enumerate(lines):
+                    if (m := JUST_RECIPE.match(recipe_line)) and not recipe_line.startswith((" ", "\t")):
                         body = i + 1 < len(lines) and lines[i + 1].startswith((" ", "\t"))
                         targets[m.group(1)] = (i + 1, body or bool(m.group(3).strip()))
             names[tool] |= set(targets)
@@ -294,7 +294,8 @@ def _readme_refs(
     repo: RepoSnapshot, names: dict[str, set[str]], dispatches: dict[str, Dispatch]
 ) -> tuple[list[Evidence], list[Evidence]]:
     """README commands whose target exists, and those that point at nothing."""
-    ok, broken = [], []
+    ok: list[Evidence] = []
+    broken: list[Evidence] = []
     for f in repo.files:
         if not (f.name.lower().startswith("readme") and "/" not in f.path):
             continue

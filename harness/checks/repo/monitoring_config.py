@@ -51,8 +51,8 @@ def run(ctx: Context) -> Iterator[Finding]:
                 remediation=f"Fix {path} so that Prometheus can load it (check with `promtool check config`).",
                 subject=path,
             )
-    cloud = model.cloud_alarms or [d for d in model.dashboards if d.kind in ("cloudwatch", "azure", "gcp")]
-    if not model.prom_configs and not cloud:
+    has_cloud = bool(model.cloud_alarms) or any(d.kind in ("cloudwatch", "azure", "gcp") for d in model.dashboards)
+    if not model.prom_configs and not has_cloud:
         if model.monitoring_claims:
             ev = [
                 evidence(c.loc, "monitoring claimed in documentation", head, c.text)

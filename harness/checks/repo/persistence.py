@@ -65,13 +65,21 @@ def _scannable(f: RepoFile) -> bool:
     )
 
 
+def _matched(pattern: re.Pattern[str], line: str) -> str:
+    """The text `pattern` matches in a line that inventory.grep returned for it (so it always matches)."""
+    m = pattern.search(line)
+    assert m is not None, "inventory.grep returns only lines that match"
+    return m.group(0)
+
+
 def _compose_stores(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], list[Evidence], list[Evidence]]:
     """Stores, durable volumes and in-memory-only stores found in compose files."""
     stores, durable, volatile = [], [], []
     for c in inventory.compose_files(ctx, repo):
         if c.error:
             continue
-        named = c.data.get("volumes") if isinstance(c.data.get("volumes"), dict) else {}
+        top_volumes = c.data.get("volumes")
+        named = top_volumes if isinstance(top_volumes, dict) else {}
         for name, svc in c.services.items():
             image = str(svc.get("image", ""))
             mounts = [v for v in svc.get("volumes", []) or [] if v]
@@ -138,16 +146,14 @@ def run(ctx: Context) -> Iterator[Finding]:
                 repo,
                 hit.path,
                 hit.line,
-                f"data store: {STORE.search(hit.text).group(0)}",  # type: ignore[union-attr]
+                f"data store: {_matched(STORE, hit.text)}",
                 hit.text,
             )
         )
     for hit in inventory.grep(repo, files, DURABLE, limit=20):
         durable.append(
-            inventory.evidence_at(
-                repo, hit.path, hit.line, f"durable storage: {DURABLE.search(hit.text).group(0)}", hit.text
-            )
-        )  # type: ignore[union-attr]
+            inventory.evidence_at(repo, hit.path, hit.line, f"durable storage: {_matched(DURABLE, hit.text)}", hit.text)
+        )
     ctx.check_deadline()
     broken = [c for c in inventory.compose_files(ctx, repo) if c.error]
     evidence = stores[:SHOWN] + durable[:SHOWN] + volatile[:3]

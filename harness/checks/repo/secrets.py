@@ -295,15 +295,15 @@ def run(ctx: Context) -> Iterator[Finding]:
     for p in list(past.values())[:MAX_FINDINGS]:
         h = p.hit
         gone = f", removed in {p.removed_in[:10]}" if p.removed_in else ", no removal found: on another branch?"
-        ev = [_commit_ref(history, p.added_in, f"{h.name} ({mask(h.value)}) added to {h.path}")]
+        refs = [_commit_ref(history, p.added_in, f"{h.name} ({mask(h.value)}) added to {h.path}")]
         if p.removed_in:
-            ev.append(_commit_ref(history, p.removed_in, "removed"))
+            refs.append(_commit_ref(history, p.removed_in, "removed"))
         yield finding(
             ID,
             Outcome.WARN,
             f"{h.name} in the history of {h.path} (added in {p.added_in[:10]}{gone}); not at HEAD, "
             "but anyone with the repository can read it: rotate it",
-            ev,
+            refs,
             subject=h.path,
         )
     if len(past) > MAX_FINDINGS:

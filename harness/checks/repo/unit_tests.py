@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from harness.checks.base import check, finding
 from harness.context import Context
-from harness.model import Finding, Outcome
+from harness.model import Evidence, Finding, Outcome
 from harness.probes import inventory
 
 ID = "repo.unit-tests"
@@ -75,7 +75,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         return
     scanned = [t.path for t in inv.tests] + inv.support
     files = [f for p in scanned if (f := repo.get(p)) is not None]
-    evidence = []
+    evidence: list[Evidence] = []
     libraries: dict[str, int] = {}
     fakes: dict[str, tuple[str, int, str]] = {}
     texts: dict[str, str] = {}
