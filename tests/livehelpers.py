@@ -48,8 +48,11 @@ class TlsCA:
         ciphers: str | None = None,
         not_after: Any = None,
         key_type: trustme.KeyType = trustme.KeyType.ECDSA,
+        not_before: Any = None,
     ) -> ssl.SSLContext:
-        leaf = self.ca.issue_cert(*(identities or ("localhost", LOOPBACK)), not_after=not_after, key_type=key_type)
+        leaf = self.ca.issue_cert(
+            *(identities or ("localhost", LOOPBACK)), not_before=not_before, not_after=not_after, key_type=key_type
+        )
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         if minimum is not None:
             ctx.minimum_version = minimum

@@ -96,6 +96,26 @@ def test_expiry_soon_warns_and_expired_fails(tmp_path, ca):
 
 
 @pytest.mark.live
+def test_short_lived_certificates_are_judged_by_their_renewal_window(tmp_path, ca):
+    """A 12-hour certificate always expires "soon": only one past two thirds of its life is late."""
+    now = dt.datetime.now(dt.UTC)
+    fresh = ca.server_context(
+        ciphers=INTERMEDIATE, not_before=now - dt.timedelta(hours=2), not_after=now + dt.timedelta(hours=10)
+    )
+    with running(serve_app(fresh)) as app:
+        findings = run_check("live.tls", tmp_path, config(tmp_path, ca, app.url))
+    outcomes = by_outcome(findings)
+    assert any("short-lived certificate (12 h lifetime) with 10 h left" in r for r in outcomes[Outcome.PASS])
+    assert not outcomes.get(Outcome.WARN)
+    late = ca.server_context(
+        ciphers=INTERMEDIATE, not_before=now - dt.timedelta(hours=11), not_after=now + dt.timedelta(hours=1)
+    )
+    with running(serve_app(late)) as app:
+        findings = run_check("live.tls", tmp_path, config(tmp_path, ca, app.url))
+    assert any("has only 1 h left" in r for r in by_outcome(findings)[Outcome.WARN])
+
+
+@pytest.mark.live
 def test_plain_http_url_fails_ds1(tmp_path):
     with running(serve_app()) as app:
         [f] = run_check("live.tls", tmp_path, config(tmp_path, None, app.url))
