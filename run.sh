@@ -88,6 +88,7 @@ case "${1:-}" in
     setup
     log "lint"
     ruff check harness tests bench infra reference_project
+    ruff format --check harness tests bench infra reference_project
     mypy harness
     log "tests"
     exec python -m pytest -q -p no:cacheprovider "$@"

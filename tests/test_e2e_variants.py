@@ -49,7 +49,10 @@ AVAILABILITY_WINDOW_S = 5
 def harness(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "harness.cli", *args],
-        capture_output=True, text=True, timeout=timeout, cwd=Paths.default().repo,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=Paths.default().repo,
     )
 
 

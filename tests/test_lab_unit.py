@@ -52,4 +52,4 @@ def test_generated_config_is_valid_and_points_at_the_lab(tmp_path: Path) -> None
 def test_push_hook_deploys_main_in_the_background_with_a_bound() -> None:
     hook = remote.HOOK.format(log="/tmp/x.log", timeout=600, python="/usr/bin/python3")
     assert "refs/heads/main" in hook and "timeout 600" in hook and hook.rstrip().endswith("done")
-    assert "lab redeploy --git-dir" in hook and ">> \"$LOG\"" in hook and "&\n" in hook
+    assert "lab redeploy --git-dir" in hook and '>> "$LOG"' in hook and "&\n" in hook

@@ -100,12 +100,16 @@ def bootstrap(client: docker.DockerClient, name: str, workdir: Path | None = Non
         log.info("debootstrap %s from %s (about a minute)", SUITE, mirror)
         subprocess.run(
             ["debootstrap", "--variant=minbase", "--arch=amd64", SUITE, str(rootfs), mirror],
-            check=True, capture_output=True, timeout=DEBOOTSTRAP_TIMEOUT_S,
+            check=True,
+            capture_output=True,
+            timeout=DEBOOTSTRAP_TIMEOUT_S,
         )
         configure(rootfs, mirror, security)
         subprocess.run(
             ["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."],
-            check=True, capture_output=True, timeout=300,
+            check=True,
+            capture_output=True,
+            timeout=300,
         )
         changes = ['CMD ["bash"]', f"LABEL {LABEL}={LAB} {ROLE}=base"]
         client.api.import_image(src=str(tarball), repository=repository, tag=tag, changes=changes)

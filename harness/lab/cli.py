@@ -33,8 +33,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
     try:
         if args.lab_command == "up":
             result = lab.up(paths, variant)
-            print(f"lab up{' (broken: ' + variant + ')' if variant else ''}: {result['commit'][:12]} "
-                  f"serving after {result['seconds']} s")
+            print(
+                f"lab up{' (broken: ' + variant + ')' if variant else ''}: {result['commit'][:12]} "
+                f"serving after {result['seconds']} s"
+            )
             print(endpoints.summary(paths))
         elif args.lab_command == "redeploy":
             result = lab.redeploy(paths, args.git_dir, args.commit, variant)

@@ -94,9 +94,9 @@ def _has_series(query: str) -> bool:
 
 def _settled(instances: int) -> bool:
     """Prometheus has exactly the current app instances as targets, each scraped at least once (up or down)."""
-    found = requests.get(
-        f"{PROMETHEUS_URL}/api/v1/targets", params={"state": "active"}, timeout=HTTP_TIMEOUT
-    ).json()["data"]["activeTargets"]
+    found = requests.get(f"{PROMETHEUS_URL}/api/v1/targets", params={"state": "active"}, timeout=HTTP_TIMEOUT).json()[
+        "data"
+    ]["activeTargets"]
     health = [t.get("health", "unknown") for t in found if t.get("labels", {}).get("job") == "app"]
     return len(health) == instances and "unknown" not in health
 
@@ -139,7 +139,7 @@ skip = ["live.pulumi-state"]
 
 [repository]
 # No advisory service is reachable offline: audit the pins against the project's dated snapshot.
-advisory_file = "{paths.project / 'security' / 'advisories.json'}"
+advisory_file = "{paths.project / "security" / "advisories.json"}"
 
 [live]
 urls = ["{url}"]

@@ -57,11 +57,15 @@ class Metrics:
         ProcessCollector(registry=self.registry)  # CPU seconds, resident memory, open fds
         PlatformCollector(registry=self.registry)
         self.requests = Counter(
-            "http_requests", "HTTP requests by route and status code", ["method", "route", "status"],
+            "http_requests",
+            "HTTP requests by route and status code",
+            ["method", "route", "status"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "http_request_duration_seconds", "Time to serve a request", ["method", "route"],
+            "http_request_duration_seconds",
+            "Time to serve a request",
+            ["method", "route"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=self.registry,
         )
@@ -69,7 +73,8 @@ class Metrics:
         self.tasks_created = Counter("tasks_created", "Tasks created", registry=self.registry)
         self.tasks_completed = Counter("tasks_completed", "Tasks marked complete", registry=self.registry)
         self.task_age_at_completion = Histogram(
-            "task_age_at_completion_seconds", "Time from creating a task to completing it",
+            "task_age_at_completion_seconds",
+            "Time from creating a task to completing it",
             buckets=(60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400),
             registry=self.registry,
         )

@@ -118,7 +118,7 @@ def api_list() -> Response:
 def api_create() -> tuple[Response, int]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise Invalid("send a JSON object like {\"title\": \"...\"}")
+        raise Invalid('send a JSON object like {"title": "..."}')
     task = create_task(data)
     return jsonify(task.to_dict(settings().feature_due_dates)), 201
 
