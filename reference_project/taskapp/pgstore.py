@@ -11,6 +11,7 @@ from importlib import resources
 from typing import Any
 
 import psycopg
+import psycopg.sql
 
 from taskapp.store import NotFound, Task
 
@@ -90,7 +91,16 @@ class Pool:
             self._slots.put(None)
 
 
-COLUMNS = "id, title, done, created_at, completed_at, due_date"
+# Queries are composed with psycopg.sql, never string formatting: the column list is identifiers, never data.
+COLUMNS = psycopg.sql.SQL(", ").join(
+    psycopg.sql.Identifier(name) for name in ("id", "title", "done", "created_at", "completed_at", "due_date")
+)
+LIST = psycopg.sql.SQL("SELECT {} FROM tasks ORDER BY id DESC LIMIT %s").format(COLUMNS)
+GET = psycopg.sql.SQL("SELECT {} FROM tasks WHERE id = %s").format(COLUMNS)
+CREATE = psycopg.sql.SQL("INSERT INTO tasks (title, due_date) VALUES (%s, %s) RETURNING {}").format(COLUMNS)
+COMPLETE = psycopg.sql.SQL(
+    "UPDATE tasks SET done = TRUE, completed_at = COALESCE(completed_at, now()) WHERE id = %s RETURNING {}"
+).format(COLUMNS)
 
 
 def _task(row: tuple[Any, ...]) -> Task:
@@ -107,31 +117,26 @@ class PostgresStore:
 
     def list(self, limit: int = 200) -> list[Task]:
         with self.pool.connection() as conn:
-            rows = conn.execute(f"SELECT {COLUMNS} FROM tasks ORDER BY id DESC LIMIT %s", (limit,)).fetchall()
+            rows = conn.execute(LIST, (limit,)).fetchall()
         return [_task(r) for r in rows]
 
     def get(self, task_id: int) -> Task:
         with self.pool.connection() as conn:
-            row = conn.execute(f"SELECT {COLUMNS} FROM tasks WHERE id = %s", (task_id,)).fetchone()
+            row = conn.execute(GET, (task_id,)).fetchone()
         if row is None:
             raise NotFound(task_id)
         return _task(row)
 
     def create(self, title: str, due_date: dt.date | None = None) -> Task:
         with self.pool.connection() as conn:
-            row = conn.execute(
-                f"INSERT INTO tasks (title, due_date) VALUES (%s, %s) RETURNING {COLUMNS}", (title, due_date)
-            ).fetchone()
-        assert row is not None
+            row = conn.execute(CREATE, (title, due_date)).fetchone()
+        if row is None:  # INSERT ... RETURNING always returns the row; an assert would vanish under -O
+            raise RuntimeError("the database returned no row for the new task")
         return _task(row)
 
     def complete(self, task_id: int) -> Task:
         with self.pool.connection() as conn:
-            row = conn.execute(
-                f"UPDATE tasks SET done = TRUE, completed_at = COALESCE(completed_at, now()) WHERE id = %s"
-                f" RETURNING {COLUMNS}",
-                (task_id,),
-            ).fetchone()
+            row = conn.execute(COMPLETE, (task_id,)).fetchone()
         if row is None:
             raise NotFound(task_id)
         return _task(row)
