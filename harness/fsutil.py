@@ -6,6 +6,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
@@ -27,10 +28,7 @@ def write_atomic(path: Path, content: str | bytes) -> None:
 def read_bounded(path: Path, limit: int) -> bytes:
     """At most `limit` bytes of a file (raises OSError as open/read do)."""
     with open(path, "rb") as fh:
-        st = os.fstat(fh.fileno())
-        if stat.S_ISREG(st.st_mode) and st.st_size:  # size the read: read(limit) allocates `limit` bytes
-            return fh.read(min(limit, st.st_size + 1))[:limit]
-        return fh.read(limit)
+        return _read_sized(fh, limit)
 
 
 def read_regular(path: Path, limit: int) -> bytes | None:
@@ -40,20 +38,21 @@ def read_regular(path: Path, limit: int) -> bytes | None:
     except OSError:
         return None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        # Size the read to the file: read(limit) would allocate `limit` bytes for every small file.
-        want = min(limit, st.st_size + 1)  # +1 notices a file that grew since the stat
-        chunks: list[bytes] = []
-        while want > 0:
-            chunk = os.read(fd, want)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            want -= len(chunk)
-        return b"".join(chunks)
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        regular = False
+    if not regular:  # checked before fdopen, which refuses a folder
+        os.close(fd)
+        return None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            return _read_sized(fh, limit)
     except OSError:
         return None
-    finally:
-        os.close(fd)
+
+
+def _read_sized(fh: BinaryIO, limit: int) -> bytes:
+    st = os.fstat(fh.fileno())
+    if stat.S_ISREG(st.st_mode) and st.st_size:  # size the read: read(limit) allocates `limit` bytes
+        return fh.read(min(limit, st.st_size + 1))[:limit]  # +1 notices a file that grew since the stat
+    return fh.read(limit)

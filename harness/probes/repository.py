@@ -107,7 +107,7 @@ class RepoSnapshot:
         if self.is_git and not self._prefetched:
             # Nearly every file is read by some check (the secret scan reads them all): one batch, not thousands.
             self._prefetched = True
-            self.prefetch(self.files)
+            self._prefetch()
         with self._lock:
             if path in self._cache:
                 return self._cache[path]
@@ -125,44 +125,41 @@ class RepoSnapshot:
         return data.decode("utf-8", "replace")
 
     def texts(self, files: list[RepoFile]) -> Iterator[tuple[RepoFile, str]]:
-        self.prefetch(files)
         for f in files:
             text = self.read_text(f.path)
             if text is not None:
                 yield f, text
 
-    def prefetch(self, files: list[RepoFile]) -> None:
-        """Read many blobs with one `git cat-file --batch` call instead of one round trip per file.
+    def _prefetch(self) -> None:
+        """Read the tree's blobs with a few `git cat-file --batch` calls instead of one round trip per file.
 
         Fills the cache up to its budget; anything not fetched here is read on demand as before.
         """
-        if not self.is_git:
-            return
         with self._lock:
             room = self.CACHE_BUDGET - self._cache_bytes
-            by_oid: dict[str, list[str]] = {}
-            for f in files:
+            wanted: dict[str, tuple[int, list[str]]] = {}  # oid -> (size, paths with that content)
+            for f in self.files:
                 if f.path in self._cache or not f.oid or not f.is_regular or f.size > self.max_file_bytes:
                     continue
-                if f.oid not in by_oid:
+                if f.oid not in wanted:
                     if f.size > room:
                         continue
                     room -= f.size
-                    by_oid[f.oid] = []
-                by_oid[f.oid].append(f.path)
-            sizes = {f.oid: f.size for f in files}
+                    wanted[f.oid] = (f.size, [])
+                wanted[f.oid][1].append(f.path)
             batch: list[str] = []
             batch_bytes = 0
-            for oid in [*by_oid, ""]:  # "" flushes the last batch
-                if batch and (not oid or len(batch) >= PREFETCH_BATCH or batch_bytes >= PREFETCH_BATCH_BYTES):
-                    if not self._fetch(batch, by_oid):
+            for oid, (size, _paths) in wanted.items():
+                batch.append(oid)
+                batch_bytes += size
+                if len(batch) >= PREFETCH_BATCH or batch_bytes >= PREFETCH_BATCH_BYTES:
+                    if not self._fetch(batch, wanted):
                         return  # on any trouble the per-file path reads (and reports) what is left
                     batch, batch_bytes = [], 0
-                if oid:
-                    batch.append(oid)
-                    batch_bytes += sizes[oid]
+            if batch:
+                self._fetch(batch, wanted)
 
-    def _fetch(self, oids: list[str], by_oid: dict[str, list[str]]) -> bool:
+    def _fetch(self, oids: list[str], wanted: dict[str, tuple[int, list[str]]]) -> bool:
         try:
             proc = subprocess.run(
                 ["git", "-C", str(self.root), "cat-file", "--batch"],
@@ -178,18 +175,18 @@ class RepoSnapshot:
             end = out.find(b"\n", pos)
             if end < 0:
                 return False
-            header = out[pos:end].split()
-            if len(header) < 3 or header[0].decode() != oid:
-                pos = end + 1  # "<oid> missing": nothing follows
-                if header[-1:] != [b"missing"]:
-                    return False
+            header = out[pos:end].split()  # "<oid> <type> <size>", or "<oid> missing" with nothing after it
+            pos = end + 1
+            if header[-1:] == [b"missing"]:
                 continue
+            if len(header) < 3 or header[0] != oid.encode() or not header[2].isdigit():
+                return False
             size = int(header[2])
-            data = out[end + 1 : end + 1 + size]
-            pos = end + 2 + size
+            data = out[pos : pos + size]
+            pos += size + 1  # the content, then a newline
             if header[1] != b"blob" or len(data) != size:
                 continue
-            for path in by_oid[oid]:
+            for path in wanted[oid][1]:
                 self._cache[path] = data
             self._cache_bytes += size
         return True

@@ -45,6 +45,7 @@ class CertFacts:
     not_before: str
     not_after: str
     days_left: float
+    lifetime_days: float  # not_before to not_after: tells a short-lived certificate from an expiring one
     sans: list[str]
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,6 +92,7 @@ def cert_facts(cert: x509.Certificate) -> CertFacts:
         not_before=cert.not_valid_before_utc.isoformat(),
         not_after=after.isoformat(),
         days_left=round((after - dt.datetime.now(dt.UTC)).total_seconds() / 86400, 2),
+        lifetime_days=round((after - cert.not_valid_before_utc).total_seconds() / 86400, 2),
         sans=sans,
     )
 

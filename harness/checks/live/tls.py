@@ -6,7 +6,6 @@ Protocols and cipher suites are judged against a versioned policy (Mozilla
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator
 from functools import cache
@@ -166,7 +165,7 @@ def _judge_certificate(ctx: Context, url: str, scan: tls.TlsScan) -> Iterator[Fi
             remediation="Renew the certificate now and automate renewal (e.g. certbot or cert-manager).",
             subject=url,
         )
-    elif (lifetime := _lifetime_days(leaf)) is not None and lifetime <= warn_days:
+    elif 0 < (lifetime := leaf.lifetime_days) <= warn_days:
         # Short-lived certificates (an ACME CA's 6-day ones, Caddy's 12-hour internal ones) always expire "soon":
         # automated renewal replaces them at about two thirds of their life, so less than a third left is late.
         life, left = _duration(lifetime), _duration(max(0.0, leaf.days_left))
@@ -206,16 +205,6 @@ def _judge_certificate(ctx: Context, url: str, scan: tls.TlsScan) -> Iterator[Fi
             [expiry],
             subject=url,
         )
-
-
-def _lifetime_days(leaf: tls.CertFacts) -> float | None:
-    try:
-        start = dt.datetime.fromisoformat(leaf.not_before)
-        end = dt.datetime.fromisoformat(leaf.not_after)
-    except (TypeError, ValueError):
-        return None
-    days = (end - start).total_seconds() / 86400
-    return days if days > 0 else None
 
 
 def _duration(days: float) -> str:

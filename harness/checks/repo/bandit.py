@@ -144,7 +144,8 @@ def _targets(repo: repository.RepoSnapshot, files: list[RepoFile], tmp: Path) ->
         if data is None:
             unread.append(f.path)
             continue
-        if fsutil.read_regular(repo.root / f.path, MAX_PY_BYTES + 1) == data:
+        # A plain folder is its own snapshot (read_bytes just read this file from disk): nothing to compare.
+        if not repo.is_git or fsutil.read_regular(repo.root / f.path, MAX_PY_BYTES + 1) == data:
             targets[f"./{f.path}"] = f.path  # "./" so a name starting with "-" is never an option
             continue
         copy = tmp / "src" / f.path
