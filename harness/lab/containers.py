@@ -295,5 +295,15 @@ def find(client: docker.DockerClient, role: str | None = None, all_states: bool 
     return client.containers.list(all=all_states, filters={"label": filters})
 
 
+def front_ips(found: list[Container]) -> set[str]:
+    """The containers' addresses on the front network, where Prometheus and Caddy reach them."""
+    ips = set()
+    for container in found:
+        network = (container.attrs.get("NetworkSettings") or {}).get("Networks", {}).get(FRONT) or {}
+        if network.get("IPAddress"):
+            ips.add(str(network["IPAddress"]))
+    return ips
+
+
 def image_of(container: Container) -> str:
     return str(container.attrs.get("Image", ""))

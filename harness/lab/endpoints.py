@@ -55,8 +55,8 @@ def base_url(variant: str = "") -> str:
     return f"http://localhost:{HTTP_PORT}" if variant == "plain-http" else BASE_URL
 
 
-def wait_serving(paths: Paths, timeout_s: float = 60, variant: str = "") -> None:
-    """Until users get ready answers through Caddy, and Prometheus scrapes every app instance."""
+def wait_serving(paths: Paths, app_ips: set[str], timeout_s: float = 60, variant: str = "") -> None:
+    """Until users get ready answers through Caddy, and Prometheus scrapes every app instance (`app_ips`)."""
     deadline = time.monotonic() + timeout_s
     problem = ""
     # Without the app's /metrics route Prometheus can scrape no instance: wait for the answers alone.
@@ -72,12 +72,16 @@ def wait_serving(paths: Paths, timeout_s: float = 60, variant: str = "") -> None
                 f"{PROMETHEUS_URL}/api/v1/query", params={"query": 'sum(up{job="app"})'}, timeout=HTTP_TIMEOUT
             ).json()["data"]["result"]
             scraped = float(up[0]["value"][1]) if up else 0.0
-            # A variant switch replaces instances: wait until Prometheus has dropped the replaced ones too.
-            settled = not variant or _settled(instances)
+            # Replaced instances linger as targets until DNS-SD refreshes, looking up until their next scrape:
+            # wait until Prometheus's app targets are exactly the running instances.
+            settled = _settled(app_ips)
             recorded = not want_recorded or _has_series(RECORDED_ERROR_RATIO)
             if ready.status_code == 200 and scraped >= want_scraped and settled and recorded:
                 return
-            problem = f"readyz {ready.status_code}, {scraped:.0f} app targets up, error ratio recorded: {recorded}"
+            problem = (
+                f"readyz {ready.status_code}, {scraped:.0f} app targets up, targets match the running instances: "
+                f"{settled}, error ratio recorded: {recorded}"
+            )
         except (requests.RequestException, ValueError, KeyError) as exc:
             problem = str(exc)[:200]
         time.sleep(1)
@@ -92,13 +96,14 @@ def _has_series(query: str) -> bool:
     return bool(answer["data"]["result"])
 
 
-def _settled(instances: int) -> bool:
-    """Prometheus has exactly the current app instances as targets, each scraped at least once (up or down)."""
+def _settled(app_ips: set[str]) -> bool:
+    """Prometheus's app targets are exactly these addresses, each scraped at least once (up or down)."""
     found = requests.get(f"{PROMETHEUS_URL}/api/v1/targets", params={"state": "active"}, timeout=HTTP_TIMEOUT).json()[
         "data"
     ]["activeTargets"]
-    health = [t.get("health", "unknown") for t in found if t.get("labels", {}).get("job") == "app"]
-    return len(health) == instances and "unknown" not in health
+    app = [t for t in found if t.get("labels", {}).get("job") == "app"]
+    hosts = {str(t.get("labels", {}).get("instance", "")).rpartition(":")[0] for t in app}
+    return hosts == app_ips and all(t.get("health", "unknown") != "unknown" for t in app)
 
 
 def wait_switched(paths: Paths, hostnames: set[str], base: str = BASE_URL, timeout_s: float = 20) -> None:

@@ -323,7 +323,8 @@ def up(paths: Paths, variant: str = "") -> dict[str, str]:
         containers.wait_healthy(platform, timeout_s=120)
         if variant != "plain-http":  # no TLS listener: the CA from the last normal lab stays as it is
             endpoints.write_ca(c, paths)
-        endpoints.wait_serving(paths, timeout_s=120, variant=variant)
+        running = containers.find(c, "app", all_states=False)
+        endpoints.wait_serving(paths, containers.front_ips(running), timeout_s=120, variant=variant)
         endpoints.write_config(paths, variant)
         write_private(paths.db_env, {DSN_ENV: containers.app_dsn(secrets, "127.0.0.1", POSTGRES_PORT)})
     from harness.lab import remote
