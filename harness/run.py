@@ -59,20 +59,22 @@ def load_waivers(config: Config) -> list[waivers.Claim]:
     claims = [waivers.Claim(w, label, "operator", f"operator ({label})") for w in config.waivers]
     project_toml = str(config.repo_path / CONFIG_NAME)
     claims += [waivers.Claim(w, project_toml, "project", project_accepted) for w in config.project_waivers]
+    files: list[tuple[Path, str, str]] = []
     if config.run.waivers_file:
         path = config.resolve(config.run.waivers_file)
         if not path.is_file():
             raise ConfigError(f"run.waivers_file: file not found: {path}")
         given_by = config.provenance.get("run.waivers_file", "flag")
         if given_by.startswith("project"):  # named by a trusted project: still the project's claims
-            origin, accepted = "project", project_accepted
+            files.append((path, "project", project_accepted))
         else:
-            origin, accepted = "operator", f"operator ({'--waivers' if given_by == 'flag' else given_by})"
-    else:
-        path, origin, accepted = config.repo_path / waivers.WAIVERS_NAME, "project", project_accepted
-        if not path.is_file():
-            return claims
-    return claims + [waivers.Claim(e, str(path), origin, accepted) for e in waivers.read_file(path)]
+            files.append((path, "operator", f"operator ({'--waivers' if given_by == 'flag' else given_by})"))
+    default = config.repo_path / waivers.WAIVERS_NAME
+    if default.is_file() and all(default.resolve() != f[0].resolve() for f in files):
+        files.append((default, "project", project_accepted))  # listed even when the operator gives a file
+    for path, origin, accepted in files:
+        claims += [waivers.Claim(e, str(path), origin, accepted) for e in waivers.read_file(path)]
+    return claims
 
 
 def settings_summary(config: Config) -> dict[str, Any]:

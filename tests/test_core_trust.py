@@ -241,9 +241,10 @@ def test_operator_waiver_file_is_accepted_as_the_operators(project, tmp_path):
     _failing_project(project)
     mine = tmp_path / "mine.toml"
     mine.write_text((project / "harness-waivers.toml").read_text())
-    (claim,) = _run(project, tmp_path / "a", "--waivers", str(mine))["waivers"]
-    assert claim["origin"] == "operator" and claim["accepted_by"] == "operator (--waivers)"
-    assert claim["status"] == "applied"
+    rows = {w["origin"]: w for w in _run(project, tmp_path / "a", "--waivers", str(mine))["waivers"]}
+    assert rows["operator"]["accepted_by"] == "operator (--waivers)" and rows["operator"]["status"] == "applied"
+    # The project's own file is still listed, as a claim nobody accepted.
+    assert rows["project"]["accepted"] is False and rows["project"]["status"] == "unused"
 
 
 def test_report_says_where_settings_came_from(project, tmp_path, capsys):
