@@ -175,24 +175,23 @@ def _inside(path: str, root: Path) -> bool:
 
 
 def layered(repo: Path, operator: list[Layer], trust_project: bool, accept_waivers: bool = False) -> Config:
-    """Defaults, then what the project may give, then the operator's files and flags in order."""
-    project_file = repo / CONFIG_NAME
-    project = file_layer(project_file, f"project {project_file}", "project") if project_file.is_file() else None
+    """Defaults, then what the project may give, then the operator's files and flags in order.
+
+    An operator's mistake is an error (exit 2). The untrusted project's is listed as ignored, so a
+    broken or hostile harness.toml cannot stop the operator's run.
+    """
+    ignored: list[dict[str, str]] = []
+    project = _project_layer(repo, trust_project, ignored)
     merged: dict[str, Any] = {}
     provenance: dict[str, str] = {"project.repo": "default (the current folder)"}
-    ignored: list[dict[str, str]] = []
-    project_waivers: list[dict[str, Any]] = []
-    operator_waivers: list[dict[str, Any]] = []
+    waivers: dict[str, list[dict[str, Any]]] = {"project": [], "operator": []}
     waiver_labels: list[str] = []
     for layer in ([project] if project else []) + operator:
         for key, value in layer.values.items():
             cls = KEY_CLASSES[key]
             if cls == CLAIM:
-                if layer.origin == "project":
-                    project_waivers += value
-                else:
-                    operator_waivers += value
-                    waiver_labels.append(layer.label)
+                waivers[layer.origin] += value
+                waiver_labels += [layer.label] if layer.origin == "operator" else []
                 continue
             if layer.origin == "project" and not trust_project:
                 if cls != DESCRIBES:
@@ -205,18 +204,35 @@ def layered(repo: Path, operator: list[Layer], trust_project: bool, accept_waive
                 value = merged[key] + [v for v in value if v not in merged[key]]
             merged[key], provenance[key] = value, layer.label
     merged.setdefault("project.repo", str(repo))
-    config = check_types(unflatten(merged))
-    config.base_dir = Path.cwd()
-    config.waivers = operator_waivers
-    config.project_waivers = project_waivers
     if waiver_labels:
         provenance["waivers"] = " + ".join(dict.fromkeys(waiver_labels))
-    config.provenance, config.ignored = provenance, ignored
-    config.trust_project, config.accept_waivers = trust_project, accept_waivers
+    for _ in range(len(merged) + 1):
+        config = check_types(unflatten(merged))
+        config.base_dir = Path.cwd()
+        config.waivers, config.project_waivers = waivers["operator"], waivers["project"]
+        config.provenance, config.ignored = provenance, ignored
+        config.trust_project, config.accept_waivers = trust_project, accept_waivers
+        try:
+            validate(config)
+            return config
+        except ConfigError as exc:
+            key = str(exc).split(":", 1)[0].split("[", 1)[0]
+            source = provenance.get(key, "")
+            if not (source.startswith("project") and not trust_project):
+                raise ConfigError(f"{exc} (from {source})" if source else str(exc)) from None
+            del merged[key], provenance[key]  # the project described itself wrongly: say so, run without it
+            ignored.append({"key": key, "reason": f"invalid: {exc}"})
+    raise ConfigError("configuration did not settle")  # unreachable: each round drops one key
+
+
+def _project_layer(repo: Path, trust_project: bool, ignored: list[dict[str, str]]) -> Layer | None:
+    path = repo / CONFIG_NAME
+    if not path.is_file():
+        return None
     try:
-        validate(config)
+        return file_layer(path, f"project {path}", "project")
     except ConfigError as exc:
-        key = str(exc).split(":", 1)[0].split("[", 1)[0]
-        source = provenance.get(key)
-        raise ConfigError(f"{exc} (from {source})" if source else str(exc)) from None
-    return config
+        if trust_project:
+            raise
+        ignored.append({"key": CONFIG_NAME, "reason": f"not read: {exc}"})
+        return None

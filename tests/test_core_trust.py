@@ -167,11 +167,22 @@ def test_unbounded_numbers_are_refused_naming_the_key(project, tmp_path, capsys,
     assert len(err) == 1 and needle in err[0], err
 
 
-def test_project_file_with_wrong_types_is_still_an_error(project):
-    # A project key that is not taken is listed, but a file that does not parse as configuration is refused.
+def test_a_broken_project_file_cannot_stop_the_operators_run(project):
+    # Untrusted, the project's mistakes are listed and the run goes on; with the opt-in they are errors.
     (project / "harness.toml").write_text("[run]\nconcurrency = 'many'\n")
+    config = load_config(parse("--repo", str(project)))
+    (entry,) = config.ignored
+    assert entry["key"] == "harness.toml" and "run.concurrency: expected integer" in entry["reason"]
     with pytest.raises(ConfigError, match=r"harness.toml: run.concurrency: expected integer"):
-        load_config(parse("--repo", str(project)))
+        load_config(parse("--repo", str(project), "--trust-project"))
+    (project / "harness.toml").write_text(
+        '[live]\nurls = ["ftp://x"]\nca_bundle = "missing.pem"\n[project]\nname = "n"\n'
+    )
+    config = load_config(parse("--repo", str(project)))
+    assert config.project.name == "n" and config.live.urls == [] and config.live.ca_bundle == ""
+    assert {i["key"] for i in config.ignored} == {"live.urls", "live.ca_bundle"}
+    with pytest.raises(ConfigError, match=r"live.ca_bundle: file not found: .* \(from project "):
+        load_config(parse("--repo", str(project), "--trust-project"))
 
 
 ENTRY = {"check": "repo.bandit", "justification": "false positive", "approver": "Tutor", "expires": FAR}

@@ -253,8 +253,18 @@ def _opt_in_taken(report: dict[str, Any] | None) -> str | None:
 
 
 def _inf_timeout(env: Env) -> list[str]:
-    _leaky_project(env, "[run.timeouts]\n'repo.secrets' = inf\n")
+    _leaky_project(env, "[run.timeouts]\n'repo.secrets' = inf\n[live]\nurls = ['ftp://x']\n")
     return ["--only", "repo.secrets"]
+
+
+def _refused_in_report(report: dict[str, Any] | None) -> str | None:
+    ignored = (report or {}).get("run", {}).get("settings", {}).get("ignored_from_project", [])
+    reasons = " ".join(str(i.get("reason")) for i in ignored)
+    return None if "must be a finite number" in reasons else f"the infinite timeout is not reported: {ignored}"
+
+
+def _inf_timeout_trusted(env: Env) -> list[str]:
+    return [*_inf_timeout(env), "--trust-project"]
 
 
 CASES = [
@@ -309,6 +319,14 @@ CASES = [
         deadline_s=120,
     ),
     HostileCase("trust-waiver-wrong-types", "crash", _bad_waivers, _all(_secrets_fail, _all_malformed), deadline_s=120),
-    HostileCase("trust-project-inf-timeout", "crash", _inf_timeout, exit_codes=(2,), deadline_s=60),
+    HostileCase(
+        "trust-project-inf-timeout",
+        "crash",
+        _inf_timeout,
+        _all(_secrets_fail, _refused_in_report),
+        secrets=(AWS_ID,),
+        deadline_s=120,
+    ),
+    HostileCase("trust-project-inf-timeout-trusted", "crash", _inf_timeout_trusted, exit_codes=(2,), deadline_s=60),
     HostileCase("trust-opt-in-is-taken", "false-pass", _opt_in, _opt_in_taken, deadline_s=120),
 ]
