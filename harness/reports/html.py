@@ -310,7 +310,7 @@ def _banner(doc: dict[str, Any]) -> str:
                 ("project", f"{_e(target.get('name'))} <code>{_e(target.get('repo'))}</code>"),
                 *([("URLs", urls)] if urls else []),
                 ("run", f"{_e(run.get('started'))} → {_e(run.get('finished'))} ({_e(run.get('duration_s'))} s)"),
-                *[("settings" if i == 0 else "", _e(line)) for i, line in enumerate(view.provenance_lines(doc))],
+                *[("where from" if i == 0 else "", _e(line)) for i, line in enumerate(view.provenance_lines(doc))],
             ]
         )
         + "</section>"
