@@ -92,7 +92,7 @@ def load_config(args: argparse.Namespace) -> Config:
         raise ConfigError(f"--repo: not a folder: {args.repo}")
     operator: list[Layer] = []
     user_file = user_config_path()
-    if user_file.is_file():
+    if user_file is not None and user_file.is_file():
         operator.append(file_layer(user_file, f"operator file {user_file}", "operator"))
     if args.config is not None:
         operator.append(file_layer(args.config, f"--config {args.config.resolve()}", "operator"))

@@ -283,11 +283,15 @@ def load_file(path: Path) -> Config:
     return from_dict(read_table(path), path.parent.resolve())
 
 
-def user_config_path() -> Path:
+def user_config_path() -> Path | None:
     """The operator's own file: $XDG_CONFIG_HOME/harness/config.toml, else ~/.config/harness/config.toml."""
     xdg = os.environ.get("XDG_CONFIG_HOME", "")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".config"  # XDG: ignore a relative value
-    return base / "harness" / "config.toml"
+    if xdg and Path(xdg).is_absolute():  # XDG: a relative value is ignored
+        return Path(xdg) / "harness" / "config.toml"
+    try:
+        return Path.home() / ".config" / "harness" / "config.toml"
+    except RuntimeError:  # no HOME and no passwd entry (a bare container): no operator file
+        return None
 
 
 def validate(config: Config) -> None:

@@ -316,3 +316,13 @@ def test_two_runs_sharing_out_never_leave_a_mixed_set(project, tmp_path):
     assert len(set(hosts.values())) == 1, hosts
     expected = {"alpha": 2, "beta": 4}[next(iter(hosts.values()))]
     assert len(hosts) == expected and sorted(p.name for p in out.iterdir()) == sorted(hosts)
+
+
+def test_user_config_path_follows_xdg(tmp_path, monkeypatch):
+    from harness.config import user_config_path
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert user_config_path() == tmp_path / "xdg" / "harness" / "config.toml"
+    monkeypatch.setenv("XDG_CONFIG_HOME", "relative/dir")  # the XDG spec says to ignore a relative value
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert user_config_path() == tmp_path / "home" / ".config" / "harness" / "config.toml"
