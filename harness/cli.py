@@ -99,7 +99,7 @@ def load_config(args: argparse.Namespace) -> Config:
     flags = Layer("flag", "operator")
     for dest, key, is_path in FLAG_KEYS:
         value = getattr(args, dest)
-        if value not in (None, [], False):
+        if value is not None and value is not False and value != []:  # `not in (None, False)` would drop 0
             flags.values[key] = str(value.resolve()) if is_path else value
     operator.append(flags)
     # The project is --repo, else the folder an operator file names, else the current folder.

@@ -259,7 +259,7 @@ def check_types(table: dict[str, Any]) -> Config:
 
 
 def from_dict(table: dict[str, Any], base_dir: Path) -> Config:
-    config: Config = _build(Config, table, "")
+    config = check_types(table)
     config.base_dir = base_dir
     validate(config)
     return config
@@ -308,9 +308,9 @@ def validate(config: Config) -> None:
     for name, seconds in run.timeouts.items():
         if not 0 < seconds <= MAX_SECONDS:
             raise ConfigError(f"run.timeouts.{name}: must be more than 0 and at most {MAX_SECONDS:.0f} seconds")
-    for key, ratio in (("live.availability.min_success_ratio", config.live.availability.min_success_ratio),):
-        if ratio > 1:
-            raise ConfigError(f"{key}: must be between 0 and 1, got {ratio!r}")
+    ratio = config.live.availability.min_success_ratio
+    if ratio > 1:
+        raise ConfigError(f"live.availability.min_success_ratio: must be between 0 and 1, got {ratio!r}")
     if not config.repo_path.is_dir():
         raise ConfigError(f"project.repo: not a folder: {config.repo_path}")
     live = config.live

@@ -93,8 +93,14 @@ KEY_CLASSES: dict[str, str] = {
     "waivers": CLAIM,
 }
 # Paths, resolved against the folder of the file that names them (flags are already absolute).
-PATH_KEYS = {"project.repo", "run.out", "run.waivers_file", "repository.advisory_file", "live.ca_bundle"}
-PATH_KEYS |= {"live.pulumi_state"}
+PATH_KEYS = {
+    "project.repo",
+    "run.out",
+    "run.waivers_file",
+    "repository.advisory_file",
+    "live.ca_bundle",
+    "live.pulumi_state",
+}
 INSIDE_PROJECT = {"live.ca_bundle", "live.pulumi_state"}  # a project may name only its own files
 EXTENDS = {"run.skip"}  # a later source adds to the list rather than replacing it
 

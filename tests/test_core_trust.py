@@ -326,3 +326,8 @@ def test_user_config_path_follows_xdg(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", "relative/dir")  # the XDG spec says to ignore a relative value
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert user_config_path() == tmp_path / "home" / ".config" / "harness" / "config.toml"
+
+
+def test_a_zero_from_a_flag_is_not_dropped(project):
+    with pytest.raises(ConfigError, match=r"run\.concurrency: must be at least 1"):
+        load_config(parse("--repo", str(project), "--concurrency", "0"))
