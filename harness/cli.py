@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from harness import __version__
-from harness.config import VALID_FORMATS, VALID_GATES, VALID_SCOPES, Config, ConfigError, discover, validate
+from harness.config import VALID_FORMATS, VALID_GATES, VALID_SCOPES, Config, ConfigError, user_config_path
 from harness.context import Shared
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
@@ -27,7 +27,15 @@ class Parser(argparse.ArgumentParser):
 
 def add_target_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo", type=Path, default=None, help="the project to verify (default: current folder)")
-    p.add_argument("--config", type=Path, default=None, help="a harness.toml (default: harness.toml in the project)")
+    p.add_argument(
+        "--config", type=Path, default=None, help="the operator's settings (on top of ~/.config/harness/config.toml)"
+    )
+    p.add_argument(
+        "--trust-project",
+        action="store_true",
+        help="also take the project's operator-only settings (commands, gate, limits): for your own project",
+    )
+    p.add_argument("--accept-waivers", action="store_true", help="accept the waivers the project claims")
     p.add_argument(
         "--format", dest="formats", action="append", choices=VALID_FORMATS, help="report format (repeatable)"
     )
@@ -38,7 +46,7 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--skip", action="append", default=None, metavar="CHECK_ID", help="do not run this check (repeatable)"
     )
-    p.add_argument("--waivers", type=Path, default=None, help="a waiver file (default: harness-waivers.toml)")
+    p.add_argument("--waivers", type=Path, default=None, help="the operator's waiver file (accepted)")
     p.add_argument("--concurrency", type=int, default=None, help="checks run at once (default: 8)")
     p.add_argument("--url", dest="urls", action="append", default=None, help="a public base URL (repeatable)")
     p.add_argument("--ca-bundle", type=Path, default=None, help="CA certificates to trust for the URLs")
@@ -53,43 +61,52 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+# Flags that set a configuration key: (argparse dest, dotted key, is a path).
+FLAG_KEYS = [
+    ("repo", "project.repo", True),
+    ("formats", "run.formats", False),
+    ("out", "run.out", True),
+    ("gate", "run.gate", False),
+    ("scope", "run.scope", False),
+    ("concurrency", "run.concurrency", False),
+    ("only", "run.only", False),
+    ("skip", "run.skip", False),
+    ("waivers", "run.waivers_file", True),
+    ("urls", "live.urls", False),
+    ("ca_bundle", "live.ca_bundle", True),
+    ("metrics_url", "live.metrics_url", False),
+    ("prometheus_url", "live.prometheus_url", False),
+    ("alertmanager_url", "live.alertmanager_url", False),
+    ("docker_host", "live.docker_host", False),
+    ("pulumi_state", "live.pulumi_state", True),
+    ("advisory_file", "repository.advisory_file", True),
+    ("online_audit", "repository.online_audit", False),
+]
+
+
 def load_config(args: argparse.Namespace) -> Config:
-    """harness.toml (or --config), then the flags on top, validated as a whole."""
-    repo = (args.repo or Path.cwd()).resolve()
-    if args.repo is not None and not repo.is_dir():
+    """Defaults, the project's descriptions, the operator's file(s), then the flags (see harness.trust)."""
+    from harness.trust import Layer, file_layer, layered
+
+    if args.repo is not None and not args.repo.resolve().is_dir():
         raise ConfigError(f"--repo: not a folder: {args.repo}")
-    config = discover(repo, args.config)
-    if args.repo is not None:
-        config.project.repo = str(repo)
-    run, live = config.run, config.live
-    if args.formats:
-        run.formats = args.formats
-    if args.out is not None:
-        run.out = str(args.out.resolve())
-    for name in ("gate", "scope", "concurrency"):
-        if getattr(args, name) is not None:
-            setattr(run, name, getattr(args, name))
-    if args.only:
-        run.only = args.only
-    if args.skip:
-        run.skip = run.skip + args.skip
-    if args.waivers is not None:
-        run.waivers_file = str(args.waivers.resolve())
-    if args.urls:
-        live.urls = args.urls
-    if args.ca_bundle is not None:
-        live.ca_bundle = str(args.ca_bundle.resolve())
-    for name in ("metrics_url", "prometheus_url", "alertmanager_url", "docker_host"):
-        if getattr(args, name) is not None:
-            setattr(live, name, getattr(args, name))
-    if args.pulumi_state is not None:
-        live.pulumi_state = str(args.pulumi_state.resolve())
-    if args.advisory_file is not None:
-        config.repository.advisory_file = str(args.advisory_file.resolve())
-    if args.online_audit:
-        config.repository.online_audit = True
-    validate(config)
-    return config
+    operator: list[Layer] = []
+    user_file = user_config_path()
+    if user_file is not None and user_file.is_file():
+        operator.append(file_layer(user_file, f"operator file {user_file}", "operator"))
+    if args.config is not None:
+        operator.append(file_layer(args.config, f"--config {args.config.resolve()}", "operator"))
+    flags = Layer("flag", "operator")
+    for dest, key, is_path in FLAG_KEYS:
+        value = getattr(args, dest)
+        if value is not None and value is not False and value != []:  # `not in (None, False)` would drop 0
+            flags.values[key] = str(value.resolve()) if is_path else value
+    operator.append(flags)
+    # The project is --repo, else the folder an operator file names, else the current folder.
+    repo = Path.cwd()
+    for layer in operator:
+        repo = Path(layer.values.get("project.repo", repo))
+    return layered(repo.resolve(), operator, trust_project=args.trust_project, accept_waivers=args.accept_waivers)
 
 
 def out_dir(config: Config) -> Path:

@@ -7,6 +7,8 @@ dataclass fields, so adding a setting is adding a field with a default.
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 import tomllib
 import types
 import typing
@@ -16,6 +18,7 @@ from typing import Any
 
 CONFIG_NAME = "harness.toml"
 MAX_CONFIG_BYTES = 1_000_000
+MAX_SECONDS = 86_400.0  # no deadline or window in a verification run needs more than a day
 
 
 class ConfigError(Exception):
@@ -160,6 +163,13 @@ class Config:
     waivers: list[dict[str, Any]] = field(default_factory=list)
     # Where the config came from, to resolve relative paths; not a TOML key.
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
+    # Set by harness.trust when the sources are layered (not TOML keys): where each setting came from,
+    # the project's keys it did not take, the project's own waivers (claims) and the operator's opt-ins.
+    provenance: dict[str, str] = field(default_factory=dict, metadata={"internal": True})
+    ignored: list[dict[str, str]] = field(default_factory=list, metadata={"internal": True})
+    project_waivers: list[dict[str, Any]] = field(default_factory=list, metadata={"internal": True})
+    trust_project: bool = field(default=False, metadata={"internal": True})
+    accept_waivers: bool = field(default=False, metadata={"internal": True})
 
     @property
     def repo_path(self) -> Path:
@@ -212,7 +222,15 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         _, item = typing.get_args(tp)
         return {k: _convert(v, item, f"{key}.{k}") for k, v in value.items()}
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
+    if tp in (int, float) and isinstance(value, int | float) and not isinstance(value, bool):
+        # TOML reads `inf`, `nan` and 1e400 (as inf): a deadline or threshold must be a finite, non-negative number.
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}: must be a finite number, got {value!r}")
+        if value < 0:
+            raise ConfigError(f"{key}: must not be negative, got {value!r}")
+        if key.endswith(("timeout_s", "window_s", "interval_s")) and value > MAX_SECONDS:
+            raise ConfigError(f"{key}: must be at most {MAX_SECONDS:.0f} seconds, got {value!r}")
     if tp is bool and not isinstance(value, bool):
         raise ConfigError(f"{key}: expected boolean, got {type(value).__name__}")
     if tp in (int, float) and isinstance(value, bool):
@@ -234,25 +252,46 @@ def _build(cls: type, table: dict[str, Any], prefix: str) -> Any:
     return cls(**kwargs)
 
 
-def from_dict(table: dict[str, Any], base_dir: Path) -> Config:
+def check_types(table: dict[str, Any]) -> Config:
+    """A Config from a TOML table, every key and type checked (no cross-key validation)."""
     config: Config = _build(Config, table, "")
+    return config
+
+
+def from_dict(table: dict[str, Any], base_dir: Path) -> Config:
+    config = check_types(table)
     config.base_dir = base_dir
     validate(config)
     return config
 
 
-def load_file(path: Path) -> Config:
+def read_table(path: Path) -> dict[str, Any]:
+    """The TOML table of a configuration file, or a one-line ConfigError naming the file."""
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise ConfigError(f"{path}: configuration file larger than {MAX_CONFIG_BYTES} bytes")
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    return from_dict(data, path.parent.resolve())
+        raise ConfigError(f"{path}: invalid TOML: {' '.join(str(exc).split())}") from None
+
+
+def load_file(path: Path) -> Config:
+    return from_dict(read_table(path), path.parent.resolve())
+
+
+def user_config_path() -> Path | None:
+    """The operator's own file: $XDG_CONFIG_HOME/harness/config.toml, else ~/.config/harness/config.toml."""
+    xdg = os.environ.get("XDG_CONFIG_HOME", "")
+    if xdg and Path(xdg).is_absolute():  # XDG: a relative value is ignored
+        return Path(xdg) / "harness" / "config.toml"
+    try:
+        return Path.home() / ".config" / "harness" / "config.toml"
+    except RuntimeError:  # no HOME and no passwd entry (a bare container): no operator file
+        return None
 
 
 def validate(config: Config) -> None:
@@ -267,8 +306,11 @@ def validate(config: Config) -> None:
     if run.concurrency < 1:
         raise ConfigError("run.concurrency: must be at least 1")
     for name, seconds in run.timeouts.items():
-        if seconds <= 0:
-            raise ConfigError(f"run.timeouts.{name}: must be positive")
+        if not 0 < seconds <= MAX_SECONDS:
+            raise ConfigError(f"run.timeouts.{name}: must be more than 0 and at most {MAX_SECONDS:.0f} seconds")
+    ratio = config.live.availability.min_success_ratio
+    if ratio > 1:
+        raise ConfigError(f"live.availability.min_success_ratio: must be between 0 and 1, got {ratio!r}")
     if not config.repo_path.is_dir():
         raise ConfigError(f"project.repo: not a folder: {config.repo_path}")
     live = config.live
@@ -292,18 +334,3 @@ def validate(config: Config) -> None:
             cmd = getattr(section, cmd_name, None)
             if cmd is not None and cmd and not all(isinstance(a, str) and a for a in cmd):
                 raise ConfigError(f"live.{name}.{cmd_name}: must be a list of non-empty strings")
-
-
-def discover(repo: Path, explicit: Path | None) -> Config:
-    """The explicit --config file, else harness.toml in the project, else defaults."""
-    if explicit is not None:
-        return load_file(explicit)
-    candidate = repo / CONFIG_NAME
-    if candidate.is_file():
-        config = load_file(candidate)
-        # The file sits in the project: `project.repo` is relative to it.
-        return config
-    config = Config(base_dir=Path.cwd())
-    config.project.repo = str(repo)
-    validate(config)
-    return config

@@ -24,13 +24,15 @@ def render(repo: Path) -> str:
     found = detect(repo)
     lines = [
         "# harness configuration, written by `harness init`. Every key is optional.",
+        "# This file describes the project. Settings that run commands, push, send credentials or change",
+        "# the verdict or its limits (the [run] table, live.redeploy.command, ...) are taken from here only",
+        "# with `harness verify --trust-project`; otherwise put them in ~/.config/harness/config.toml.",
         "[project]",
         f'name = "{repo.name}"',
         "",
-        "[run]",
-        'gate = "pass"            # none | pass | distinction',
-        'formats = ["terminal", "json", "html"]',
-        'out = "harness-report"',
+        "# [run]                   # operator-only (needs --trust-project)",
+        '# gate = "pass"          # none | pass | distinction',
+        '# formats = ["terminal", "json", "html"]',
         "",
         "[live]",
         "# The public base URL(s) of the deployed service; live checks need at least one.",
@@ -48,7 +50,7 @@ def render(repo: Path) -> str:
         lines.append('# pulumi_state = ".pulumi"')
     lines += [
         "",
-        "# [live.redeploy]",
+        "# [live.redeploy]            # operator-only (needs --trust-project)",
         '# command = ["./deploy.sh"]   # an argument list, never a shell string',
         "",
     ]

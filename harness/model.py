@@ -126,6 +126,7 @@ class Waiver:
     approver: str
     expires: str  # ISO date
     source: str = ""  # where the waiver was declared
+    accepted_by: str = ""  # who accepted it: the operator, and through which setting
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,6 +135,7 @@ class Waiver:
             "approver": self.approver,
             "expires": self.expires,
             "source": self.source,
+            "accepted_by": self.accepted_by,
         }
 
 

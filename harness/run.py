@@ -16,13 +16,13 @@ from harness import __version__, redact, waivers
 from harness.catalogue import Catalogue
 from harness.catalogue import load as load_catalogue
 from harness.checks.base import Check, load_checks, load_extras
-from harness.config import Config, ConfigError
+from harness.config import CONFIG_NAME, Config, ConfigError
 from harness.context import Shared
 from harness.engine import ProgressFn, RunOutcome, run_checks
 from harness.grading import grade
 from harness.model import now_iso
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"
 
 
 def source_of(check_id: str) -> str:
@@ -52,18 +52,39 @@ def select(config: Config) -> tuple[list[Check], set[str], Catalogue]:
     return checks, scope, catalogue
 
 
-def load_waivers(config: Config) -> list[dict[str, Any]]:
-    entries = [dict(w, source="harness.toml") for w in config.waivers]
+def load_waivers(config: Config) -> list[waivers.Claim]:
+    """The operator's waivers (accepted) and the project's (claims, accepted only with --accept-waivers)."""
+    project_accepted = "operator (--accept-waivers)" if config.accept_waivers else ""
+    label = config.provenance.get("waivers", "configuration")
+    claims = [waivers.Claim(w, label, "operator", f"operator ({label})") for w in config.waivers]
+    project_toml = str(config.repo_path / CONFIG_NAME)
+    claims += [waivers.Claim(w, project_toml, "project", project_accepted) for w in config.project_waivers]
+    files: list[tuple[Path, str, str]] = []
     if config.run.waivers_file:
         path = config.resolve(config.run.waivers_file)
         if not path.is_file():
             raise ConfigError(f"run.waivers_file: file not found: {path}")
-        entries += waivers.read_file(path)
-    else:
-        default = config.repo_path / waivers.WAIVERS_NAME
-        if default.is_file():
-            entries += waivers.read_file(default)
-    return entries
+        given_by = config.provenance.get("run.waivers_file", "flag")
+        if given_by.startswith("project"):  # named by a trusted project: still the project's claims
+            files.append((path, "project", project_accepted))
+        else:
+            files.append((path, "operator", f"operator ({'--waivers' if given_by == 'flag' else given_by})"))
+    default = config.repo_path / waivers.WAIVERS_NAME
+    if default.is_file() and all(default.resolve() != f[0].resolve() for f in files):
+        files.append((default, "project", project_accepted))  # listed even when the operator gives a file
+    for path, origin, accepted in files:
+        claims += [waivers.Claim(e, str(path), origin, accepted) for e in waivers.read_file(path)]
+    return claims
+
+
+def settings_summary(config: Config) -> dict[str, Any]:
+    """Where each setting came from, and what the project gave that was not taken (never the values)."""
+    return {
+        "trust_project": config.trust_project,
+        "accept_waivers": config.accept_waivers,
+        "sources": dict(sorted(config.provenance.items())),
+        "ignored_from_project": list(config.ignored),
+    }
 
 
 def verify(config: Config, shared: Shared | None = None, progress: ProgressFn | None = None) -> dict[str, Any]:
@@ -118,6 +139,7 @@ def build_document(
                 "name": config.project.name or Path(config.repo_path).name,
                 "urls": list(config.live.urls),
             },
+            "settings": settings_summary(config),
         },
         "grade": result.to_dict(),
         "criteria": [c.to_dict() for c in criteria],

@@ -17,6 +17,8 @@ from harness.context import Context, Shared
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """harness caches reports (bandit's) under XDG_CACHE_HOME: tests start from an empty one, never the user's."""
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    # ...and read no operator config.toml but the one a test writes (harness.config.user_config_path).
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
 
 
 def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:

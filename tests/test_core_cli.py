@@ -102,7 +102,9 @@ def test_gate_distinction_and_none(small_repo, tmp_path):
 )
 def test_bad_configuration_is_one_line_exit_2(small_repo, toml, needle):
     (small_repo / "harness.toml").write_text(toml)
-    proc = harness("verify", "--repo", str(small_repo), "--format", "json", "--out", str(small_repo / "o"))
+    # --trust-project: the project's own run.gate is taken (and so validated) only with the opt-in.
+    args = ["--repo", str(small_repo), "--format", "json", "--out", str(small_repo / "o"), "--trust-project"]
+    proc = harness("verify", *args)
     if needle:
         assert needle in one_line_error(proc)
     else:

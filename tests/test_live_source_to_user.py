@@ -147,7 +147,9 @@ def test_ci_run_followed_and_token_never_reported(tmp_path: Path, app: App, monk
     monkeypatch.setenv("HARNESS_TEST_GH_TOKEN", TOKEN)
     project = tmp_path / "project"
     project.mkdir()
-    (project / "harness.toml").write_text(
+    # The remote, the token's variable and the API URL are the operator's settings: --config, not the project.
+    operator = tmp_path / "operator.toml"
+    operator.write_text(
         f"""
 [live]
 urls = ["{app.url}"]
@@ -163,7 +165,8 @@ github_api_url = "{github.url}"
     )
     out = tmp_path / "out"
     try:
-        argv = ["verify", "--repo", str(project), "--only", "live.source-to-user", "--format", "json"]
+        argv = ["verify", "--repo", str(project), "--config", str(operator), "--only", "live.source-to-user"]
+        argv += ["--format", "json"]
         main([*argv, "--out", str(out), "--gate", "none"])
     finally:
         github.close()

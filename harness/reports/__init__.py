@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import importlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +28,39 @@ def render(fmt: str, doc: dict[str, Any]) -> str:
 
 
 def write(doc: dict[str, Any], formats: list[str], out_dir: Path) -> list[Path]:
-    """Write every file format asked for, each atomically; returns the paths written."""
-    written = []
-    for fmt in dict.fromkeys(formats):
-        if fmt == "terminal":
-            continue
-        module = importlib.import_module(FILE_FORMATS[fmt])
-        path = out_dir / module.FILENAME
-        write_atomic(path, module.render(doc))
-        written.append(path)
-    return written
+    """Write the file formats asked for as one set; returns the paths written.
+
+    Every file is rendered into a fresh folder inside `out_dir` first; then, holding a lock on
+    `out_dir`, each is renamed into place and the report files of an earlier set that this run
+    does not write are removed. Two runs sharing an `--out` thus never leave a mixed set.
+    """
+    names = {_filename(f): f for f in dict.fromkeys(formats) if f != "terminal"}
+    if not names:
+        return []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".harness-staging-", dir=out_dir))
+    try:
+        for name, fmt in names.items():
+            write_atomic(staging / name, render(fmt, doc))
+        with _locked(out_dir):
+            for name in names:
+                os.replace(staging / name, out_dir / name)
+            for stale in {_filename(f) for f in FILE_FORMATS} - set(names):
+                (out_dir / stale).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [out_dir / name for name in names]
+
+
+def _filename(fmt: str) -> str:
+    return str(importlib.import_module(FILE_FORMATS[fmt]).FILENAME)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released when the descriptor closes
+        yield
+    finally:
+        os.close(fd)

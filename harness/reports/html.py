@@ -168,7 +168,8 @@ def _waiver(w: dict[str, Any]) -> str:
     return (
         f'<div class="waiver"><strong>WAIVED</strong> — {_e(w.get("justification"))}'
         f'<div class="small muted">approved by {_e(w.get("approver"))}, expires {_e(w.get("expires"))}'
-        f"{', declared in ' + _e(w.get('source')) if w.get('source') else ''}</div></div>"
+        f"{', declared in ' + _e(w.get('source')) if w.get('source') else ''}"
+        f"{', accepted by ' + _e(w.get('accepted_by')) if w.get('accepted_by') else ''}</div></div>"
     )
 
 
@@ -309,6 +310,7 @@ def _banner(doc: dict[str, Any]) -> str:
                 ("project", f"{_e(target.get('name'))} <code>{_e(target.get('repo'))}</code>"),
                 *([("URLs", urls)] if urls else []),
                 ("run", f"{_e(run.get('started'))} → {_e(run.get('finished'))} ({_e(run.get('duration_s'))} s)"),
+                *[("where from" if i == 0 else "", _e(line)) for i, line in enumerate(view.provenance_lines(doc))],
             ]
         )
         + "</section>"
@@ -340,12 +342,13 @@ def _waivers(doc: dict[str, Any]) -> str:
     body = "".join(
         f"<tr><td>{_e(w.get('status'))}</td><td><code>{_e(w.get('check'))}</code></td>"
         f"<td>{_e(w.get('justification'))}</td><td>{_e(w.get('approver'))}</td><td>{_e(w.get('expires'))}</td>"
+        f"<td>{_e(w.get('origin', ''))}: {_e(w.get('accepted_by') or 'not accepted')}</td>"
         f"<td>{_e(w.get('reason'))}</td></tr>"
         for w in rows
     )
     return (
         "<h2>Waivers</h2><table><tr><th>status</th><th>check</th><th>justification</th><th>approver</th>"
-        f"<th>expires</th><th>note</th></tr>{body}</table>"
+        f"<th>expires</th><th>declared by: accepted by</th><th>note</th></tr>{body}</table>"
     )
 
 

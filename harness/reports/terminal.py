@@ -127,6 +127,7 @@ def _grade_lines(doc: dict[str, Any]) -> list[Text]:
     gate = Text(f"gate {run.get('gate', '?')}: ")
     gate.append("reached" if reached else "NOT reached", style="green" if reached else "red")
     out.append(gate)
+    out += [Text(line, style="dim") for line in view.provenance_lines(doc)]
     return out
 
 

@@ -166,3 +166,38 @@ def deep_printable(value: Any) -> Any:
 def first_line(text: str | None, limit: int = 200) -> str:
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def provenance_lines(doc: dict[str, Any]) -> list[str]:
+    """Where the settings came from, what the project gave that was not taken, unaccepted waiver claims.
+
+    Keys and sources only, never values (a value may be a secret's variable or a URL).
+    """
+    settings = doc.get("run", {}).get("settings")
+    if not isinstance(settings, dict):
+        return []  # a 1.0 document
+    by_source: dict[str, list[str]] = {}
+    for key, source in settings.get("sources", {}).items():
+        by_source.setdefault(str(source), []).append(str(key))
+    opt_ins = [
+        f
+        for f, on in (
+            ("--trust-project", settings.get("trust_project")),
+            ("--accept-waivers", settings.get("accept_waivers")),
+        )
+        if on
+    ]
+    lines = ["settings: " + "; ".join(f"{src}: {', '.join(keys)}" for src, keys in by_source.items())]
+    if opt_ins:
+        lines.append("operator opted in: " + ", ".join(opt_ins))
+    ignored = settings.get("ignored_from_project", [])
+    if ignored:
+        shown = [f"{i.get('key')} ({str(i.get('reason', '')).split(':')[0]})" for i in ignored]
+        lines.append("ignored from the project: " + ", ".join(shown))
+    claims = [w for w in doc.get("waivers", []) if w.get("origin") == "project" and not w.get("accepted")]
+    if claims:
+        lines.append(
+            f"waivers claimed by the project and not accepted: {len(claims)} (they waive nothing; "
+            "the operator accepts them with --accept-waivers)"
+        )
+    return lines
