@@ -26,6 +26,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from harness.checks.base import check, finding
+from harness.checks.repo.osv_ranges import OsvRange
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
 from harness.probes import repository
@@ -60,25 +61,17 @@ class Advisory:
     fix: str = ""
     summary: str = ""
     specs: list[SpecifierSet] = field(default_factory=list)
-    ranges: list[tuple[str | None, str | None]] = field(default_factory=list)  # OSV [introduced, fixed)
+    ranges: list[OsvRange] = field(default_factory=list)
     versions: set[str] = field(default_factory=set)
 
     def affects(self, version: str) -> bool:
-        if version in self.versions:
+        if version in self.versions or any(r.affects(version) for r in self.ranges):
             return True
         try:
             v = Version(version)
         except InvalidVersion:
             return False
-        if any(v in s for s in self.specs):
-            return True
-        for lo, hi in self.ranges:
-            try:
-                if (lo in (None, "0") or v >= Version(lo)) and (hi is None or v < Version(hi)):
-                    return True
-            except InvalidVersion:
-                continue
-        return False
+        return any(v in s for s in self.specs)
 
 
 @check(
@@ -517,19 +510,9 @@ def _osv(entry: dict[str, Any]) -> list[Advisory]:
         )
         adv.versions = {str(v) for v in aff.get("versions") or []}
         for rng in aff.get("ranges") or []:
-            if rng.get("type") not in ("ECOSYSTEM", "SEMVER"):
-                continue
-            lo: str | None = None
-            for ev in rng.get("events") or []:
-                if "introduced" in ev:
-                    lo = str(ev["introduced"])
-                elif "fixed" in ev:
-                    adv.ranges.append((lo, str(ev["fixed"])))
-                    adv.fix = adv.fix or str(ev["fixed"])
-                    lo = None
-                elif "last_affected" in ev:
-                    adv.versions.add(str(ev["last_affected"]))
-            if lo is not None:
-                adv.ranges.append((lo, None))
+            parsed = OsvRange.parse(rng, adv.ecosystem) if isinstance(rng, dict) else None
+            if parsed is not None:
+                adv.ranges.append(parsed)
+                adv.fix = adv.fix or next(iter(parsed.fixes()), "")
         out.append(adv)
     return out
