@@ -121,7 +121,14 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _GWT = re.compile(r"(?i)^[\s>*+\-\d.|]*[*_]*\s*(given|when|then)\b[*_]*\s+\S")
 _CHECKBOX = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+\S")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S")
-_AC_LABEL = re.compile(r"(?i)acceptance\s+criteria|\bAC\s*:")
+_AC_LABEL = re.compile(r"(?i)acceptance\s+criteria|\bAC\s*:|\bAC\s*-?\d+\s*[:.)]")  # AC: / AC1: / AC-2)
+# "I want … so that …" under a heading that names the persona ("## As a shopper", "### Shopper").
+_WANT = re.compile(r"(?i)^[\s>*+\-]*I\s+(?:want|need|would\s+like|wish)\b.*\bso\s+that\b")
+# Templates for writing issues or pull requests: their "As a user, I want …" is a placeholder, not a story.
+_TEMPLATE_PATH = re.compile(
+    r"(?i)(^|/)(\.github|\.gitlab|docs)/(issue_template|pull_request_template|issue_templates"
+    r"|merge_request_templates)\b|(^|/)pull_request_template\.md$"
+)
 _TEMPLATE = re.compile(r"^\s*[\[<{]")
 
 
@@ -190,6 +197,7 @@ def _markdown(path: str, text: str) -> list[Story]:
         _Heading(i, len(m.group(1)), m.group(2).strip()) for i, ln in enumerate(lines) if (m := _HEADING.match(ln))
     ]
     story_lines: list[int] = []
+    personas: dict[int, str] = {}  # story line -> the heading that names its persona
     for i, line in enumerate(lines):
         clean = _clean(line)
         m = _STORY.search(clean)
@@ -197,9 +205,17 @@ def _markdown(path: str, text: str) -> list[Story]:
             m = _STORY.search(" ".join(_clean(x).strip() for x in lines[i : i + 3]))  # sentence over lines
         if m and not _TEMPLATE.match(m.group(1)):
             story_lines.append(i)
+        elif line.strip() and _WANT.match(" ".join(_clean(x).strip() for x in lines[i : i + 3])):
+            j = i - 1
+            while j >= 0 and not lines[j].strip():
+                j -= 1
+            heading = _HEADING.match(lines[j]) if j >= 0 and i - j <= 3 else None
+            if heading and not any(k in story_lines for k in range(j, i)) and not _TEMPLATE.match(heading.group(2)):
+                story_lines.append(i)
+                personas[i] = _clean(heading.group(2)).strip()
     stories: list[Story] = []
     for i in story_lines:
-        above = [h for h in headings if h.line < i]
+        above = [h for h in headings if h.line <= i]  # a story sentence in a heading is that heading's story
         own = above[-1] if above else None
         section_end = len(lines)
         if own is not None:
@@ -236,6 +252,8 @@ def _markdown(path: str, text: str) -> list[Story]:
         story_line = _clean(lines[i]).strip()
         sm = _STORY.search(story_line)
         sentence = story_line[sm.start() :].split("|")[0].strip() if sm else story_line
+        if i in personas:
+            sentence = f"{personas[i]}: {sentence}"
         story_id = priority = None
         criteria: list[str] = []
         if lines[i].lstrip().startswith("|"):
@@ -299,6 +317,7 @@ def _feature(path: str, text: str, executed: bool) -> tuple[list[Story], list[Te
     feature_tags = ""
     feature_id: str | None = None
     scenarios: list[str] = []
+    own_ids: set[str | None] = set()  # story ids on scenarios: the feature tests stories written elsewhere
     for i, line in enumerate(lines):
         fm = _FEATURE.match(line)
         if fm:
@@ -306,12 +325,13 @@ def _feature(path: str, text: str, executed: bool) -> tuple[list[Story], list[Te
             feature_id = find_id(feature_tags) or find_id(fm.group(1))
             narrative = " ".join(ln.strip() for ln in lines[i + 1 : i + 6] if not _SCENARIO.match(ln))
             m = _STORY.search(narrative)
-            if m:
+            # A feature is a story: its narrative if it has one, and its scenarios as acceptance criteria.
+            if m or fm.group(1).strip():
                 stories.append(
                     Story(
                         id=feature_id,
                         title=fm.group(1).strip(),
-                        text=narrative[m.start() : m.start() + 300],
+                        text=narrative[m.start() : m.start() + 300] if m else f"Feature: {fm.group(1).strip()}",
                         priority=(lambda t: _norm_priority(t.group(1)) if t else None)(
                             _PRIORITY_TAG.search(feature_tags)
                         ),
@@ -326,12 +346,16 @@ def _feature(path: str, text: str, executed: bool) -> tuple[list[Story], list[Te
             name = sm.group(1).strip()
             scenarios.append(name)
             tags = _tags_above(lines, i)
+            own_ids |= {find_id(t) for t in re.findall(r"@[\w-]+", tags)} | {find_id(name)}
             if not executed:
                 continue
             ids = {find_id(t) for t in re.findall(r"@[\w-]+", f"{tags} {feature_tags}")} | {find_id(name)}
             skipped = bool(re.search(r"(?i)@(skip|wip|ignore|disabled|pending)\b", f"{tags} {feature_tags}"))
             for sid in ids - {None}:
                 refs.append(TestRef(str(sid), f"Scenario: {name}", Loc(path, i + 1), skipped))
+    # A feature without a narrative is a story only when it has scenarios, none tracing to another story.
+    others = own_ids - {None, feature_id}
+    stories = [st for st in stories if not st.text.startswith("Feature: ") or (st.criteria and not others)]
     if executed:
         for story in stories:
             story.scenarios_executed = list(scenarios)
@@ -341,7 +365,11 @@ def _feature(path: str, text: str, executed: bool) -> tuple[list[Story], list[Te
 # -- the whole collection ------------------------------------------------------------------------
 def collect(repo: RepoSnapshot) -> Stories:
     model = Stories(head=repo.head)
-    files = [f for f in repo.files if f.is_regular and not any(v in f.path for v in VENDORED)]
+    files = [
+        f
+        for f in repo.files
+        if f.is_regular and not any(v in f.path for v in VENDORED) and not _TEMPLATE_PATH.search(f.path)
+    ]
     code_texts: list[tuple[str, str]] = []
     for f in files:
         if f.size > MAX_DOC_BYTES:
