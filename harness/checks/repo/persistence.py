@@ -1,12 +1,21 @@
-"""repo.persistence: a real data store on durable storage, a durable IaC state backend, and backups."""
+"""repo.persistence: a real data store on durable storage, a durable IaC state backend, and backups.
+
+A hosted or managed database reached by a connection string (PostgreSQL, MySQL, MongoDB Atlas, Cosmos
+DB, DynamoDB, Firestore) is persistence, and so is an ORM named in a dependency manifest (requirements
+files, pyproject, Pipfile, package.json): the store outlives the instance by construction. Storage
+that only holds infrastructure state (a Terraform backend bucket or lock table, Pulumi state) is not
+the application's data store.
+"""
 
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from harness.checks.base import check, finding
+from harness.checks.repo.dependency_audit import _dependencies as manifest_dependencies
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
 from harness.probes import inventory
@@ -51,6 +60,44 @@ PULUMI_BACKEND = re.compile(
     r"(pulumi\s+login\s+(\S+)|PULUMI_BACKEND_URL\s*[:=]\s*\S+|^\s*url:\s*(s3|azblob|gs|file|https)://\S*"
     r"|PULUMI_ACCESS_TOKEN)"
 )
+# ORMs and managed-database clients, by package name in a dependency manifest.
+ORM_PACKAGES = {
+    "sqlalchemy": "SQLAlchemy",
+    "flask-sqlalchemy": "Flask-SQLAlchemy",
+    "sqlmodel": "SQLModel",
+    "django": "the Django ORM",
+    "peewee": "Peewee",
+    "tortoise-orm": "Tortoise ORM",
+    "prisma": "Prisma",
+    "@prisma/client": "Prisma",
+    "sequelize": "Sequelize",
+    "typeorm": "TypeORM",
+    "mongoose": "Mongoose",
+    "drizzle-orm": "Drizzle ORM",
+    "@mikro-orm/core": "MikroORM",
+}
+MANAGED_PACKAGES = {
+    "azure-cosmos": "Cosmos DB",
+    "@azure/cosmos": "Cosmos DB",
+    "google-cloud-firestore": "Firestore",
+    "@google-cloud/firestore": "Firestore",
+    "@aws-sdk/client-dynamodb": "DynamoDB",
+    "@aws-sdk/lib-dynamodb": "DynamoDB",
+    "pynamodb": "DynamoDB",
+}
+# A hosted database reached by a connection string or a cloud database client, in code or configuration.
+MANAGED = re.compile(
+    r"(mongodb\+srv://|\.mongodb\.net\b|\.documents\.azure\.com|AccountEndpoint=https://|\.rds\.amazonaws\.com"
+    r"|\.(postgres|mysql)\.database\.azure\.com|\.database\.windows\.net|\bfirestore\.(Client|client)\("
+    r"|\bgetFirestore\(|\bboto3\.(resource|client)\(\s*['\"]dynamodb|\bDynamoDBClient\(|\bCosmosClient\("
+    r"|\b(os\.environ|os\.getenv|process\.env|env)\W{1,3}(DATABASE_URL|MONGO(DB)?_UR[IL]|POSTGRES_URL|MYSQL_URL"
+    r"|COSMOS_\w+|SQLALCHEMY_DATABASE_URI)\b)"
+)
+# A bucket, storage account or table that holds infrastructure state (or its lock), not application data.
+IAC_STATE = re.compile(
+    r"(?i)(tf[-_]?state|terraform[-_. ]?(state|lock)|pulumi[-_. ]?state|state[-_]?(bucket|store|lock)|LockID)"
+)
+STATE_KINDS = re.compile(r"(aws_s3_bucket|azurerm_storage_account|google_storage_bucket|aws_dynamodb_table|s3\.Bucket)")
 SKIP_SUFFIXES = {".md", ".rst", ".txt", ".lock", ".svg", ".png", ".jpg", ".html", ".css"}
 
 
@@ -120,6 +167,68 @@ def _compose_stores(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], l
     return stores, durable, volatile
 
 
+def _mask(text: str) -> str:
+    return re.sub(r"://([^:/@\s]+):[^@\s]+@", r"://\1:***@", text)
+
+
+def _pipfile(repo: RepoSnapshot) -> list[tuple[str, str, int]]:
+    out = []
+    for f in repo.files:
+        if f.name != "Pipfile" or inventory.is_vendored(f.path):
+            continue
+        text = repo.read_text(f.path) or ""
+        try:
+            packages = tomllib.loads(text).get("packages") or {}
+        except tomllib.TOMLDecodeError:
+            continue
+        for name in packages if isinstance(packages, dict) else []:
+            out.append(
+                (str(name), f.path, inventory.line_of(text, re.compile(rf"^\s*{re.escape(str(name))}\s*=", re.M)))
+            )
+    return out
+
+
+def _orm_and_managed(repo: RepoSnapshot, files: list[RepoFile]) -> list[Evidence]:
+    """ORMs and managed-database clients in the manifests; hosted connection strings and clients in code."""
+    out: list[Evidence] = []
+    seen: set[str] = set()
+    deps = [(d.name, d.path, d.line) for d in manifest_dependencies(repo)[0]] + _pipfile(repo)
+    for name, path, line in deps:
+        key = re.sub(r"[-_.]+", "-", name.lower()) if not name.startswith("@") else name.lower()
+        what = ORM_PACKAGES.get(key) or MANAGED_PACKAGES.get(key)
+        if what and what not in seen:
+            seen.add(what)
+            out.append(inventory.evidence_at(repo, path, line, f"data store through {what} ({name} in {path})", name))
+    for hit in inventory.grep(repo, files, MANAGED, limit=10):
+        what = _mask(_matched(MANAGED, hit.text))
+        out.append(inventory.evidence_at(repo, hit.path, hit.line, f"hosted database: {what}", _mask(hit.text)))
+    return out
+
+
+def _state_names(repo: RepoSnapshot) -> set[str]:
+    """Bucket and storage-account names that Terraform backends keep state in."""
+    names: set[str] = set()
+    backend = re.compile(r'backend\s+"(?:s3|gcs|azurerm)"\s*\{(.*?)\n\s*\}', re.S)
+    for _f, text in repo.texts([f for f in repo.files if f.suffix == ".tf"]):
+        for block in backend.findall(text):
+            names.update(re.findall(r'(?:bucket|storage_account_name|container_name)\s*=\s*"([^"]+)"', block))
+    return names
+
+
+def _holds_state(repo: RepoSnapshot, path: str, line: int, text: str, state_names: set[str]) -> bool:
+    """A bucket, storage account or table whose declaration says it holds IaC state or its lock."""
+    if not STATE_KINDS.search(text):
+        return False
+    lines = (repo.read_text(path) or "").splitlines()
+    block = [lines[line - 1]]
+    for ln in lines[line : line + 20]:
+        if re.match(r"\s*(resource|module|data)\s|\s*\w+\s*=\s*\w+\.\w+\.\w+\(", ln):
+            break  # the next declaration
+        block.append(ln)
+    joined = "\n".join(block)
+    return bool(IAC_STATE.search(joined)) or any(f'"{n}"' in joined for n in state_names)
+
+
 @check(
     ID,
     title="A real data store keeps its data on durable storage",
@@ -140,7 +249,14 @@ def run(ctx: Context) -> Iterator[Finding]:
         return
     files = [f for f in repo.files if _scannable(f)]
     stores, durable, volatile = _compose_stores(ctx, repo)
+    state_names = _state_names(repo)
+    state_only: list[Evidence] = []
     for hit in inventory.grep(repo, files, STORE, limit=40):
+        if _holds_state(repo, hit.path, hit.line, hit.text, state_names):
+            state_only.append(
+                inventory.evidence_at(repo, hit.path, hit.line, "holds IaC state, not app data", hit.text)
+            )
+            continue
         stores.append(
             inventory.evidence_at(
                 repo,
@@ -151,13 +267,23 @@ def run(ctx: Context) -> Iterator[Finding]:
             )
         )
     for hit in inventory.grep(repo, files, DURABLE, limit=20):
+        if _holds_state(repo, hit.path, hit.line, hit.text, state_names):
+            continue
         durable.append(
             inventory.evidence_at(repo, hit.path, hit.line, f"durable storage: {_matched(DURABLE, hit.text)}", hit.text)
         )
     ctx.check_deadline()
     broken = [c for c in inventory.compose_files(ctx, repo) if c.error]
-    evidence = stores[:SHOWN] + durable[:SHOWN] + volatile[:3]
-    if not stores:
+    managed = _orm_and_managed(repo, files)
+    evidence = stores[:SHOWN] + durable[:SHOWN] + volatile[:3] + state_only[:2]
+    if managed:
+        yield finding(
+            ID,
+            Outcome.PASS,
+            f"{managed[0].summary}: a managed or ORM-backed database keeps the data beyond any instance",
+            managed[:SHOWN] + evidence,
+        )
+    elif not stores:
         if broken:
             yield finding(
                 ID,
@@ -167,6 +293,7 @@ def run(ctx: Context) -> Iterator[Finding]:
             )
         else:
             why = " (only in-memory stores)" if volatile else ""
+            why += " (storage found holds only infrastructure state)" if state_only else ""
             yield finding(ID, Outcome.FAIL, f"no data store in code, infrastructure or compose files{why}", evidence)
     elif not durable:
         yield finding(
