@@ -103,3 +103,28 @@ def test_in_memory_app_is_still_not_persistence(make_repo):
     pkg = {"name": "api", "dependencies": {"express": "^4.19.2"}}
     main = _main(make_repo, {"package.json": json.dumps(pkg), "server.js": "const notes = [];\n"})
     assert main.outcome is Outcome.FAIL
+
+
+def test_driver_reaching_an_external_database_is_persistence(make_repo):
+    pkg = {"name": "api", "dependencies": {"mongodb": "^3.6.0", "express": "^4.19.2"}}
+    code = "const { MongoClient } = require('mongodb');\nMongoClient.connect(config.mongodb.uri);\n"
+    main = _main(make_repo, {"package.json": json.dumps(pkg), "src/db.js": code})
+    # Old code: "data store reference(s), but no named volume ..." (FAIL).
+    assert main.outcome is Outcome.PASS and "connection string" in main.reason
+
+
+def test_orm_does_not_excuse_the_repos_own_database_container_without_a_volume(make_repo):
+    files = {
+        "requirements.txt": "Flask-SQLAlchemy==3.1.1\n",
+        "app.py": FLASK_APP,
+        "compose.yaml": "services:\n  db:\n    image: postgres:16.3\n",
+    }
+    main = _main(make_repo, files)
+    assert main.outcome is Outcome.FAIL and "outlives" in main.reason
+
+
+def test_database_installed_by_ansible_on_the_host(make_repo):
+    tasks = "- name: database\n  postgresql_db:\n    name: app\n"
+    playbook = "- hosts: web\n  roles:\n    - postgres\n"
+    main = _main(make_repo, {"deploy.yml": playbook, "deploy/postgres/tasks/main.yml": tasks})
+    assert main.outcome is Outcome.PASS and "postgresql_db" in main.reason

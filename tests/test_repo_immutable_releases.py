@@ -147,3 +147,11 @@ def test_nothing_released_at_all_is_not_met(make_repo):
     [f] = findings["repo.immutable-releases"]
     assert f.outcome is Outcome.FAIL and "nothing in the repository" in f.reason
     assert result.status == NOT_MET
+
+
+def test_ansible_role_tasks_outside_a_roles_folder_are_read(make_repo):
+    playbook = "- hosts: web\n  roles:\n    - gitpull\n"
+    tasks = "- name: pull\n  git:\n    repo: '{{ git_link }}'\n    dest: /srv/app\n"
+    repo = _repo(make_repo, {"deploy.yml": playbook, "deploy/app/gitpull/tasks/main.yml": tasks})
+    [f] = run_check("repo.immutable-releases", repo.path)
+    assert f.outcome is Outcome.FAIL and "deploy/app/gitpull/tasks/main.yml:2" in f.reason

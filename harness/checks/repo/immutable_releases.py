@@ -82,13 +82,16 @@ def _in_place(ctx: Context, repo: RepoSnapshot, packer: bool) -> list[Sign]:
                 signs.append(Sign(f.path, n, line.strip(), "updates the code on a live server with git over ssh"))
             elif _COPY_TO_HOST.search(line) and not _RUNS_IMAGES.search(text):
                 signs.append(Sign(f.path, n, line.strip(), "copies files onto a live server"))
-    if not packer:
-        for item in inventory.iac(ctx, repo).of("ansible"):
-            text = repo.read_text(item.path) or ""
+    playbooks = [i.path for i in inventory.iac(ctx, repo).of("ansible")]
+    if playbooks and not packer:
+        # Role task files sit wherever roles_path points, not only under roles/: any YAML under a tasks/ folder.
+        tasks = [f.path for f in repo.files if f.suffix in (".yml", ".yaml") and "/tasks/" in f"/{f.path}"]
+        for path in dict.fromkeys(playbooks + tasks):
+            text = repo.read_text(path) or ""
             for n, line in enumerate(text.splitlines(), 1):
                 if m := _ANSIBLE_IN_PLACE.match(line):
                     why = f"configuration management changes live servers in place ({m.group(1)} task)"
-                    signs.append(Sign(item.path, n, line.strip(), why))
+                    signs.append(Sign(path, n, line.strip(), why))
                     break
     return signs
 

@@ -39,6 +39,7 @@ STORE = re.compile(
     r"|\bpsycopg2?\b|\basyncpg\b|\bpymongo\b|\bmotor\b|\bmongoose\b|\bmysql\.connector|\bpymysql\b|postgres(ql)?://"
     r"|mongodb(\+srv)?://|mysql://|\bsqlite3\.connect\(|sqlite:///(?!:memory:)|\bboto3\.(resource|client)\(['\"]"
     r"(dynamodb|s3)|\bfrom ['\"](pg|mongodb|mysql2)['\"]|require\(['\"](pg|mongodb|mysql2)['\"]\)|gorm\.Open"
+    r"|\b(community\.(postgresql|mysql)\.)?(postgresql_db|mysql_db)\s*:"
     r"|\bazure\.cosmos\b|@azure/cosmos|\bsqlalchemy\.create_engine\(|\bcreate_engine\()"
 )
 DURABLE = re.compile(
@@ -46,7 +47,8 @@ DURABLE = re.compile(
     r"|aws_ebs_volume|aws_efs_file_system|azurerm_storage_share|azurerm_managed_disk|aws_db_instance|aws_rds_cluster"
     r"|aws_dynamodb_table|azurerm_(postgresql|mysql|cosmosdb)\w*|AWS::(RDS|DynamoDB|EFS)::\w+|rds\.(Instance|Cluster)"
     r"|dynamodb\.Table|Microsoft\.(DBforPostgreSQL|DBforMySQL|DocumentDB)/\w+|google_sql_database_instance"
-    r"|storageClassName)"
+    r"|storageClassName"
+    r"|\b(community\.(postgresql|mysql)\.)?(postgresql_db|mysql_db)\s*:)"  # a database on a host's own disk
 )
 BACKUP = re.compile(
     r"(\bpg_dump(all)?\b|\bpg_restore\b|\bpg_basebackup\b|\bmysqldump\b|\bmongodump\b|\bmongorestore\b|redis-cli\b.*"
@@ -75,6 +77,27 @@ ORM_PACKAGES = {
     "mongoose": "Mongoose",
     "drizzle-orm": "Drizzle ORM",
     "@mikro-orm/core": "MikroORM",
+}
+# Database drivers: the app reaches a database server by a connection string.
+DRIVER_PACKAGES = {
+    name: "a database reached by a connection string"
+    for name in (
+        "psycopg2",
+        "psycopg2-binary",
+        "psycopg",
+        "asyncpg",
+        "pymongo",
+        "motor",
+        "mysqlclient",
+        "pymysql",
+        "mysql-connector-python",
+        "pg",
+        "postgres",
+        "mysql2",
+        "mongodb",
+        "@neondatabase/serverless",
+        "@planetscale/database",
+    )
 }
 MANAGED_PACKAGES = {
     "azure-cosmos": "Cosmos DB",
@@ -195,7 +218,7 @@ def _orm_and_managed(repo: RepoSnapshot, files: list[RepoFile]) -> list[Evidence
     deps = [(d.name, d.path, d.line) for d in manifest_dependencies(repo)[0]] + _pipfile(repo)
     for name, path, line in deps:
         key = re.sub(r"[-_.]+", "-", name.lower()) if not name.startswith("@") else name.lower()
-        what = ORM_PACKAGES.get(key) or MANAGED_PACKAGES.get(key)
+        what = ORM_PACKAGES.get(key) or MANAGED_PACKAGES.get(key) or DRIVER_PACKAGES.get(key)
         if what and what not in seen:
             seen.add(what)
             out.append(inventory.evidence_at(repo, path, line, f"data store through {what} ({name} in {path})", name))
@@ -249,6 +272,8 @@ def run(ctx: Context) -> Iterator[Finding]:
         return
     files = [f for f in repo.files if _scannable(f)]
     stores, durable, volatile = _compose_stores(ctx, repo)
+    # The repository runs its own database container without a volume: an ORM or driver does not make it durable.
+    own_ephemeral_db = bool(stores) and not durable
     state_names = _state_names(repo)
     state_only: list[Evidence] = []
     for hit in inventory.grep(repo, files, STORE, limit=40):
@@ -276,7 +301,7 @@ def run(ctx: Context) -> Iterator[Finding]:
     broken = [c for c in inventory.compose_files(ctx, repo) if c.error]
     managed = _orm_and_managed(repo, files)
     evidence = stores[:SHOWN] + durable[:SHOWN] + volatile[:3] + state_only[:2]
-    if managed:
+    if managed and not own_ephemeral_db:
         yield finding(
             ID,
             Outcome.PASS,
