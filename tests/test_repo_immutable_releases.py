@@ -155,3 +155,9 @@ def test_ansible_role_tasks_outside_a_roles_folder_are_read(make_repo):
     repo = _repo(make_repo, {"deploy.yml": playbook, "deploy/app/gitpull/tasks/main.yml": tasks})
     [f] = run_check("repo.immutable-releases", repo.path)
     assert f.outcome is Outcome.FAIL and "deploy/app/gitpull/tasks/main.yml:2" in f.reason
+
+
+def test_commented_out_dockerfile_is_a_warning(make_repo):
+    repo = _repo(make_repo, {"Dockerfile": "# FROM node:16\n# CMD npm start\n"})
+    [f] = run_check("repo.containers", repo.path)
+    assert f.outcome is Outcome.WARN and "no FROM" in f.reason and f.remediation

@@ -2,7 +2,7 @@
 
 Running as root, a floating or `latest` base and a missing health check are security and hygiene
 warnings with advice, never an RP-1 failure: an image is an immutable release unit either way.
-Only a Dockerfile that cannot build an image (no FROM) fails.
+This check never fails: a Dockerfile with no FROM builds nothing and is a warning too.
 """
 
 from __future__ import annotations
@@ -167,7 +167,15 @@ def _judge(ctx: Context, repo: RepoSnapshot, df: Dockerfile, elsewhere: list[Evi
         return finding(ID, Outcome.COULD_NOT_CHECK, f"{df.path}: {df.error}", [ev(1, df.error)], subject=df.path)
     stages, _args, unresolved = _stages(df)
     if not stages:
-        return finding(ID, Outcome.FAIL, f"{df.path}: no FROM instruction", [ev(1, "no FROM")], subject=df.path)
+        # Builds no image (e.g. every line commented out): nothing immutable or mutable to judge, so advice only.
+        return finding(
+            ID,
+            Outcome.WARN,
+            f"{df.path}: no FROM instruction, so it builds no image",
+            [ev(1, "no FROM")],
+            remediation=f"Delete {df.path} if it is unused, or give it a FROM line.",
+            subject=df.path,
+        )
     warns: list[Evidence] = []
     names = {s.name for s in stages if s.name}
     for line, missing in unresolved:
@@ -231,7 +239,7 @@ def _judge(ctx: Context, repo: RepoSnapshot, df: Dockerfile, elsewhere: list[Evi
 @check(
     ID,
     title="Container images are built from pinned bases, run as non-root and check their own health",
-    failure_title="A Dockerfile cannot build an image",
+    failure_title="A Dockerfile runs as root or uses a floating base image",
     proves="Images are reproducible and least-privileged, so servers can be recycled from them at will (RP-1).",
     remediation=(
         "Pin every base image to an exact version or a digest (FROM python:3.12.4-slim@sha256:...), add a non-root "
