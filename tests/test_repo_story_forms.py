@@ -91,3 +91,14 @@ def test_no_stories_at_all_means_un2_and_und1_not_met(make_repo):
         assert [f.outcome for f in found] == [Outcome.FAIL] and found[0].remediation
         result = judge_criterion(by_id[criterion], {check_id: found}, {check_id})
         assert result.status == NOT_MET, (criterion, result.reason)
+
+
+def test_real_stories_in_a_look_alike_template_folder_count(make_repo):
+    doc = (
+        "## User Stories\n\n1. **Read an account**\n\n   **As a** user  \n   **I need** to read an account  \n"
+        "   **So that** I can view its details\n\n   ### Acceptance Criteria\n   ```gherkin\n"
+        "   Given that I am authenticated\n   When I send a request to read an account\n"
+        "   Then I should receive the account details\n   ```\n"
+    )
+    [ok] = _passed(_stories(make_repo, {".github/ISSUE_TEMPLATES/planning-userstories-done.md": doc}))
+    assert "1 user story has acceptance criteria" in ok.reason

@@ -125,9 +125,10 @@ _AC_LABEL = re.compile(r"(?i)acceptance\s+criteria|\bAC\s*:|\bAC\s*-?\d+\s*[:.)]
 # "I want … so that …" under a heading that names the persona ("## As a shopper", "### Shopper").
 _WANT = re.compile(r"(?i)^[\s>*+\-]*I\s+(?:want|need|would\s+like|wish)\b.*\bso\s+that\b")
 # Templates for writing issues or pull requests: their "As a user, I want …" is a placeholder, not a story.
+# The folders GitHub and GitLab read templates from (a look-alike folder holding real stories is not one).
 _TEMPLATE_PATH = re.compile(
-    r"(?i)(^|/)(\.github|\.gitlab|docs)/(issue_template|pull_request_template|issue_templates"
-    r"|merge_request_templates)\b|(^|/)pull_request_template\.md$"
+    r"(?i)(^|/)\.github/(issue_template|pull_request_template)(/|\.md$)"
+    r"|(^|/)\.gitlab/(issue_templates|merge_request_templates)/|(^|/)(docs/)?pull_request_template\.md$"
 )
 _TEMPLATE = re.compile(r"^\s*[\[<{]")
 
