@@ -102,3 +102,15 @@ def test_real_stories_in_a_look_alike_template_folder_count(make_repo):
     )
     [ok] = _passed(_stories(make_repo, {".github/ISSUE_TEMPLATES/planning-userstories-done.md": doc}))
     assert "1 user story has acceptance criteria" in ok.reason
+
+
+def test_then_i_should_have_is_not_a_priority(make_repo):
+    doc = (
+        "## US-2 Setup\n\n**As a** developer **I need** a dev environment **so that** I can start.\n\n"
+        "Given that I cloned the repository\nWhen I follow the instructions\nThen I should have a working setup\n"
+    )
+    repo = make_repo()
+    repo.write("docs/stories.md", doc).commit("s")
+    # Old code read "should have" in the Then line as the story's MoSCoW priority.
+    found = run_check("repo.user-stories", repo.path)
+    assert any("no story carries a MoSCoW priority" in f.reason for f in found)

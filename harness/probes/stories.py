@@ -264,6 +264,8 @@ def _markdown(path: str, text: str) -> list[Story]:
         story_id = story_id or find_id("\n".join(first)) or find_id("\n".join(unit))
         if priority is None:
             for line in unit:
+                if _GWT.match(_clean(line)):
+                    continue  # "Then I should have …" is a criterion, not a MoSCoW mark
                 priority = priority_in(line, strict=_STORY.search(_clean(line)) is not None)
                 if priority:
                     break
