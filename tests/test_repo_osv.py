@@ -98,3 +98,23 @@ def test_pypi_ecosystem_order_is_pep440(make_repo, tmp_path):
     entries = [_entry("OSV-PEP", name, "PyPI", rng) for name in ("m", "n")]
     failing, _ = _audit(make_repo, tmp_path, "requirements.txt", "m==1.10\nn==2.0rc1\n", entries)
     assert failing == ["m 1.10", "n 2.0rc1"]
+
+
+def test_package_lock_pins_keep_their_lines(make_repo, tmp_path):
+    lock = {
+        "name": "app",
+        "lockfileVersion": 3,
+        "packages": {
+            "": {"name": "app", "dependencies": {"left-pad": "^1.3.0"}},
+            "node_modules/left-pad": {"version": "1.3.0"},
+            "node_modules/lodash": {"version": "4.17.20"},
+        },
+    }
+    rng = {"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}
+    failing, found = _audit(
+        make_repo, tmp_path, "package-lock.json", json.dumps(lock, indent=2), [_entry("OSV-LOD", "lodash", "npm", rng)]
+    )
+    assert failing == ["lodash 4.17.20"]
+    [f] = [f for f in found if f.outcome is Outcome.FAIL]
+    # The pin's own line: "node_modules/lodash" is line 14 of the indented lock file.
+    assert "package-lock.json:14" in f.reason and f.evidence[0].start_line == 14

@@ -91,7 +91,7 @@ def run(ctx: Context) -> Iterator[Finding]:
     if repo.is_git and repo.head is None:
         yield finding(ID, Outcome.COULD_NOT_CHECK, "the repository has no commits yet")
         return
-    deps, manifests = _dependencies(repo)
+    deps, manifests = manifest_dependencies(ctx, repo)
     if not manifests:
         yield finding(
             ID,
@@ -333,6 +333,11 @@ def _pin(repo: RepoSnapshot, dep: Dep, summary: str) -> Evidence:
 
 
 # -- manifests ----------------------------------------------------------------
+def manifest_dependencies(ctx: Context, repo: RepoSnapshot) -> tuple[list[Dep], list[str]]:
+    """The manifests' dependencies, read once per run (repo.persistence reads them too)."""
+    return ctx.memo("dependency_audit.dependencies", lambda: _dependencies(repo))
+
+
 def _dependencies(repo: RepoSnapshot) -> tuple[list[Dep], list[str]]:
     deps: list[Dep] = []
     manifests: list[str] = []
@@ -421,14 +426,18 @@ def _package_lock(path: str, text: str) -> list[Dep]:
         doc = json.loads(text)
     except ValueError:
         return []
-    lines = text.splitlines()
+    # Where each package's key first appears, found in one pass (a search per package is quadratic).
+    at: dict[str, int] = {}
+    for i, ln in enumerate(text.splitlines(), 1):
+        for key in re.findall(r'"([^"]+)"\s*:\s*\{', ln):
+            at.setdefault(key, i)
     out = []
     packages = doc.get("packages") if isinstance(doc, dict) else None
     if isinstance(packages, dict):
         for key, meta in packages.items():
             if not key or not isinstance(meta, dict) or "version" not in meta:
                 continue
-            no = next((i for i, ln in enumerate(lines, 1) if f'"{key}"' in ln), 1)
+            no = at.get(key, 1)
             out.append(Dep(key.rsplit("node_modules/", 1)[-1], str(meta["version"]), "npm", path, no))
     return out
 

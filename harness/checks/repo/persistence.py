@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from harness.checks.base import check, finding
-from harness.checks.repo.dependency_audit import _dependencies as manifest_dependencies
+from harness.checks.repo.dependency_audit import manifest_dependencies
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
 from harness.probes import inventory
@@ -211,11 +211,11 @@ def _pipfile(repo: RepoSnapshot) -> list[tuple[str, str, int]]:
     return out
 
 
-def _orm_and_managed(repo: RepoSnapshot, files: list[RepoFile]) -> list[Evidence]:
+def _orm_and_managed(ctx: Context, repo: RepoSnapshot, files: list[RepoFile]) -> list[Evidence]:
     """ORMs and managed-database clients in the manifests; hosted connection strings and clients in code."""
     out: list[Evidence] = []
     seen: set[str] = set()
-    deps = [(d.name, d.path, d.line) for d in manifest_dependencies(repo)[0]] + _pipfile(repo)
+    deps = [(d.name, d.path, d.line) for d in manifest_dependencies(ctx, repo)[0]] + _pipfile(repo)
     for name, path, line in deps:
         key = re.sub(r"[-_.]+", "-", name.lower()) if not name.startswith("@") else name.lower()
         what = ORM_PACKAGES.get(key) or MANAGED_PACKAGES.get(key) or DRIVER_PACKAGES.get(key)
@@ -299,7 +299,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         )
     ctx.check_deadline()
     broken = [c for c in inventory.compose_files(ctx, repo) if c.error]
-    managed = _orm_and_managed(repo, files)
+    managed = _orm_and_managed(ctx, repo, files)
     evidence = stores[:SHOWN] + durable[:SHOWN] + volatile[:3] + state_only[:2]
     if managed and not own_ephemeral_db:
         yield finding(
