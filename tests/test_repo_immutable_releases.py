@@ -161,3 +161,10 @@ def test_commented_out_dockerfile_is_a_warning(make_repo):
     repo = _repo(make_repo, {"Dockerfile": "# FROM node:16\n# CMD npm start\n"})
     [f] = run_check("repo.containers", repo.path)
     assert f.outcome is Outcome.WARN and "no FROM" in f.reason and f.remediation
+
+
+def test_puppet_and_salt_against_live_servers_fail(make_repo):
+    workflow = "on: push\njobs:\n  d:\n    runs-on: ubuntu-latest\n    steps:\n      - run: salt 'web*' state.apply\n"
+    repo = _repo(make_repo, {".github/workflows/converge.yml": workflow})
+    [f] = run_check("repo.immutable-releases", repo.path)
+    assert f.outcome is Outcome.FAIL and ".github/workflows/converge.yml:6" in f.reason

@@ -34,6 +34,8 @@ _RUNS_IMAGES = re.compile(r"\bdocker(-|\s+)(compose\s+(pull|up)|pull|run|stack\s
 _ANSIBLE_IN_PLACE = re.compile(
     r"^\s*-?\s*((ansible\.builtin\.)?git|(ansible\.posix\.)?synchronize|(ansible\.builtin\.)?unarchive)\s*:"
 )
+# Configuration management run against live servers (converging them in place).
+_CM_RUN = re.compile(r"\b(knife\s+ssh|chef-client|puppet\s+(apply|agent)|salt\s+\S+\s+state\.(apply|highstate))\b")
 _PACKER = re.compile(r"(\bpacker\s+build\b|^\s*source\s+\"amazon-ebs\"|\"builders\"\s*:)")
 # New immutable units: serverless versions, machine images, replaced instances, platform releases.
 _IMMUTABLE = re.compile(
@@ -82,6 +84,9 @@ def _in_place(ctx: Context, repo: RepoSnapshot, packer: bool) -> list[Sign]:
                 signs.append(Sign(f.path, n, line.strip(), "updates the code on a live server with git over ssh"))
             elif _COPY_TO_HOST.search(line) and not _RUNS_IMAGES.search(text):
                 signs.append(Sign(f.path, n, line.strip(), "copies files onto a live server"))
+            elif (m := _CM_RUN.search(line)) and not packer:
+                why = f"configuration management changes live servers in place ({m.group(1)})"
+                signs.append(Sign(f.path, n, line.strip(), why))
     playbooks = [i.path for i in inventory.iac(ctx, repo).of("ansible")]
     if playbooks and not packer:
         # Role task files sit wherever roles_path points, not only under roles/: any YAML under a tasks/ folder.
