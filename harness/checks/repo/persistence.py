@@ -10,12 +10,11 @@ the application's data store.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from harness.checks.base import check, finding
-from harness.checks.repo.dependency_audit import manifest_dependencies
+from harness.checks.repo.data_stores import orm_and_managed
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
 from harness.probes import inventory
@@ -61,60 +60,6 @@ TF_BACKEND = re.compile(r"""^\s*(backend\s+"(\w+)"|cloud\s*\{)""")
 PULUMI_BACKEND = re.compile(
     r"(pulumi\s+login\s+(\S+)|PULUMI_BACKEND_URL\s*[:=]\s*\S+|^\s*url:\s*(s3|azblob|gs|file|https)://\S*"
     r"|PULUMI_ACCESS_TOKEN)"
-)
-# ORMs and managed-database clients, by package name in a dependency manifest.
-ORM_PACKAGES = {
-    "sqlalchemy": "SQLAlchemy",
-    "flask-sqlalchemy": "Flask-SQLAlchemy",
-    "sqlmodel": "SQLModel",
-    "django": "the Django ORM",
-    "peewee": "Peewee",
-    "tortoise-orm": "Tortoise ORM",
-    "prisma": "Prisma",
-    "@prisma/client": "Prisma",
-    "sequelize": "Sequelize",
-    "typeorm": "TypeORM",
-    "mongoose": "Mongoose",
-    "drizzle-orm": "Drizzle ORM",
-    "@mikro-orm/core": "MikroORM",
-}
-# Database drivers: the app reaches a database server by a connection string.
-DRIVER_PACKAGES = {
-    name: "a database reached by a connection string"
-    for name in (
-        "psycopg2",
-        "psycopg2-binary",
-        "psycopg",
-        "asyncpg",
-        "pymongo",
-        "motor",
-        "mysqlclient",
-        "pymysql",
-        "mysql-connector-python",
-        "pg",
-        "postgres",
-        "mysql2",
-        "mongodb",
-        "@neondatabase/serverless",
-        "@planetscale/database",
-    )
-}
-MANAGED_PACKAGES = {
-    "azure-cosmos": "Cosmos DB",
-    "@azure/cosmos": "Cosmos DB",
-    "google-cloud-firestore": "Firestore",
-    "@google-cloud/firestore": "Firestore",
-    "@aws-sdk/client-dynamodb": "DynamoDB",
-    "@aws-sdk/lib-dynamodb": "DynamoDB",
-    "pynamodb": "DynamoDB",
-}
-# A hosted database reached by a connection string or a cloud database client, in code or configuration.
-MANAGED = re.compile(
-    r"(mongodb\+srv://|\.mongodb\.net\b|\.documents\.azure\.com|AccountEndpoint=https://|\.rds\.amazonaws\.com"
-    r"|\.(postgres|mysql)\.database\.azure\.com|\.database\.windows\.net|\bfirestore\.(Client|client)\("
-    r"|\bgetFirestore\(|\bboto3\.(resource|client)\(\s*['\"]dynamodb|\bDynamoDBClient\(|\bCosmosClient\("
-    r"|\b(os\.environ|os\.getenv|process\.env|env)\W{1,3}(DATABASE_URL|MONGO(DB)?_UR[IL]|POSTGRES_URL|MYSQL_URL"
-    r"|COSMOS_\w+|SQLALCHEMY_DATABASE_URI)\b)"
 )
 # A bucket, storage account or table that holds infrastructure state (or its lock), not application data.
 IAC_STATE = re.compile(
@@ -190,44 +135,6 @@ def _compose_stores(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], l
     return stores, durable, volatile
 
 
-def _mask(text: str) -> str:
-    return re.sub(r"://([^:/@\s]+):[^@\s]+@", r"://\1:***@", text)
-
-
-def _pipfile(repo: RepoSnapshot) -> list[tuple[str, str, int]]:
-    out = []
-    for f in repo.files:
-        if f.name != "Pipfile" or inventory.is_vendored(f.path):
-            continue
-        text = repo.read_text(f.path) or ""
-        try:
-            packages = tomllib.loads(text).get("packages") or {}
-        except tomllib.TOMLDecodeError:
-            continue
-        for name in packages if isinstance(packages, dict) else []:
-            out.append(
-                (str(name), f.path, inventory.line_of(text, re.compile(rf"^\s*{re.escape(str(name))}\s*=", re.M)))
-            )
-    return out
-
-
-def _orm_and_managed(ctx: Context, repo: RepoSnapshot, files: list[RepoFile]) -> list[Evidence]:
-    """ORMs and managed-database clients in the manifests; hosted connection strings and clients in code."""
-    out: list[Evidence] = []
-    seen: set[str] = set()
-    deps = [(d.name, d.path, d.line) for d in manifest_dependencies(ctx, repo)[0]] + _pipfile(repo)
-    for name, path, line in deps:
-        key = re.sub(r"[-_.]+", "-", name.lower()) if not name.startswith("@") else name.lower()
-        what = ORM_PACKAGES.get(key) or MANAGED_PACKAGES.get(key) or DRIVER_PACKAGES.get(key)
-        if what and what not in seen:
-            seen.add(what)
-            out.append(inventory.evidence_at(repo, path, line, f"data store through {what} ({name} in {path})", name))
-    for hit in inventory.grep(repo, files, MANAGED, limit=10):
-        what = _mask(_matched(MANAGED, hit.text))
-        out.append(inventory.evidence_at(repo, hit.path, hit.line, f"hosted database: {what}", _mask(hit.text)))
-    return out
-
-
 def _state_names(repo: RepoSnapshot) -> set[str]:
     """Bucket and storage-account names that Terraform backends keep state in."""
     names: set[str] = set()
@@ -299,7 +206,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         )
     ctx.check_deadline()
     broken = [c for c in inventory.compose_files(ctx, repo) if c.error]
-    managed = _orm_and_managed(ctx, repo, files)
+    managed = orm_and_managed(ctx, repo, files)
     evidence = stores[:SHOWN] + durable[:SHOWN] + volatile[:3] + state_only[:2]
     if managed and not own_ephemeral_db:
         yield finding(
