@@ -196,19 +196,20 @@ def test_should_have_untested_fails_then_passes(make_repo):
     assert f.outcome is Outcome.PASS and "US-3 ← test_us_3_tag_filter" in f.reason
 
 
-def test_no_priorities_could_not_check(make_repo):
+def test_no_priorities_is_not_met(make_repo):
+    # Every story was read and none is prioritised: no 'must'/'should' need is identified (not undetermined).
     stories = "# Stories\n\n## US-1\nAs a user I want to add tasks so that I remember.\n- [ ] a task is added\n"
     repo = backlog_repo(make_repo, stories=stories)
     for check_id in ("repo.must-have-tested", "repo.should-have-tested"):
         [f] = run_check(check_id, repo.path)
-        assert f.outcome is Outcome.COULD_NOT_CHECK and "MoSCoW" in f.reason
+        assert f.outcome is Outcome.FAIL and "MoSCoW" in f.reason and f.remediation
 
 
 def test_prioritised_without_should_is_not_a_free_pass(make_repo):
     stories = STORIES.split("## Should have")[0]
     repo = backlog_repo(make_repo, stories=stories)
     [f] = run_check("repo.should-have-tested", repo.path)
-    assert f.outcome is Outcome.COULD_NOT_CHECK and "none is 'should have'" in f.reason
+    assert f.outcome is Outcome.FAIL and "none is 'should have'" in f.reason
 
 
 def test_prioritised_without_must_fails(make_repo):

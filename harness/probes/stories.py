@@ -14,7 +14,6 @@ Feature scenarios count as tests only when step definitions exist in the reposit
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass, field
 
@@ -23,6 +22,7 @@ from harness.context import Context
 from harness.probes import repository
 from harness.probes.monitoring import VENDORED, Loc
 from harness.probes.repository import RepoSnapshot
+from harness.probes.story_tests import STEP_DEFS, TestRef, id_pattern, is_test_file, test_refs
 
 MAX_DOC_BYTES = 1_000_000
 PRIORITIES = ("must", "should", "could", "wont")
@@ -42,14 +42,6 @@ class Story:
     @property
     def label(self) -> str:
         return f"{self.id or self.title[:60]} ({self.loc})"
-
-
-@dataclass
-class TestRef:
-    story_id: str
-    test: str
-    loc: Loc
-    skipped: bool = False
 
 
 @dataclass
@@ -129,7 +121,15 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _GWT = re.compile(r"(?i)^[\s>*+\-\d.|]*[*_]*\s*(given|when|then)\b[*_]*\s+\S")
 _CHECKBOX = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+\S")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S")
-_AC_LABEL = re.compile(r"(?i)acceptance\s+criteria|\bAC\s*:")
+_AC_LABEL = re.compile(r"(?i)acceptance\s+criteria|\bAC\s*:|\bAC\s*-?\d+\s*[:.)]")  # AC: / AC1: / AC-2)
+# "I want … so that …" under a heading that names the persona ("## As a shopper", "### Shopper").
+_WANT = re.compile(r"(?i)^[\s>*+\-]*I\s+(?:want|need|would\s+like|wish)\b.*\bso\s+that\b")
+# Templates for writing issues or pull requests: their "As a user, I want …" is a placeholder, not a story.
+# The folders GitHub and GitLab read templates from (a look-alike folder holding real stories is not one).
+_TEMPLATE_PATH = re.compile(
+    r"(?i)(^|/)\.github/(issue_template|pull_request_template)(/|\.md$)"
+    r"|(^|/)\.gitlab/(issue_templates|merge_request_templates)/|(^|/)(docs/)?pull_request_template\.md$"
+)
 _TEMPLATE = re.compile(r"^\s*[\[<{]")
 
 
@@ -198,6 +198,7 @@ def _markdown(path: str, text: str) -> list[Story]:
         _Heading(i, len(m.group(1)), m.group(2).strip()) for i, ln in enumerate(lines) if (m := _HEADING.match(ln))
     ]
     story_lines: list[int] = []
+    personas: dict[int, str] = {}  # story line -> the heading that names its persona
     for i, line in enumerate(lines):
         clean = _clean(line)
         m = _STORY.search(clean)
@@ -205,9 +206,17 @@ def _markdown(path: str, text: str) -> list[Story]:
             m = _STORY.search(" ".join(_clean(x).strip() for x in lines[i : i + 3]))  # sentence over lines
         if m and not _TEMPLATE.match(m.group(1)):
             story_lines.append(i)
+        elif line.strip() and _WANT.match(" ".join(_clean(x).strip() for x in lines[i : i + 3])):
+            j = i - 1
+            while j >= 0 and not lines[j].strip():
+                j -= 1
+            heading = _HEADING.match(lines[j]) if j >= 0 and i - j <= 3 else None
+            if heading and not any(k in story_lines for k in range(j, i)) and not _TEMPLATE.match(heading.group(2)):
+                story_lines.append(i)
+                personas[i] = _clean(heading.group(2)).strip()
     stories: list[Story] = []
     for i in story_lines:
-        above = [h for h in headings if h.line < i]
+        above = [h for h in headings if h.line <= i]  # a story sentence in a heading is that heading's story
         own = above[-1] if above else None
         section_end = len(lines)
         if own is not None:
@@ -244,6 +253,8 @@ def _markdown(path: str, text: str) -> list[Story]:
         story_line = _clean(lines[i]).strip()
         sm = _STORY.search(story_line)
         sentence = story_line[sm.start() :].split("|")[0].strip() if sm else story_line
+        if i in personas:
+            sentence = f"{personas[i]}: {sentence}"
         story_id = priority = None
         criteria: list[str] = []
         if lines[i].lstrip().startswith("|"):
@@ -253,6 +264,8 @@ def _markdown(path: str, text: str) -> list[Story]:
         story_id = story_id or find_id("\n".join(first)) or find_id("\n".join(unit))
         if priority is None:
             for line in unit:
+                if _GWT.match(_clean(line)):
+                    continue  # "Then I should have …" is a criterion, not a MoSCoW mark
                 priority = priority_in(line, strict=_STORY.search(_clean(line)) is not None)
                 if priority:
                     break
@@ -307,6 +320,7 @@ def _feature(path: str, text: str, executed: bool) -> tuple[list[Story], list[Te
     feature_tags = ""
     feature_id: str | None = None
     scenarios: list[str] = []
+    own_ids: set[str | None] = set()  # story ids on scenarios: the feature tests stories written elsewhere
     for i, line in enumerate(lines):
         fm = _FEATURE.match(line)
         if fm:
@@ -314,12 +328,13 @@ def _feature(path: str, text: str, executed: bool) -> tuple[list[Story], list[Te
             feature_id = find_id(feature_tags) or find_id(fm.group(1))
             narrative = " ".join(ln.strip() for ln in lines[i + 1 : i + 6] if not _SCENARIO.match(ln))
             m = _STORY.search(narrative)
-            if m:
+            # A feature is a story: its narrative if it has one, and its scenarios as acceptance criteria.
+            if m or fm.group(1).strip():
                 stories.append(
                     Story(
                         id=feature_id,
                         title=fm.group(1).strip(),
-                        text=narrative[m.start() : m.start() + 300],
+                        text=narrative[m.start() : m.start() + 300] if m else f"Feature: {fm.group(1).strip()}",
                         priority=(lambda t: _norm_priority(t.group(1)) if t else None)(
                             _PRIORITY_TAG.search(feature_tags)
                         ),
@@ -334,145 +349,37 @@ def _feature(path: str, text: str, executed: bool) -> tuple[list[Story], list[Te
             name = sm.group(1).strip()
             scenarios.append(name)
             tags = _tags_above(lines, i)
+            own_ids |= {find_id(t) for t in re.findall(r"@[\w-]+", tags)} | {find_id(name)}
             if not executed:
                 continue
             ids = {find_id(t) for t in re.findall(r"@[\w-]+", f"{tags} {feature_tags}")} | {find_id(name)}
             skipped = bool(re.search(r"(?i)@(skip|wip|ignore|disabled|pending)\b", f"{tags} {feature_tags}"))
             for sid in ids - {None}:
                 refs.append(TestRef(str(sid), f"Scenario: {name}", Loc(path, i + 1), skipped))
+    # A feature without a narrative is a story only when it has scenarios, none tracing to another story.
+    others = own_ids - {None, feature_id}
+    stories = [st for st in stories if not st.text.startswith("Feature: ") or (st.criteria and not others)]
     if executed:
         for story in stories:
             story.scenarios_executed = list(scenarios)
     return stories, refs
 
 
-# -- tests -----------------------------------------------------------------------------------
-_TEST_DEFS = [
-    re.compile(r"^(?P<indent>\s*)(?:async\s+)?def\s+(?P<name>test\w*)\s*\("),
-    re.compile(r"^(?P<indent>\s*)class\s+(?P<name>Test\w*)"),
-    re.compile(
-        r"^(?P<indent>\s*)(?P<fn>x?(?:describe|it|test|context|specify|scenario)(?:\.(?:only|skip|todo|each\([^)]*\)))?)"
-        r"\s*\(\s*(?P<q>['\"`])(?P<name>.+?)(?P=q)"
-    ),
-    re.compile(r"^(?P<indent>)func\s+(?P<name>Test\w+)\s*\("),
-    re.compile(r"^(?P<indent>\s*)(?:public\s+|internal\s+)?(?:void|fun)\s+(?P<name>\w+)\s*\("),
-]
-_SKIP = re.compile(
-    r"(?i)mark\.(skip|xfail)|@unittest\.skip|\bx(?:it|describe|test)\s*\(|\.(?:skip|todo)\s*\(|@Disabled|t\.Skip\("
-)
-_DECORATOR = re.compile(r"^\s*(@|#|//|\*|/\*)|^\s*$")
-_STEP_DEFS = re.compile(
-    r"(?m)^\s*@(?:given|when|then|step)\s*\(|\bscenarios?\s*\(|^\s*(?:Given|When|Then)\s*\(|@(?:Given|When|Then)\("
-)
-_TEST_DIRS = (
-    "tests/",
-    "test/",
-    "__tests__/",
-    "spec/",
-    "specs/",
-    "e2e/",
-    "cypress/",
-    "acceptance/",
-    "features/",
-    "src/test/",
-)
-
-
-def is_test_file(path: str) -> bool:
-    low = path.lower()
-    name = posixpath.basename(low)
-    if name.endswith(".feature"):
-        return True
-    if not name.endswith((".py", ".js", ".ts", ".mjs", ".cjs", ".jsx", ".tsx", ".go", ".java", ".kt")):
-        return False
-    return (
-        any(f"/{d}" in f"/{low}" for d in _TEST_DIRS)
-        or name.startswith("test_")
-        or name.endswith(("_test.py", "_test.go", "test.java", "tests.java", "test.kt"))
-        or re.search(r"\.(test|spec|cy|e2e)\.[jt]sx?$", name) is not None
-    )
-
-
-@dataclass
-class _Def:
-    line: int
-    indent: int
-    name: str
-    skipped: bool
-
-
-def _test_defs(lines: list[str], java_like: bool) -> list[_Def]:
-    defs = []
-    for i, line in enumerate(lines):
-        for k, rx in enumerate(_TEST_DEFS):
-            if k == 4 and not java_like:
-                continue
-            m = rx.match(line)
-            if m:
-                if k == 4 and not any("@Test" in ln for ln in lines[max(0, i - 4) : i]):
-                    break
-                deco = []
-                j = i - 1
-                while j >= 0 and _DECORATOR.match(lines[j]) and i - j <= 6:
-                    deco.append(lines[j])
-                    j -= 1
-                skipped = bool(_SKIP.search(line) or any(_SKIP.search(d) for d in deco))
-                defs.append(_Def(i, len(m.group("indent")), m.group("name"), skipped))
-                break
-    return defs
-
-
-def _test_refs(path: str, text: str, known: dict[str, re.Pattern[str]]) -> list[TestRef]:
-    lines = text.splitlines()
-    defs = _test_defs(lines, path.endswith((".java", ".kt")))
-    if not defs:
-        return []
-    refs: list[TestRef] = []
-    by_line = {d.line: d for d in defs}
-    for i, line in enumerate(lines):
-        for sid, rx in known.items():
-            if not rx.search(line):
-                continue
-            targets: list[_Def] = []
-            if i in by_line:
-                targets = [by_line[i]]
-            else:
-                after = next((d for d in defs if d.line > i), None)
-                between = lines[i + 1 : after.line] if after else []
-                if (
-                    after
-                    and after.line - i <= 6
-                    and all(_DECORATOR.match(b) for b in between)
-                    and _DECORATOR.match(line)
-                ):
-                    targets = [after]  # a marker/decorator/comment right above the test
-                else:
-                    before = [d for d in defs if d.line < i]
-                    if before:
-                        targets = [before[-1]]  # in the test's body or docstring
-                    elif re.search(r"pytestmark|^\s*(\"\"\"|''')|^\S.*\"\"\"", line) or i < 10:
-                        targets = defs  # module-level marker or docstring: every test in the file
-            for d in targets:
-                refs.append(TestRef(sid, d.name, Loc(path, d.line + 1), d.skipped))
-    return refs
-
-
-def _id_pattern(story_id: str) -> re.Pattern[str]:
-    prefix, _, number = story_id.partition("-")
-    return re.compile(rf"(?i)(?<![A-Za-z0-9]){re.escape(prefix)}[-_ ]?0*{number}(?!\d)")
-
-
 # -- the whole collection ------------------------------------------------------------------------
 def collect(repo: RepoSnapshot) -> Stories:
     model = Stories(head=repo.head)
-    files = [f for f in repo.files if f.is_regular and not any(v in f.path for v in VENDORED)]
+    files = [
+        f
+        for f in repo.files
+        if f.is_regular and not any(v in f.path for v in VENDORED) and not _TEMPLATE_PATH.search(f.path)
+    ]
     code_texts: list[tuple[str, str]] = []
     for f in files:
         if f.size > MAX_DOC_BYTES:
             continue
         if is_test_file(f.path) or f.suffix in (".py", ".js", ".ts", ".java", ".kt", ".go"):
             text = repo.read_text(f.path, MAX_DOC_BYTES)
-            if text is not None and textscan.search(_STEP_DEFS, text) and not f.path.endswith(".feature"):
+            if text is not None and textscan.search(STEP_DEFS, text) and not f.path.endswith(".feature"):
                 model.step_definitions.append(Loc(f.path, 1))
             if text is not None and is_test_file(f.path):
                 code_texts.append((f.path, text))
@@ -498,11 +405,11 @@ def collect(repo: RepoSnapshot) -> Stories:
             if not executed:
                 model.unexecuted_features.append(f.path)
     model.test_files = [p for p, _ in code_texts]
-    known = {s.id: _id_pattern(s.id) for s in model.stories if s.id}
+    known = {s.id: id_pattern(s.id) for s in model.stories if s.id}
     if known:
         for path, text in code_texts:
             if not path.endswith(".feature"):
-                model.refs += _test_refs(path, text, known)
+                model.refs += test_refs(path, text, known)
     return model
 
 

@@ -1,4 +1,9 @@
-"""repo.containers: Dockerfiles pin their base, run as non-root, check their health, and build in a separate stage."""
+"""repo.containers: Dockerfiles pin their base, run as non-root, check their health, and build in a separate stage.
+
+Running as root, a floating or `latest` base and a missing health check are security and hygiene
+warnings with advice, never an RP-1 failure: an image is an immutable release unit either way.
+This check never fails: a Dockerfile with no FROM builds nothing and is a warning too.
+"""
 
 from __future__ import annotations
 
@@ -162,12 +167,19 @@ def _judge(ctx: Context, repo: RepoSnapshot, df: Dockerfile, elsewhere: list[Evi
         return finding(ID, Outcome.COULD_NOT_CHECK, f"{df.path}: {df.error}", [ev(1, df.error)], subject=df.path)
     stages, _args, unresolved = _stages(df)
     if not stages:
-        return finding(ID, Outcome.FAIL, f"{df.path}: no FROM instruction", [ev(1, "no FROM")], subject=df.path)
-    fails: list[Evidence] = []
+        # Builds no image (e.g. every line commented out): nothing immutable or mutable to judge, so advice only.
+        return finding(
+            ID,
+            Outcome.WARN,
+            f"{df.path}: no FROM instruction, so it builds no image",
+            [ev(1, "no FROM")],
+            remediation=f"Delete {df.path} if it is unused, or give it a FROM line.",
+            subject=df.path,
+        )
     warns: list[Evidence] = []
     names = {s.name for s in stages if s.name}
     for line, missing in unresolved:
-        fails.append(ev(line, f"{df.path}:{line}: base image uses ARG {missing} with no default: cannot be pinned"))
+        warns.append(ev(line, f"{df.path}:{line}: base image uses ARG {missing} with no default: cannot be pinned"))
     for s in stages:
         base = s.base
         if base.lower() == "scratch" or base.lower() in names or "$" in base:
@@ -177,18 +189,18 @@ def _judge(ctx: Context, repo: RepoSnapshot, df: Dockerfile, elsewhere: list[Evi
         if ref.digest:
             continue
         if ref.tag is None:
-            fails.append(ev(s.line, f"{where}: base image {base} has no tag (means latest)", f"FROM {base}"))
+            warns.append(ev(s.line, f"{where}: base image {base} has no tag (means latest)", f"FROM {base}"))
         elif ref.tag.lower() == "latest":
-            fails.append(ev(s.line, f"{where}: base image {base} uses the latest tag", f"FROM {base}"))
+            warns.append(ev(s.line, f"{where}: base image {base} uses the latest tag", f"FROM {base}"))
         elif not _EXACT.search(ref.tag):
             warns.append(ev(s.line, f"{where}: base image tag {ref.tag!r} is not an exact version", f"FROM {base}"))
     final = stages[-1]
     user = _inherited(stages, final, "user")
     nonroot_base = "nonroot" in final.base.lower()
     if user is None and not nonroot_base:
-        fails.append(ev(final.line, f"{df.path}:{final.line}: the final stage sets no USER, so it runs as root"))
+        warns.append(ev(final.line, f"{df.path}:{final.line}: the final stage sets no USER, so it runs as root"))
     elif isinstance(user, tuple) and user[0].split(":")[0].lower() in {"root", "0"}:
-        fails.append(ev(user[1], f"{df.path}:{user[1]}: the final stage runs as {user[0]}", f"USER {user[0]}"))
+        warns.append(ev(user[1], f"{df.path}:{user[1]}: the final stage runs as {user[0]}", f"USER {user[0]}"))
     health = _inherited(stages, final, "healthcheck")
     if health is None and not elsewhere:
         warns.append(ev(final.line, f"{df.path}: no HEALTHCHECK, and none in compose or infrastructure code"))
@@ -207,14 +219,6 @@ def _judge(ctx: Context, repo: RepoSnapshot, df: Dockerfile, elsewhere: list[Evi
     if isinstance(health, int):
         good.append(ev(health, "HEALTHCHECK in the image"))
     summary = f"{len(stages)} stage(s), final FROM {final.base}"
-    if fails:
-        return finding(
-            ID,
-            Outcome.FAIL,
-            f"{df.path}: " + "; ".join(e.summary.split(": ", 1)[-1] for e in fails),
-            fails + warns,
-            subject=df.path,
-        )
     if warns:
         return finding(
             ID,
@@ -235,7 +239,7 @@ def _judge(ctx: Context, repo: RepoSnapshot, df: Dockerfile, elsewhere: list[Evi
 @check(
     ID,
     title="Container images are built from pinned bases, run as non-root and check their own health",
-    failure_title="A Dockerfile uses a floating base image or runs as root",
+    failure_title="A Dockerfile runs as root or uses a floating base image",
     proves="Images are reproducible and least-privileged, so servers can be recycled from them at will (RP-1).",
     remediation=(
         "Pin every base image to an exact version or a digest (FROM python:3.12.4-slim@sha256:...), add a non-root "
@@ -278,4 +282,5 @@ def _no_dockerfile(ctx: Context, repo: RepoSnapshot) -> Finding:
             ev,
         )
     ev = [inventory.evidence_at(repo, h.path, h.line, "container reference", h.text) for h in hints]
-    return finding(ID, Outcome.FAIL, "no Dockerfile (or Containerfile) anywhere in the tree", ev)
+    # Deploying images built elsewhere (or none) is no RP-1 failure: there is simply no Dockerfile to judge.
+    return finding(ID, Outcome.NOT_APPLICABLE, "no Dockerfile (or Containerfile): no image is built here", ev)

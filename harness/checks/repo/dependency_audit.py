@@ -26,6 +26,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from harness.checks.base import check, finding
+from harness.checks.repo.osv_ranges import OsvRange
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
 from harness.probes import repository
@@ -60,25 +61,17 @@ class Advisory:
     fix: str = ""
     summary: str = ""
     specs: list[SpecifierSet] = field(default_factory=list)
-    ranges: list[tuple[str | None, str | None]] = field(default_factory=list)  # OSV [introduced, fixed)
+    ranges: list[OsvRange] = field(default_factory=list)
     versions: set[str] = field(default_factory=set)
 
     def affects(self, version: str) -> bool:
-        if version in self.versions:
+        if version in self.versions or any(r.affects(version) for r in self.ranges):
             return True
         try:
             v = Version(version)
         except InvalidVersion:
             return False
-        if any(v in s for s in self.specs):
-            return True
-        for lo, hi in self.ranges:
-            try:
-                if (lo in (None, "0") or v >= Version(lo)) and (hi is None or v < Version(hi)):
-                    return True
-            except InvalidVersion:
-                continue
-        return False
+        return any(v in s for s in self.specs)
 
 
 @check(
@@ -98,7 +91,7 @@ def run(ctx: Context) -> Iterator[Finding]:
     if repo.is_git and repo.head is None:
         yield finding(ID, Outcome.COULD_NOT_CHECK, "the repository has no commits yet")
         return
-    deps, manifests = _dependencies(repo)
+    deps, manifests = manifest_dependencies(ctx, repo)
     if not manifests:
         yield finding(
             ID,
@@ -340,6 +333,11 @@ def _pin(repo: RepoSnapshot, dep: Dep, summary: str) -> Evidence:
 
 
 # -- manifests ----------------------------------------------------------------
+def manifest_dependencies(ctx: Context, repo: RepoSnapshot) -> tuple[list[Dep], list[str]]:
+    """The manifests' dependencies, read once per run (repo.persistence reads them too)."""
+    return ctx.memo("dependency_audit.dependencies", lambda: _dependencies(repo))
+
+
 def _dependencies(repo: RepoSnapshot) -> tuple[list[Dep], list[str]]:
     deps: list[Dep] = []
     manifests: list[str] = []
@@ -428,14 +426,18 @@ def _package_lock(path: str, text: str) -> list[Dep]:
         doc = json.loads(text)
     except ValueError:
         return []
-    lines = text.splitlines()
+    # Where each package's key first appears, found in one pass (a search per package is quadratic).
+    at: dict[str, int] = {}
+    for i, ln in enumerate(text.splitlines(), 1):
+        for key in re.findall(r'"([^"]+)"\s*:\s*\{', ln):
+            at.setdefault(key, i)
     out = []
     packages = doc.get("packages") if isinstance(doc, dict) else None
     if isinstance(packages, dict):
         for key, meta in packages.items():
             if not key or not isinstance(meta, dict) or "version" not in meta:
                 continue
-            no = next((i for i, ln in enumerate(lines, 1) if f'"{key}"' in ln), 1)
+            no = at.get(key, 1)
             out.append(Dep(key.rsplit("node_modules/", 1)[-1], str(meta["version"]), "npm", path, no))
     return out
 
@@ -517,19 +519,9 @@ def _osv(entry: dict[str, Any]) -> list[Advisory]:
         )
         adv.versions = {str(v) for v in aff.get("versions") or []}
         for rng in aff.get("ranges") or []:
-            if rng.get("type") not in ("ECOSYSTEM", "SEMVER"):
-                continue
-            lo: str | None = None
-            for ev in rng.get("events") or []:
-                if "introduced" in ev:
-                    lo = str(ev["introduced"])
-                elif "fixed" in ev:
-                    adv.ranges.append((lo, str(ev["fixed"])))
-                    adv.fix = adv.fix or str(ev["fixed"])
-                    lo = None
-                elif "last_affected" in ev:
-                    adv.versions.add(str(ev["last_affected"]))
-            if lo is not None:
-                adv.ranges.append((lo, None))
+            parsed = OsvRange.parse(rng, adv.ecosystem) if isinstance(rng, dict) else None
+            if parsed is not None:
+                adv.ranges.append(parsed)
+                adv.fix = adv.fix or next(iter(parsed.fixes()), "")
         out.append(adv)
     return out

@@ -1,4 +1,9 @@
-"""repo.immutable-images: deployment code refers to images by digest or an immutable tag, never `latest`."""
+"""repo.immutable-images: deployment code refers to images by digest or an immutable tag.
+
+An image is an immutable release unit whatever its tag, so `latest` (or an extra `latest` pushed
+beside the commit tag) is a hygiene warning with advice, never an RP-1 failure: it only hides which
+build runs. Change made in place on live servers is what fails RP-1 (repo.immutable-releases).
+"""
 
 from __future__ import annotations
 
@@ -187,7 +192,7 @@ def _pipeline_tags(refs: list[Ref], path: str, text: str, number: int, line: str
 @check(
     ID,
     title="Deployments refer to images by digest or an immutable tag",
-    failure_title="Deployment code refers to `latest` or untagged images",
+    failure_title="Deployments refer to images by `latest` or a movable tag",
     proves="What runs is exactly the image that was built and tested, so recycling a server never changes it (RP-1).",
     remediation=(
         "Tag images with the commit sha or a release version (or deploy by @sha256 digest, e.g. Pulumi's "
@@ -226,12 +231,16 @@ def run(ctx: Context) -> Iterator[Finding]:
     floating = [r for r in refs if r.verdict == "mutable"]
     good = [r for r in refs if r.verdict in ("digest", "immutable")]
     if bad:
+        extra = " beside immutable tags" if good else ""
         yield finding(
             ID,
-            Outcome.FAIL,
-            f"{len(bad)} image reference(s) deploy `latest` or no tag: "
+            Outcome.WARN,
+            f"{len(bad)} image reference(s) use `latest` or no tag{extra}: "
             + ", ".join(f"{r.path}:{r.line}" for r in bad[:8]),
             [ev(r) for r in bad[:SHOWN]],
+            remediation="Deploy the commit-sha or release tag (or the digest) rather than `latest`, so that the "
+            "running build is known and a rollback names an exact image; an extra `latest` tag is harmless only "
+            "if nothing deploys it.",
         )
     if floating:
         yield finding(
@@ -254,8 +263,11 @@ def run(ctx: Context) -> Iterator[Finding]:
     if not inventory.dockerfiles(ctx, repo) and not inventory.iac(ctx, repo).of("compose", "kubernetes", "helm"):
         yield finding(ID, Outcome.NOT_APPLICABLE, "no container images are built or deployed by this project")
         return
+    # Everything was read and no reference names the image: a verdict with advice, not a could-not-check.
     yield finding(
         ID,
-        Outcome.COULD_NOT_CHECK,
-        "images are built, but no image reference was found in deployment code or pipelines",
+        Outcome.WARN,
+        "images are built, but no deployment code or pipeline refers to them by tag or digest",
+        remediation="Tag the image with the commit sha in the pipeline (docker build -t app:${GITHUB_SHA}) and "
+        "deploy that tag or its digest.",
     )

@@ -1,8 +1,8 @@
 """repo.must-have-tested: every 'must have' story has at least one traceable acceptance test.
 
-No MoSCoW priorities at all: could not check (say so). Prioritised stories with no
-'must have' among them: FAIL, since a MoSCoW backlog without musts leaves UN-2
-nothing to show, and demoting every story must not be a way out of the check.
+Evidence wholly absent is not met, not undetermined: the whole tree was read, so no user
+story, no MoSCoW priority, or no story of this priority FAILs (could-not-check is kept for
+a repository that could not be read). Demoting every story must not be a way out of the check.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ ID = "repo.must-have-tested"
     timeout=60,
 )
 def run(ctx: Context) -> Iterator[Finding]:
-    yield from judge(ctx, ID, "must", "must have", when_none=Outcome.FAIL)
+    yield from judge(ctx, ID, "must", "must have")
 
 
-def judge(ctx: Context, check_id: str, priority: str, words: str, when_none: Outcome) -> Iterator[Finding]:
+def judge(ctx: Context, check_id: str, priority: str, words: str) -> Iterator[Finding]:
     """Shared by the must/should checks: the stories of one priority and their tests."""
     repo = repository.get(ctx)
     why = monitoring.unreadable(repo)
@@ -42,13 +42,19 @@ def judge(ctx: Context, check_id: str, priority: str, words: str, when_none: Out
     model = stories.get(ctx)
     head = model.head
     if not model.stories:
-        yield finding(check_id, Outcome.COULD_NOT_CHECK, "no user stories found, so no '" + words + "' ones")
+        yield finding(
+            check_id,
+            Outcome.FAIL,
+            f"no user story in any Markdown or .feature file, so no '{words}' need is identified or tested",
+            remediation=f"Commit user stories with MoSCoW priorities, and an acceptance test naming each '{words}' "
+            "story's id.",
+        )
         return
     if not model.prioritised:
         yield finding(
             check_id,
-            Outcome.COULD_NOT_CHECK,
-            f"{len(model.stories)} user stories, but none carries a MoSCoW priority: cannot tell which are '{words}'",
+            Outcome.FAIL,
+            f"{len(model.stories)} user stories, but none carries a MoSCoW priority: no '{words}' need is identified",
             [evidence(s.loc, f"story {s.id or s.title[:40]}", head) for s in model.stories[:5]],
             remediation="Mark each story's MoSCoW priority ('Priority: Must have') or group stories under "
             "'## Must have' / '## Should have' headings.",
@@ -59,7 +65,7 @@ def judge(ctx: Context, check_id: str, priority: str, words: str, when_none: Out
         counts = {p: sum(1 for s in model.prioritised if s.priority == p) for p in stories.PRIORITIES}
         yield finding(
             check_id,
-            when_none,
+            Outcome.FAIL,
             f"stories are prioritised ({', '.join(f'{n} {p}' for p, n in counts.items() if n)}) but none is "
             f"'{words}': nothing shows this criterion is met",
             [evidence(s.loc, f"{s.priority}: {s.id or s.title[:40]}", head) for s in model.prioritised[:5]],

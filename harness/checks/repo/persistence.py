@@ -1,4 +1,11 @@
-"""repo.persistence: a real data store on durable storage, a durable IaC state backend, and backups."""
+"""repo.persistence: a real data store on durable storage, a durable IaC state backend, and backups.
+
+A hosted or managed database reached by a connection string (PostgreSQL, MySQL, MongoDB Atlas, Cosmos
+DB, DynamoDB, Firestore) is persistence, and so is an ORM named in a dependency manifest (requirements
+files, pyproject, Pipfile, package.json): the store outlives the instance by construction. Storage
+that only holds infrastructure state (a Terraform backend bucket or lock table, Pulumi state) is not
+the application's data store.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from harness.checks.base import check, finding
+from harness.checks.repo.data_stores import orm_and_managed
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
 from harness.probes import inventory
@@ -30,6 +38,7 @@ STORE = re.compile(
     r"|\bpsycopg2?\b|\basyncpg\b|\bpymongo\b|\bmotor\b|\bmongoose\b|\bmysql\.connector|\bpymysql\b|postgres(ql)?://"
     r"|mongodb(\+srv)?://|mysql://|\bsqlite3\.connect\(|sqlite:///(?!:memory:)|\bboto3\.(resource|client)\(['\"]"
     r"(dynamodb|s3)|\bfrom ['\"](pg|mongodb|mysql2)['\"]|require\(['\"](pg|mongodb|mysql2)['\"]\)|gorm\.Open"
+    r"|\b(community\.(postgresql|mysql)\.)?(postgresql_db|mysql_db)\s*:"
     r"|\bazure\.cosmos\b|@azure/cosmos|\bsqlalchemy\.create_engine\(|\bcreate_engine\()"
 )
 DURABLE = re.compile(
@@ -37,7 +46,8 @@ DURABLE = re.compile(
     r"|aws_ebs_volume|aws_efs_file_system|azurerm_storage_share|azurerm_managed_disk|aws_db_instance|aws_rds_cluster"
     r"|aws_dynamodb_table|azurerm_(postgresql|mysql|cosmosdb)\w*|AWS::(RDS|DynamoDB|EFS)::\w+|rds\.(Instance|Cluster)"
     r"|dynamodb\.Table|Microsoft\.(DBforPostgreSQL|DBforMySQL|DocumentDB)/\w+|google_sql_database_instance"
-    r"|storageClassName)"
+    r"|storageClassName"
+    r"|\b(community\.(postgresql|mysql)\.)?(postgresql_db|mysql_db)\s*:)"  # a database on a host's own disk
 )
 BACKUP = re.compile(
     r"(\bpg_dump(all)?\b|\bpg_restore\b|\bpg_basebackup\b|\bmysqldump\b|\bmongodump\b|\bmongorestore\b|redis-cli\b.*"
@@ -51,6 +61,11 @@ PULUMI_BACKEND = re.compile(
     r"(pulumi\s+login\s+(\S+)|PULUMI_BACKEND_URL\s*[:=]\s*\S+|^\s*url:\s*(s3|azblob|gs|file|https)://\S*"
     r"|PULUMI_ACCESS_TOKEN)"
 )
+# A bucket, storage account or table that holds infrastructure state (or its lock), not application data.
+IAC_STATE = re.compile(
+    r"(?i)(tf[-_]?state|terraform[-_. ]?(state|lock)|pulumi[-_. ]?state|state[-_]?(bucket|store|lock)|LockID)"
+)
+STATE_KINDS = re.compile(r"(aws_s3_bucket|azurerm_storage_account|google_storage_bucket|aws_dynamodb_table|s3\.Bucket)")
 SKIP_SUFFIXES = {".md", ".rst", ".txt", ".lock", ".svg", ".png", ".jpg", ".html", ".css"}
 
 
@@ -120,6 +135,30 @@ def _compose_stores(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], l
     return stores, durable, volatile
 
 
+def _state_names(repo: RepoSnapshot) -> set[str]:
+    """Bucket and storage-account names that Terraform backends keep state in."""
+    names: set[str] = set()
+    backend = re.compile(r'backend\s+"(?:s3|gcs|azurerm)"\s*\{(.*?)\n\s*\}', re.S)
+    for _f, text in repo.texts([f for f in repo.files if f.suffix == ".tf"]):
+        for block in backend.findall(text):
+            names.update(re.findall(r'(?:bucket|storage_account_name|container_name)\s*=\s*"([^"]+)"', block))
+    return names
+
+
+def _holds_state(repo: RepoSnapshot, path: str, line: int, text: str, state_names: set[str]) -> bool:
+    """A bucket, storage account or table whose declaration says it holds IaC state or its lock."""
+    if not STATE_KINDS.search(text):
+        return False
+    lines = (repo.read_text(path) or "").splitlines()
+    block = [lines[line - 1]]
+    for ln in lines[line : line + 20]:
+        if re.match(r"\s*(resource|module|data)\s|\s*\w+\s*=\s*\w+\.\w+\.\w+\(", ln):
+            break  # the next declaration
+        block.append(ln)
+    joined = "\n".join(block)
+    return bool(IAC_STATE.search(joined)) or any(f'"{n}"' in joined for n in state_names)
+
+
 @check(
     ID,
     title="A real data store keeps its data on durable storage",
@@ -140,7 +179,16 @@ def run(ctx: Context) -> Iterator[Finding]:
         return
     files = [f for f in repo.files if _scannable(f)]
     stores, durable, volatile = _compose_stores(ctx, repo)
+    # The repository runs its own database container without a volume: an ORM or driver does not make it durable.
+    own_ephemeral_db = bool(stores) and not durable
+    state_names = _state_names(repo)
+    state_only: list[Evidence] = []
     for hit in inventory.grep(repo, files, STORE, limit=40):
+        if _holds_state(repo, hit.path, hit.line, hit.text, state_names):
+            state_only.append(
+                inventory.evidence_at(repo, hit.path, hit.line, "holds IaC state, not app data", hit.text)
+            )
+            continue
         stores.append(
             inventory.evidence_at(
                 repo,
@@ -151,13 +199,23 @@ def run(ctx: Context) -> Iterator[Finding]:
             )
         )
     for hit in inventory.grep(repo, files, DURABLE, limit=20):
+        if _holds_state(repo, hit.path, hit.line, hit.text, state_names):
+            continue
         durable.append(
             inventory.evidence_at(repo, hit.path, hit.line, f"durable storage: {_matched(DURABLE, hit.text)}", hit.text)
         )
     ctx.check_deadline()
     broken = [c for c in inventory.compose_files(ctx, repo) if c.error]
-    evidence = stores[:SHOWN] + durable[:SHOWN] + volatile[:3]
-    if not stores:
+    managed = orm_and_managed(ctx, repo, files)
+    evidence = stores[:SHOWN] + durable[:SHOWN] + volatile[:3] + state_only[:2]
+    if managed and not own_ephemeral_db:
+        yield finding(
+            ID,
+            Outcome.PASS,
+            f"{managed[0].summary}: a managed or ORM-backed database keeps the data beyond any instance",
+            managed[:SHOWN] + evidence,
+        )
+    elif not stores:
         if broken:
             yield finding(
                 ID,
@@ -167,6 +225,7 @@ def run(ctx: Context) -> Iterator[Finding]:
             )
         else:
             why = " (only in-memory stores)" if volatile else ""
+            why += " (storage found holds only infrastructure state)" if state_only else ""
             yield finding(ID, Outcome.FAIL, f"no data store in code, infrastructure or compose files{why}", evidence)
     elif not durable:
         yield finding(

@@ -1,8 +1,8 @@
 """repo.should-have-tested: every 'should have' user story has at least one traceable acceptance test.
 
-Prioritised stories with no 'should have' give COULD_NOT_CHECK, not NOT_APPLICABLE:
-a not-applicable would be a free pass for a distinction criterion, won by relabelling
-'should' stories as 'could'. The assessor decides whether the backlog is honest.
+No user story, no priority, or no 'should have' story FAILs (UN-D1 not met), as in
+repo.must-have-tested: the tree was read and the evidence is wholly absent. A not-applicable
+would be a free pass for a distinction criterion, won by relabelling 'should' stories as 'could'.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from harness.checks.base import check
 from harness.checks.repo.must_have_tested import judge
 from harness.context import Context
-from harness.model import Finding, Outcome
+from harness.model import Finding
 
 ID = "repo.should-have-tested"
 
@@ -28,4 +28,4 @@ ID = "repo.should-have-tested"
     timeout=60,
 )
 def run(ctx: Context) -> Iterator[Finding]:
-    yield from judge(ctx, ID, "should", "should have", when_none=Outcome.COULD_NOT_CHECK)
+    yield from judge(ctx, ID, "should", "should have")

@@ -1,0 +1,200 @@
+"""repo.immutable-releases: each release is a new immutable unit, not a change made in place on a live server.
+
+RP-1 is about immutability. A new container image, a new serverless version, a new machine image
+or replaced instances are immutable releases; ssh then `git pull` (or rsync/scp of the code) onto a
+server, or configuration management changing live servers without replacing them, is change in
+place and fails. Projects whose releases are container images are judged by repo.immutable-images
+and repo.containers; this check says not applicable for them unless it sees change in place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from harness.checks.base import check, finding
+from harness.checks.repo.immutable_images import PIPELINES
+from harness.context import Context
+from harness.model import Evidence, Finding, Outcome
+from harness.probes import inventory
+from harness.probes.repository import RepoFile, RepoSnapshot
+
+ID = "repo.immutable-releases"
+SHOWN = 8
+
+# Where deployments are scripted: pipelines, shell scripts, task runners, Fabric.
+_SCRIPT_NAMES = {"Makefile", "makefile", "justfile", "Procfile", "fabfile.py", "package.json", "Taskfile.yml"}
+_SCRIPT_SUFFIXES = {".sh", ".bash", ".ps1"}
+_SSH = re.compile(r"(\bssh\s+(-\S+\s+)*\S*@?[\w.${}-]+|\bsshpass\b|ssh-action|\bssh-deploy\b|\bfabric\b|Connection\()")
+_REMOTE_GIT = re.compile(r"\bgit\s+(pull|fetch\b.*&&.*\b(reset|checkout|merge))\b")
+_COPY_TO_HOST = re.compile(r"(\b(rsync|scp)\b[^\n]*@[^\n]*:|scp-action|rsync-deployments|ssh-deploy)")
+# Copying a compose file or config to a host that then pulls and runs images is not the release itself.
+_RUNS_IMAGES = re.compile(r"\bdocker(-|\s+)(compose\s+(pull|up)|pull|run|stack\s+deploy)\b")
+_ANSIBLE_IN_PLACE = re.compile(
+    r"^\s*-?\s*((ansible\.builtin\.)?git|(ansible\.posix\.)?synchronize|(ansible\.builtin\.)?unarchive)\s*:"
+)
+# Configuration management run against live servers (converging them in place).
+_CM_RUN = re.compile(r"\b(knife\s+ssh|chef-client|puppet\s+(apply|agent)|salt\s+\S+\s+state\.(apply|highstate))\b")
+_PACKER = re.compile(r"(\bpacker\s+build\b|^\s*source\s+\"amazon-ebs\"|\"builders\"\s*:)")
+# New immutable units: serverless versions, machine images, replaced instances, platform releases.
+_IMMUTABLE = re.compile(
+    r"(\baws\s+lambda\s+(update-function-code|publish-version)\b|\bsam\s+deploy\b|\b(serverless|sls)\s+deploy\b"
+    r"|AWS::Serverless::Function|AWS::Lambda::Version|AutoPublishAlias|\baws_lambda_function\b"
+    r"|\blambda_?\.Function\(|\blambda\.(Function|DockerImageFunction)\b|aws\.lambda_?\.Function\("
+    r"|azurerm_(linux_|windows_)?function_app\b|google_cloudfunctions2?_function|google_cloud_run_(v2_)?service"
+    r"|\bgcloud\s+(run|functions|app)\s+deploy\b|\bfunc\s+azure\s+functionapp\s+publish\b"
+    r"|\baz\s+functionapp\s+deployment\b|\bfirebase\s+deploy\b|\bvercel\b.*--prod|\bnetlify\s+deploy\b"
+    r"|\bgit\s+push\s+heroku\b|\bheroku\s+container:release\b|\bfly(ctl)?\s+deploy\b"
+    r"|\bpacker\s+build\b|instance_refresh|start-instance-refresh|create_before_destroy"
+    r"|\baws_launch_template\b|google_compute_instance_template|\baz\s+vmss\s+(update-instances|rolling-upgrade)"
+    r"|\bkubectl\s+(set\s+image|rollout\s+restart)|\bhelm\s+upgrade\b|update-service\b.*--force-new-deployment"
+    r"|\baz\s+containerapp\s+update\b.*--image|\baz\s+webapp\s+config\s+container\s+set\b)"
+)
+_SERVERLESS_FILE = re.compile(r"^(.*/)?serverless\.ya?ml$")
+
+
+@dataclass(frozen=True)
+class Sign:
+    path: str
+    line: int
+    text: str
+    why: str
+
+
+def _scripts(repo: RepoSnapshot) -> list[RepoFile]:
+    return [
+        f
+        for f in repo.files
+        if f.is_regular
+        and not inventory.is_vendored(f.path)
+        and (PIPELINES.match(f.path) or f.name in _SCRIPT_NAMES or f.suffix in _SCRIPT_SUFFIXES)
+    ]
+
+
+def _in_place(ctx: Context, repo: RepoSnapshot, packer: bool) -> list[Sign]:
+    signs: list[Sign] = []
+    for f, text in repo.texts(_scripts(repo)):
+        lines = text.splitlines()
+        ssh_lines = [n for n, line in enumerate(lines, 1) if _SSH.search(line)]
+        for n, line in enumerate(lines, 1):
+            if line.lstrip().startswith("#"):
+                continue
+            if _REMOTE_GIT.search(line) and ssh_lines and (_SSH.search(line) or any(s <= n for s in ssh_lines)):
+                signs.append(Sign(f.path, n, line.strip(), "updates the code on a live server with git over ssh"))
+            elif _COPY_TO_HOST.search(line) and not _RUNS_IMAGES.search(text):
+                signs.append(Sign(f.path, n, line.strip(), "copies files onto a live server"))
+            elif (m := _CM_RUN.search(line)) and not packer:
+                why = f"configuration management changes live servers in place ({m.group(1)})"
+                signs.append(Sign(f.path, n, line.strip(), why))
+    playbooks = [i.path for i in inventory.iac(ctx, repo).of("ansible")]
+    if playbooks and not packer:
+        # Role task files sit wherever roles_path points, not only under roles/: any YAML under a tasks/ folder.
+        tasks = [f.path for f in repo.files if f.suffix in (".yml", ".yaml") and "/tasks/" in f"/{f.path}"]
+        for path in dict.fromkeys(playbooks + tasks):
+            text = repo.read_text(path) or ""
+            for n, line in enumerate(text.splitlines(), 1):
+                if m := _ANSIBLE_IN_PLACE.match(line):
+                    why = f"configuration management changes live servers in place ({m.group(1)} task)"
+                    signs.append(Sign(path, n, line.strip(), why))
+                    break
+    return signs
+
+
+def _immutable(ctx: Context, repo: RepoSnapshot) -> list[Sign]:
+    signs: list[Sign] = []
+    for f in repo.files:
+        if _SERVERLESS_FILE.match(f.path) and not inventory.is_vendored(f.path):
+            text = repo.read_text(f.path) or ""
+            if re.search(r"^functions\s*:", text, re.M):
+                if re.search(r"^\s*versionFunctions\s*:\s*false\b", text, re.M):
+                    continue
+                at = inventory.line_of(text, re.compile(r"^functions\s*:", re.M))
+                signs.append(Sign(f.path, at, "functions:", "Serverless Framework: each deploy publishes new versions"))
+    hosted = [i.path for i in inventory.iac(ctx, repo).hosted if i.kind != "ansible"]
+    pool = _scripts(repo) + [g for p in hosted if (g := repo.get(p)) is not None]
+    pool += [f for f in repo.files if f.path.endswith((".pkr.hcl", ".pkr.json")) or f.name == "template.yaml"]
+    unique = list({f.path: f for f in pool}.values())
+    for hit in inventory.grep(repo, unique, _IMMUTABLE, limit=40):
+        m = _IMMUTABLE.search(hit.text)
+        what = m.group(0) if m else hit.text.strip()
+        signs.append(Sign(hit.path, hit.line, hit.text.strip(), f"a new immutable release unit: {what[:60]}"))
+    return signs
+
+
+def _ev(repo: RepoSnapshot, s: Sign) -> Evidence:
+    return inventory.evidence_at(repo, s.path, s.line, f"{s.path}:{s.line}: {s.why}", s.text)
+
+
+@check(
+    ID,
+    title="Each release is a new immutable unit, not a change made in place",
+    failure_title="Releases change live servers in place (ssh and git pull, copied files, configuration management)",
+    proves=(
+        "Every release is a new immutable unit (an image, a serverless version, a machine image, replaced "
+        "instances), so servers can be recycled at will and nothing drifts (RP-1)."
+    ),
+    remediation=(
+        "Release a new unit instead of changing servers: build an image tagged with the commit and replace the "
+        "containers, publish a new serverless version, or bake a machine image (Packer) and replace the instances; "
+        "do not ssh in to `git pull`, copy files, or run configuration management against live servers."
+    ),
+    source="repository",
+    timeout=60,
+)
+def run(ctx: Context) -> Iterator[Finding]:
+    repo, problem = inventory.open_snapshot(ctx)
+    if repo is None:
+        yield finding(ID, Outcome.COULD_NOT_CHECK, problem or "no repository")
+        return
+    packer = any(f.path.endswith((".pkr.hcl", ".pkr.json")) for f in repo.files) or bool(
+        inventory.grep(repo, _scripts(repo), _PACKER, limit=1)
+    )
+    in_place = _in_place(ctx, repo, packer)
+    immutable = _immutable(ctx, repo)
+    if in_place:
+        also = f" (immutable releases also found: {immutable[0].path}:{immutable[0].line})" if immutable else ""
+        yield finding(
+            ID,
+            Outcome.FAIL,
+            f"{len(in_place)} sign(s) of change in place: "
+            + "; ".join(f"{s.path}:{s.line} {s.why}" for s in in_place[:4])
+            + also,
+            [_ev(repo, s) for s in in_place[:SHOWN]] + [_ev(repo, s) for s in immutable[:2]],
+        )
+        return
+    if immutable:
+        yield finding(
+            ID,
+            Outcome.PASS,
+            f"releases are new immutable units: {immutable[0].why} ({immutable[0].path}:{immutable[0].line})"
+            + (f" and {len(immutable) - 1} more sign(s)" if len(immutable) > 1 else ""),
+            [_ev(repo, s) for s in immutable[:SHOWN]],
+        )
+        return
+    if inventory.dockerfiles(ctx, repo) or inventory.iac(ctx, repo).of("compose", "kubernetes", "helm"):
+        yield finding(
+            ID,
+            Outcome.NOT_APPLICABLE,
+            "releases are container images (judged by repo.immutable-images and repo.containers); "
+            "no sign of change in place",
+        )
+        return
+    hosted = inventory.iac(ctx, repo).hosted
+    if hosted:
+        yield finding(
+            ID,
+            Outcome.WARN,
+            "infrastructure code declares the platform, but nothing shows how a release replaces what runs "
+            "(no image, serverless version, machine image or instance refresh)",
+            [inventory.evidence_at(repo, i.path, i.line, f"{i.kind} infrastructure code") for i in hosted[:5]],
+            remediation="Make each release a new unit: a container image tagged with the commit, a serverless "
+            "version, or a machine image that replaces the instances.",
+        )
+        return
+    yield finding(
+        ID,
+        Outcome.FAIL,
+        "nothing in the repository builds or deploys a release unit (no image, serverless function, machine "
+        "image, infrastructure code or deployment step)",
+    )
