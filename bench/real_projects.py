@@ -80,19 +80,26 @@ def agrees(mine: str, theirs: str) -> bool:
 
 
 def load_corpus(path: Path) -> list[Project]:
-    with path.open("rb") as fh:
-        data = tomllib.load(fh)
+    """The corpus file's projects; a file that cannot be used stops the run with one line naming why."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SystemExit(f"{path}: cannot read the corpus: {exc}") from None
     defaults = data.get("defaults", {}).get("verdicts", {})
     projects = []
-    for entry in data.get("project", []):
+    for number, entry in enumerate(data.get("project", []), 1):
+        name, commit = entry.get("name"), entry.get("commit")
+        if not isinstance(name, str) or "/" not in name or not isinstance(commit, str):
+            raise SystemExit(f'{path}: project {number} needs `name = "owner/name"` and `commit`')
         verdicts = {**defaults, **entry.get("verdicts", {})}
         bad = {k: v for k, v in verdicts.items() if v not in VERDICTS}
         if bad:
-            raise SystemExit(f"{path}: {entry.get('name')}: unknown verdicts {bad}")
+            raise SystemExit(f"{path}: {name}: unknown verdicts {bad} (use {', '.join(sorted(VERDICTS))})")
         projects.append(
             Project(
-                name=entry["name"],
-                commit=entry["commit"],
+                name=name,
+                commit=commit,
                 stack=entry.get("stack", ""),
                 ci=entry.get("ci", ""),
                 shallow=bool(entry.get("shallow", False)),
