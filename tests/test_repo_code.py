@@ -206,3 +206,36 @@ def test_integration_classified_by_content(make_repo):
     [f] = run_check("repo.unit-tests", repo.path)
     assert f.outcome is Outcome.FAIL
     assert f.evidence[0].data["pyramid"]["integration"]["files"] == 1
+
+
+def test_aws_sdk_client_mock_counts(make_repo):
+    repo = make_repo()
+    repo.write(
+        "test/handler.test.ts",
+        "import { mockClient } from 'aws-sdk-client-mock';\nconst ddb = mockClient(DynamoDBDocumentClient);\n"
+        "test('get', () => {});\n",
+    ).commit("init")
+    [f] = run_check("repo.unit-tests", repo.path)
+    assert f.outcome is Outcome.PASS, f.reason
+
+
+def test_hand_written_stub_class_used_by_tests_counts(make_repo):
+    repo = make_repo()
+    repo.write(
+        "tests/conftest.py",
+        "class LambdaContextStub:\n    function_name = 'f'\n",
+    ).write(
+        "tests/test_handler.py",
+        "from conftest import LambdaContextStub\n\ndef test_handler():\n    assert LambdaContextStub().function_name\n",
+    ).commit("init")
+    [f] = run_check("repo.unit-tests", repo.path)
+    assert f.outcome is Outcome.PASS, f.reason
+
+
+def test_a_class_merely_named_like_a_double_is_not_used(make_repo):
+    repo = make_repo()
+    repo.write("tests/helpers.py", "class MockingBird:\n    pass\n").write(
+        "tests/test_math.py", "def test_add():\n    assert 1 + 1 == 2\n"
+    ).commit("init")
+    [f] = run_check("repo.unit-tests", repo.path)
+    assert f.outcome is Outcome.FAIL

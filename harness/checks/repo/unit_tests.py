@@ -26,6 +26,8 @@ DOUBLES: list[tuple[str, re.Pattern[str]]] = [
         ("pytest-mock", r"\bmocker\.(patch|Mock|MagicMock|spy|stub)\b"),
         ("mongomock", r"\bmongomock\b"),
         ("moto", r"\b(from moto import|@mock_aws|@mock_s3|mock_aws\(|mock_dynamodb|mock_s3\()"),
+        ("aws-sdk-client-mock", r"(\bmockClient\(|aws-sdk-client-mock)"),
+        ("botocore Stubber", r"(\bStubber\(|from botocore\.stub import)"),
         ("responses", r"(@responses\.activate|\bresponses\.(add|get|post|RequestsMock)\b)"),
         ("requests-mock", r"\b(requests_mock|requests_mock\.Mocker)\b"),
         ("respx", r"\brespx\.mock\b"),
@@ -45,7 +47,8 @@ DOUBLES: list[tuple[str, re.Pattern[str]]] = [
     ]
 ]
 FAKE_CLASS = re.compile(
-    r"^\s*(?:export\s+)?(?:public\s+)?(?:class|type|struct)\s+((?:Fake|Stub|InMemory|Dummy|Spy)\w*)"
+    r"^\s*(?:export\s+)?(?:public\s+)?(?:class|type|struct)\s+"
+    r"((?:Fake|Stub|InMemory|Dummy|Spy|Mock)\w*|\w+(?:Fake|Stub|Double|Mock|Spy))\b"
 )
 
 
