@@ -136,3 +136,13 @@ def test_shallow_clone_could_not_check_every_history_check_with_fetch_advice(mak
         assert whole.outcome is not Outcome.COULD_NOT_CHECK, (check_id, whole.reason)
     [iac] = run_check("repo.iac-state", shallow)
     assert iac.outcome is not Outcome.PASS  # no claim about commits that were never fetched
+
+
+def test_a_bot_at_the_tip_is_not_the_owner(make_repo, tmp_path):
+    fork = fork_of(starter(make_repo), tmp_path, keep_upstream=False)
+    own_work(fork, commits=10, days=4, branch=True)
+    bot = "github-actions <github-actions@github.com>"
+    commit_as(fork, bot, day(29), "CHANGELOG.md", "x\n", "Update release notes")
+    [f] = run_check("repo.git-history", fork.path)
+    d = data(f)
+    assert d["owner"] == ADA and d["inherited_commits"] == 17 and d["own_commits"] == 13, d

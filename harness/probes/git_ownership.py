@@ -73,8 +73,17 @@ class OwnerIdentity:
         self.linked.append(f"{name} <{email}>")
 
 
+def is_bot(name: str, email: str) -> bool:
+    """CI and dependency bots (release notes, version bumps): they commit for the owner, they are not the owner."""
+    mail = email.strip().casefold()
+    return name.rstrip().endswith("[bot]") or "[bot]@" in mail or mail in _BOT_EMAILS
+
+
+_BOT_EMAILS = {"github-actions@github.com", "action@github.com", "noreply@github.com"}
+
+
 def _tip_author(history: History) -> Commit | None:
-    """The author of the newest non-merge commit on HEAD's first-parent line.
+    """The author of the newest non-merge commit on HEAD's first-parent line that is not a bot's.
 
     A vote over a window of recent commits would let a long starter history
     outvote a young fork; the tip of the branch under test is always the owner's.
@@ -83,7 +92,7 @@ def _tip_author(history: History) -> Commit | None:
     seen = 0
     while sha in history.by_sha and seen < MAX_COMMITS:
         c = history.by_sha[sha]
-        if not c.is_merge:
+        if not c.is_merge and not is_bot(c.author_name, c.author_email):
             return c
         sha = c.parents[0] if c.parents else None
         seen += 1
