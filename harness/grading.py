@@ -154,6 +154,8 @@ def grade(catalogue: Catalogue, findings: list[Finding], in_scope: set[str]) -> 
     else:
         value = "distinction"
         summary = "Distinction: every automatable Pass and Distinction criterion met"
+        if partial or out_of_scope:  # a partial run never claims every criterion
+            summary = "Distinction on the checks that ran: every automatable criterion in scope met"
     provisional = bool(assessor or out_of_scope or partial)
     if provisional:
         summary += f" (provisional: {len(assessor)} criteria await the assessor"

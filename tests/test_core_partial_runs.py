@@ -35,6 +35,7 @@ def test_a_criterion_with_checks_left_out_is_met_on_the_checks_that_ran_only():
     assert d["partial"] is True and d["checks_not_run"] == CQ1_OTHERS
     assert g.partial == ["CQ-1"] and g.provisional
     assert "1 met only on the checks that ran" in g.summary
+    assert g.summary.startswith("Distinction on the checks that ran:")
 
 
 def test_skip_makes_the_criterion_partial_too():
@@ -51,6 +52,7 @@ def test_a_full_run_is_met_on_every_mapped_check():
     assert cq1.reason == "every mapped check passed"
     assert cq1.to_dict()["partial"] is False and cq1.to_dict()["checks_not_run"] == []
     assert g.partial == [] and "met only on the checks that ran" not in g.summary
+    assert g.summary.startswith("Distinction: every automatable Pass and Distinction criterion met")
 
 
 def test_every_report_says_met_on_the_checks_that_ran(make_repo, tmp_path):

@@ -94,7 +94,7 @@ def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[
     head.append(": " + view.first_line(crit.get("text"), 1000))  # cut with an ellipsis at the terminal's width
     lines: list[RenderableType] = [head]
     if view.is_partial(crit):  # never shown as a plain "met": say what it rests on and what did not run
-        lines.append(_row("", "", Text(f"{crit.get('reason', '')}\n{view.partial_note(crit)}", style="dim")))
+        lines.append(_row("", "", Text(f"{crit.get('reason', '')}; the grade is provisional", style="dim")))
     if status in ("not_met", "undetermined"):
         held = view.held_back_findings(crit, checks)
         if not held:  # e.g. only warnings or not-applicable: no positive evidence, say so

@@ -54,7 +54,7 @@ def criterion_label(crit: dict[str, Any]) -> str:
 
 def partial_note(crit: dict[str, Any]) -> str:
     """One line naming the mapped checks that did not run, for a partially met criterion."""
-    return "not run in this run: " + ", ".join(crit.get("checks_not_run", [])) + "; the grade is provisional"
+    return "met on the checks that ran only; not run: " + ", ".join(crit.get("checks_not_run", []))
 
 
 def outcome_label(outcome: str) -> str:
