@@ -25,9 +25,10 @@ LOG_TIMEOUT_S = 60.0
 
 _SEP = "\x1f"
 _START = "\x1e"
-# sha, parents, author name, email, date, committer date, author name and email after .mailmap, subject
-_FORMAT = _START + _SEP.join(["%H", "%P", "%an", "%ae", "%aI", "%cI", "%aN", "%aE", "%s"])
-_FIELDS = 9
+# sha, parents, author name, author email, author date, committer date, subject
+_FORMAT = _START + _SEP.join(["%H", "%P", "%an", "%ae", "%aI", "%cI", "%s"])
+# The same with the author as .mailmap shows it, read only when the project has one (it costs a little per commit).
+_MAILMAP_FORMAT = _START + _SEP.join(["%H", "%P", "%an", "%ae", "%aI", "%cI", "%aN", "%aE", "%s"])
 
 
 @dataclass(frozen=True)
@@ -153,18 +154,23 @@ def _date(raw: str) -> dt.datetime:
         return dt.datetime.fromtimestamp(0, dt.UTC)
 
 
-def parse_log(lines: Iterator[str]) -> Iterator[Commit]:
-    """Parse `git log --format=_FORMAT --numstat --summary` output, one commit at a time."""
+def parse_log(lines: Iterator[str], mailmap: bool = False) -> Iterator[Commit]:
+    """Parse `git log --format=_FORMAT --numstat --summary` output, one commit at a time.
+
+    With `mailmap`, the output is in `_MAILMAP_FORMAT`.
+    """
+    fields = 9 if mailmap else 7
     current: Commit | None = None
     for line in lines:
         if line.startswith(_START):
             if current is not None:
                 yield current
             parts = line[1:].rstrip("\n").split(_SEP)
-            if len(parts) < _FIELDS:
+            if len(parts) < fields:
                 current = None
                 continue
-            sha, parents, name, email, adate, cdate, shown_name, shown_email = parts[: _FIELDS - 1]
+            sha, parents, name, email, adate, cdate = parts[:6]
+            shown_name, shown_email = (parts[6], parts[7]) if mailmap else ("", "")
             current = Commit(
                 sha=sha,
                 parents=tuple(parents.split()),
@@ -172,7 +178,7 @@ def parse_log(lines: Iterator[str]) -> Iterator[Commit]:
                 author_email=email,
                 authored=_date(adate),
                 committed=_date(cdate),
-                subject=_SEP.join(parts[_FIELDS - 1 :]),
+                subject=_SEP.join(parts[fields - 1 :]),
                 display_name=shown_name,
                 display_email=shown_email,
             )
@@ -214,19 +220,28 @@ def _remotes(root: Path) -> dict[str, str]:
     return out
 
 
+def _is_shallow(root: Path) -> bool:
+    """A shallow clone: git keeps its boundary commits in `.git/shallow` (asked of git for a linked worktree)."""
+    dot = root / ".git"
+    if dot.is_dir():
+        return (dot / "shallow").is_file()
+    return gitcmd.run(root, ["rev-parse", "--is-shallow-repository"], timeout=10, check=False).strip() == b"true"
+
+
 def load(root: Path, deadline: float | None = None) -> History:
     """Read the whole history of a git repository, bounded in commits, bytes and time."""
     head = gitcmd.head(root)
     if head is None:
         return History(root, None, [], {}, {})
     refs, remotes = _refs(root), _remotes(root)
-    shallow = gitcmd.run(root, ["rev-parse", "--is-shallow-repository"], timeout=10, check=False).strip() == b"true"
+    shallow = _is_shallow(root)
+    mailmap = (root / ".mailmap").is_file()
     timeout = LOG_TIMEOUT_S if deadline is None else max(1.0, min(LOG_TIMEOUT_S, deadline - time.monotonic()))
     args = [
         "git", "-C", str(root), "-c", "core.quotePath=false", "log",
         "--exclude=refs/notes/*", "--exclude=refs/stash", "--all", "HEAD",
         "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv",
-        f"--max-count={MAX_COMMITS}", f"--format={_FORMAT}", "--numstat", "--summary",
+        f"--max-count={MAX_COMMITS}", f"--format={_MAILMAP_FORMAT if mailmap else _FORMAT}", "--numstat", "--summary",
     ]  # fmt: skip
     commits: list[Commit] = []
     truncated = ""
@@ -250,7 +265,7 @@ def load(root: Path, deadline: float | None = None) -> History:
             yield raw.decode("utf-8", "replace")
 
     try:
-        commits.extend(parse_log(lines()))
+        commits.extend(parse_log(lines(), mailmap))
     finally:
         proc.kill()
         proc.wait(timeout=10)

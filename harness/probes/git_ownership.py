@@ -99,14 +99,19 @@ def _tip_author(history: History) -> Commit | None:
     return None
 
 
-def owner_identity(history: History) -> OwnerIdentity:
+def identities(history: History) -> set[tuple[str, str]]:
+    """Every raw (name, email) author pair: a handful, over thousands of commits."""
+    return {(c.author_name, c.author_email) for c in history.commits}
+
+
+def owner_identity(history: History, idents: set[tuple[str, str]] | None = None) -> OwnerIdentity:
     """Link the tip author's identities over the raw (not mailmapped) authors, until nothing more joins."""
     tip = _tip_author(history)
     if tip is None:
         return OwnerIdentity("")
     owner = OwnerIdentity(tip.author, _compact(tip.author_name), forms=_short_forms(tip.author_name))
     owner.add(tip.author_name, tip.author_email)
-    pending = {(c.author_name, c.author_email) for c in history.commits} - {(tip.author_name, tip.author_email)}
+    pending = (identities(history) if idents is None else idents) - {(tip.author_name, tip.author_email)}
     grown = True
     while grown:  # a handful of identities: a fixed point over them is cheap
         grown = False
@@ -142,8 +147,9 @@ def mailmap_claims(history: History, owner: OwnerIdentity, inherited: set[str]) 
     history into own work.
     """
     out: set[str] = set()
-    for c in history.commits:
-        if c.sha not in inherited or not c.mailmapped:
+    for sha in inherited:
+        c = history.by_sha.get(sha)
+        if c is None or not c.mailmapped:
             continue
         if owner.matches(c.display_name, c.display_email) and not owner.matches(c.author_name, c.author_email):
             out.add(f"{c.author} -> {c.display_name} <{c.display_email}>")
@@ -157,7 +163,8 @@ def ownership(history: History, upstream_remote: str) -> Ownership:
     Without one, the leading commits by other authors before the owner's first
     commit (and their ancestors) are taken as the starter's history.
     """
-    owner = owner_identity(history)
+    idents = identities(history)
+    owner = owner_identity(history, idents)
     upstream = history.remote_branches(upstream_remote) if upstream_remote else {}
     upstream_refs: list[str] = []
     if upstream:
@@ -165,7 +172,8 @@ def ownership(history: History, upstream_remote: str) -> Ownership:
         method = f"commits reachable from the '{upstream_remote}' remote ({len(upstream)} refs) are inherited"
         upstream_refs = sorted(upstream)
     else:
-        by_owner = [c.sha for c in history.commits if owner.matches(c.author_name, c.author_email)]
+        theirs = {i for i in idents if owner.matches(*i)}
+        by_owner = [c.sha for c in history.commits if (c.author_name, c.author_email) in theirs]
         if not by_owner:
             inherited = set()
         else:
