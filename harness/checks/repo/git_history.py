@@ -26,7 +26,7 @@ EXAMPLES = 5
 _SQUASHED_PR = re.compile(r"\(#\d+\)\s*$")
 # git's own subjects for merging a branch's remote copy into itself (`git pull`, `git merge origin/main`).
 _REMOTE_MERGE = re.compile(
-    r"^Merge (?:(?P<tracking>remote-tracking )branch '(?:[^'/]+/)?(?P<ref>[^']+)'"
+    r"^Merge (?:remote-tracking branch '(?:[^'/]+/)?(?P<ref>[^']+)'"
     r"|branch '(?P<pulled>[^']+)' of \S+)(?: into (?P<into>\S+))?\s*$"
 )
 DEFAULT_BRANCHES = {"main", "master"}  # git leaves out " into <branch>" when merging into these
