@@ -7,6 +7,10 @@ AM1 is Pass when every Pass criterion is met, Distinction when every Pass and
 every Distinction criterion is met, Fail when any criterion of the level is not
 met; undetermined when nothing failed but something could not be checked.
 Criteria decided by the assessor are listed, and make the grade provisional.
+
+A partial run (`--scope`, `--only`, `--skip`) never makes a criterion "met:
+every mapped check passed" when some of its checks were left out: it is met on
+the checks that ran, names the ones that did not, and the grade is provisional.
 """
 
 from __future__ import annotations
@@ -29,9 +33,20 @@ class CriterionResult:
     held_back_by: list[dict[str, Any]] = field(default_factory=list)
     evidence_checks: list[str] = field(default_factory=list)  # mapped checks that ran
 
+    @property
+    def not_run(self) -> list[str]:
+        """Mapped checks with no finding in this run (left out of its scope, or never reached)."""
+        return [c for c in self.criterion.checks if c not in self.evidence_checks]
+
+    @property
+    def partial(self) -> bool:
+        """Met, but only on the checks that ran: some mapped checks were left out of this run."""
+        return self.status == MET and bool(self.not_run)
+
     def to_dict(self) -> dict[str, Any]:
         out = self.criterion.to_dict()
         out.update(status=self.status, reason=self.reason, held_back_by=self.held_back_by)
+        out.update(checks_not_run=self.not_run, partial=self.partial)
         return out
 
 
@@ -43,6 +58,7 @@ class Grade:
     undetermined: list[str]
     not_met: list[str]
     summary: str
+    partial: list[str] = field(default_factory=list)  # met only on the checks that ran
 
     def reaches(self, gate: str) -> bool:
         if gate == "none":
@@ -56,6 +72,7 @@ class Grade:
             "awaiting_assessor": self.awaiting_assessor,
             "undetermined": self.undetermined,
             "not_met": self.not_met,
+            "partial": self.partial,
             "summary": self.summary,
         }
 
@@ -99,6 +116,15 @@ def judge_criterion(
     if passes == 0:
         # Nothing but not-applicable and warnings: no positive evidence, no verdict.
         return CriterionResult(crit, UNDETERMINED, "no check found positive evidence", [], ran)
+    left_out = [c for c in crit.checks if c not in in_scope]
+    if left_out:
+        return CriterionResult(
+            crit,
+            MET,
+            f"met on the checks that ran ({', '.join(ran)}); not run in this run: {', '.join(left_out)}",
+            [],
+            ran,
+        )
     return CriterionResult(crit, MET, "every mapped check passed", [], ran)
 
 
@@ -113,6 +139,7 @@ def grade(catalogue: Catalogue, findings: list[Finding], in_scope: set[str]) -> 
 
     assessor = ids(None, ASSESSOR)
     out_of_scope = ids(None, OUT_OF_SCOPE)
+    partial = [r.criterion.id for r in results if r.partial]
     pass_not_met, dist_not_met = ids("pass", NOT_MET), ids("distinction", NOT_MET)
     pass_unknown, dist_unknown = ids("pass", UNDETERMINED), ids("distinction", UNDETERMINED)
     if pass_not_met:
@@ -127,9 +154,12 @@ def grade(catalogue: Catalogue, findings: list[Finding], in_scope: set[str]) -> 
     else:
         value = "distinction"
         summary = "Distinction: every automatable Pass and Distinction criterion met"
-    provisional = bool(assessor or out_of_scope)
+        if partial or out_of_scope:  # a partial run never claims every criterion
+            summary = "Distinction on the checks that ran: every automatable criterion in scope met"
+    provisional = bool(assessor or out_of_scope or partial)
     if provisional:
         summary += f" (provisional: {len(assessor)} criteria await the assessor"
+        summary += f", {len(partial)} met only on the checks that ran" if partial else ""
         summary += f", {len(out_of_scope)} out of scope)" if out_of_scope else ")"
     return results, Grade(
         value=value,
@@ -138,4 +168,5 @@ def grade(catalogue: Catalogue, findings: list[Finding], in_scope: set[str]) -> 
         undetermined=pass_unknown + dist_unknown,
         not_met=pass_not_met + dist_not_met,
         summary=summary,
+        partial=partial,
     )

@@ -1,8 +1,8 @@
 """The git history probe: one bounded, streaming `git log` pass over every ref.
 
 Gives commits (with per-file line counts and created/deleted paths), refs and
-remotes, and splits the project's own work from history inherited from a
-course starter it was forked from. Memoised per run: every history check shares it.
+remotes; `git_ownership` splits the project's own work from history inherited
+from a course starter. Memoised per run: every history check shares it.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ _SEP = "\x1f"
 _START = "\x1e"
 # sha, parents, author name, author email, author date, committer date, subject
 _FORMAT = _START + _SEP.join(["%H", "%P", "%an", "%ae", "%aI", "%cI", "%s"])
+# The same with the author as .mailmap shows it, read only when the project has one (it costs a little per commit).
+_MAILMAP_FORMAT = _START + _SEP.join(["%H", "%P", "%an", "%ae", "%aI", "%cI", "%aN", "%aE", "%s"])
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,15 @@ class Commit:
     files: list[FileChange] = field(default_factory=list)
     created: set[str] = field(default_factory=set)
     deleted: set[str] = field(default_factory=set)
+    display_name: str = ""  # the author as the project's .mailmap shows it (display only)
+    display_email: str = ""
+
+    @property
+    def mailmapped(self) -> bool:
+        return bool(self.display_name) and (self.display_name, self.display_email) != (
+            self.author_name,
+            self.author_email,
+        )
 
     @property
     def is_merge(self) -> bool:
@@ -70,6 +81,7 @@ class History:
     refs: dict[str, str]  # full ref name -> commit sha
     remotes: dict[str, str]  # remote name -> URL (credentials masked)
     truncated: str = ""  # why the log was cut short, if it was
+    shallow: bool = False  # a shallow clone: the history below its grafts was never fetched
     by_sha: dict[str, Commit] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -142,18 +154,23 @@ def _date(raw: str) -> dt.datetime:
         return dt.datetime.fromtimestamp(0, dt.UTC)
 
 
-def parse_log(lines: Iterator[str]) -> Iterator[Commit]:
-    """Parse `git log --format=_FORMAT --numstat --summary` output, one commit at a time."""
+def parse_log(lines: Iterator[str], mailmap: bool = False) -> Iterator[Commit]:
+    """Parse `git log --format=_FORMAT --numstat --summary` output, one commit at a time.
+
+    With `mailmap`, the output is in `_MAILMAP_FORMAT`.
+    """
+    fields = 9 if mailmap else 7
     current: Commit | None = None
     for line in lines:
         if line.startswith(_START):
             if current is not None:
                 yield current
             parts = line[1:].rstrip("\n").split(_SEP)
-            if len(parts) < 7:
+            if len(parts) < fields:
                 current = None
                 continue
             sha, parents, name, email, adate, cdate = parts[:6]
+            shown_name, shown_email = (parts[6], parts[7]) if mailmap else ("", "")
             current = Commit(
                 sha=sha,
                 parents=tuple(parents.split()),
@@ -161,7 +178,9 @@ def parse_log(lines: Iterator[str]) -> Iterator[Commit]:
                 author_email=email,
                 authored=_date(adate),
                 committed=_date(cdate),
-                subject=_SEP.join(parts[6:]),
+                subject=_SEP.join(parts[fields - 1 :]),
+                display_name=shown_name,
+                display_email=shown_email,
             )
             continue
         if current is None or not line.strip():
@@ -201,18 +220,28 @@ def _remotes(root: Path) -> dict[str, str]:
     return out
 
 
+def _is_shallow(root: Path) -> bool:
+    """A shallow clone: git keeps its boundary commits in `.git/shallow` (asked of git for a linked worktree)."""
+    dot = root / ".git"
+    if dot.is_dir():
+        return (dot / "shallow").is_file()
+    return gitcmd.run(root, ["rev-parse", "--is-shallow-repository"], timeout=10, check=False).strip() == b"true"
+
+
 def load(root: Path, deadline: float | None = None) -> History:
     """Read the whole history of a git repository, bounded in commits, bytes and time."""
     head = gitcmd.head(root)
     if head is None:
         return History(root, None, [], {}, {})
     refs, remotes = _refs(root), _remotes(root)
+    shallow = _is_shallow(root)
+    mailmap = (root / ".mailmap").is_file()
     timeout = LOG_TIMEOUT_S if deadline is None else max(1.0, min(LOG_TIMEOUT_S, deadline - time.monotonic()))
     args = [
         "git", "-C", str(root), "-c", "core.quotePath=false", "log",
         "--exclude=refs/notes/*", "--exclude=refs/stash", "--all", "HEAD",
         "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv",
-        f"--max-count={MAX_COMMITS}", f"--format={_FORMAT}", "--numstat", "--summary",
+        f"--max-count={MAX_COMMITS}", f"--format={_MAILMAP_FORMAT if mailmap else _FORMAT}", "--numstat", "--summary",
     ]  # fmt: skip
     commits: list[Commit] = []
     truncated = ""
@@ -236,7 +265,7 @@ def load(root: Path, deadline: float | None = None) -> History:
             yield raw.decode("utf-8", "replace")
 
     try:
-        commits.extend(parse_log(lines()))
+        commits.extend(parse_log(lines(), mailmap))
     finally:
         proc.kill()
         proc.wait(timeout=10)
@@ -244,7 +273,7 @@ def load(root: Path, deadline: float | None = None) -> History:
         raise HistoryError(f"git log failed with exit code {proc.returncode}")
     if not truncated and len(commits) >= MAX_COMMITS:
         truncated = f"more than {MAX_COMMITS} commits: only the newest were read"
-    return History(root, head, commits, refs, remotes, truncated)
+    return History(root, head, commits, refs, remotes, truncated, shallow)
 
 
 def get(ctx: Context) -> History:
@@ -259,85 +288,6 @@ def get(ctx: Context) -> History:
     return ctx.memo("git_history", factory)
 
 
-# -- own work versus inherited history ---------------------------------------------
-
-
-@dataclass
-class Ownership:
-    """Which commits are the project's own, and which were inherited from a starter."""
-
-    own: list[Commit]  # newest first
-    inherited: set[str]
-    method: str  # how the inherited part was found, in one sentence
-    boundary: Commit | None  # the newest inherited commit (the fork point)
-    owner: str  # the project owner's identity (name <email>)
-    remote: str = ""  # the upstream remote's name (configured)
-    upstream_refs: list[str] = field(default_factory=list)
-
-
-def _identity(c: Commit) -> tuple[str, str]:
-    return c.author_name.strip().lower(), c.author_email.strip().lower()
-
-
-def owner_of(history: History) -> tuple[set[str], set[str], str]:
-    """The project owner: the author of the newest non-merge commit on HEAD's first-parent line.
-
-    A vote over a window of recent commits would let a long starter history
-    outvote a young fork; the tip of the branch under test is always the owner's.
-    Returns (names, emails, display).
-    """
-    sha: str | None = history.head
-    seen = 0
-    while sha in history.by_sha and seen < MAX_COMMITS:
-        c = history.by_sha[sha]
-        if not c.is_merge:
-            name, email = _identity(c)
-            return {name}, {email}, c.author
-        sha = c.parents[0] if c.parents else None
-        seen += 1
-    return set(), set(), ""
-
-
-def ownership(history: History, upstream_remote: str) -> Ownership:
-    """Split own work from inherited history.
-
-    With an upstream remote, everything reachable from its refs is inherited.
-    Without one, the leading commits by other authors before the owner's first
-    commit (and their ancestors) are taken as the starter's history.
-    """
-    names, emails, owner = owner_of(history)
-    upstream = history.remote_branches(upstream_remote) if upstream_remote else {}
-    upstream_refs: list[str] = []
-    if upstream:
-        inherited = history.ancestors(list(upstream.values()))
-        method = f"commits reachable from the '{upstream_remote}' remote ({len(upstream)} refs) are inherited"
-        upstream_refs = sorted(upstream)
-    else:
-        by_owner = [c.sha for c in history.commits if _identity(c)[0] in names or _identity(c)[1] in emails]
-        if not by_owner:
-            inherited = set()
-        else:
-            # Inherited: what lies before the owner's first commits, topologically (dates can lie),
-            # plus unrelated starter commits older than any of the owner's.
-            after = history.descendants(by_owner)
-            first = min(history.by_sha[s].committed for s in by_owner)
-            inherited = history.ancestors(by_owner) - after
-            inherited |= {c.sha for c in history.commits if c.committed < first and c.sha not in after}
-        method = (
-            f"no '{upstream_remote}' remote: commits by other authors before the owner's first commit are inherited"
-        )
-    own = [c for c in history.commits if c.sha not in inherited]
-    boundary = None
-    if inherited:
-        boundary = max((history.by_sha[s] for s in inherited if s in history.by_sha), key=lambda c: c.committed)
-    return Ownership(own, inherited, method, boundary, owner, upstream_remote, upstream_refs)
-
-
-def get_ownership(ctx: Context) -> Ownership:
-    remote = ctx.config.repository.upstream_remote
-    return ctx.memo(f"git_ownership:{remote}", lambda: ownership(get(ctx), remote))
-
-
 # -- helpers shared by the history checks ------------------------------------------
 
 
@@ -347,7 +297,7 @@ def commit_evidence(c: Commit, summary: str | None = None, **data: object) -> Ev
         summary=summary or f"{c.short} {c.subject}",
         commit=c.sha,
         timestamp=c.committed.isoformat(),
-        data={"author": c.author_name, **data} if data or c.author_name else {},
+        data={"author": c.display_name or c.author_name, **data} if data or c.author_name else {},
     )
 
 
@@ -363,7 +313,24 @@ def history_or_reason(ctx: Context) -> tuple[History | None, str]:
         return None, f"cannot run git: {exc}"
     if history.head is None or not history.commits:
         return None, "the repository has no commits yet"
+    if history.shallow:
+        return None, (
+            f"{SHALLOW}: only {len(history.commits)} commit(s) of the history were fetched, "
+            "so nothing can be said about the history"
+        )
     return history, ""
+
+
+SHALLOW = "shallow clone"
+SHALLOW_REMEDIATION = (
+    "Verify a full clone: run `git fetch --unshallow` first, or set `fetch-depth: 0` on actions/checkout "
+    "(CI checkouts fetch one commit by default)."
+)
+
+
+def remediation_for(why: str) -> str | None:
+    """The advice for a could-not-check from `history_or_reason`, when it is not the check's own."""
+    return SHALLOW_REMEDIATION if why.startswith(SHALLOW) else None
 
 
 # -- patches, for content scans of history (secrets) --------------------------------

@@ -233,7 +233,7 @@ def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]], scope: s
     is_open = " open" if status in OPEN_STATUSES else ""
     head = (
         f'<details class="crit s-{_e(status)}" id="crit-{_e(crit["id"])}"{is_open}><summary>'
-        f'<span class="badge b-{_e(status)}">{SYMBOL.get(status, "")} {_e(view.status_label(status))}</span>'
+        f'<span class="badge b-{_e(status)}">{SYMBOL.get(status, "")} {_e(view.criterion_label(crit))}</span>'
         f"<span class='ctitle'>{_e(crit['id'])}{level}: {_e(view.first_line(crit.get('text'), 160))}</span></summary>"
     )
     meta = _kv(
@@ -242,6 +242,7 @@ def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]], scope: s
             ("assessment", _e(crit.get("assessment"))),
             ("evidenced by", _e(", ".join(crit.get("evidenced_by", [])))),
             ("verdict", _e(crit.get("reason"))),
+            *([("partial run", _e(view.partial_note(crit)))] if view.is_partial(crit) else []),
         ]
     )
     body = [head, f"<blockquote>{_e(crit.get('text'))}</blockquote>", meta]
@@ -290,7 +291,13 @@ def _banner(doc: dict[str, Any]) -> str:
     )
     provisional = (
         f'<p class="provisional">Provisional: {len(grade.get("awaiting_assessor", []))} criteria await the assessor'
-        " and are decided at the assessment, not by this report.</p>"
+        " and are decided at the assessment, not by this report."
+        + (
+            f" {len(grade['partial'])} criteria are met only on the checks that ran: {_e(', '.join(grade['partial']))}."
+            if grade.get("partial")
+            else ""
+        )
+        + "</p>"
         if grade.get("provisional")
         else ""
     )

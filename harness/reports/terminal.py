@@ -34,6 +34,7 @@ STATUS_STYLE = {
     "met": ("✔ MET", "green"),
     "out_of_scope": ("- OUT OF SCOPE", "dim"),
 }
+PARTIAL_STYLE = ("✔ MET (PARTIAL RUN)", "green")
 OUTCOME_STYLE = {
     "fail": "red",
     "could_not_check": "yellow",
@@ -84,7 +85,7 @@ def _waived_lines(f: dict[str, Any]) -> list[RenderableType]:
 
 def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[RenderableType]:
     status = crit["status"]
-    label, style = STATUS_STYLE.get(status, (status.upper(), ""))
+    label, style = PARTIAL_STYLE if view.is_partial(crit) else STATUS_STYLE.get(status, (status.upper(), ""))
     head = Text("  ", no_wrap=True, overflow="ellipsis")  # one line per criterion; details follow
     head.append(f"{label:<{HEAD_WIDTH}}", style=style)
     head.append(f" {crit['id']}", style="bold")
@@ -92,6 +93,8 @@ def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[
         head.append(" (Distinction)")
     head.append(": " + view.first_line(crit.get("text"), 1000))  # cut with an ellipsis at the terminal's width
     lines: list[RenderableType] = [head]
+    if view.is_partial(crit):  # never shown as a plain "met": say what it rests on and what did not run
+        lines.append(_row("", "", Text(f"{crit.get('reason', '')}; the grade is provisional", style="dim")))
     if status in ("not_met", "undetermined"):
         held = view.held_back_findings(crit, checks)
         if not held:  # e.g. only warnings or not-applicable: no positive evidence, say so
@@ -118,6 +121,8 @@ def _grade_lines(doc: dict[str, Any]) -> list[Text]:
     line.append(value.upper(), style=GRADE_STYLE.get(value, "bold"))
     if grade.get("provisional"):
         line.append("  (PROVISIONAL: the assessor decides the rest)", style="cyan")
+    if grade.get("partial"):
+        line.append(f"  PARTIAL RUN: {len(grade['partial'])} criteria met on the checks that ran only", style="cyan")
     if not run.get("complete", False):
         line.append("  INCOMPLETE", style="bold yellow reverse")
     out = [line, Text(grade.get("summary", ""))]
@@ -138,7 +143,11 @@ def renderables(doc: dict[str, Any]) -> Group:
     parts: list[RenderableType] = []
     for tid, crits in view.themes_in_order(doc):
         counts = {s: sum(1 for c in crits if c["status"] == s) for s in view.STATUS_ORDER}
-        tally = ", ".join(f"{n} {view.status_label(s)}" for s, n in counts.items() if n)
+        partial = sum(1 for c in crits if view.is_partial(c))
+        said = {s: f"{n} {view.status_label(s)}" for s, n in counts.items() if n}
+        if partial:
+            said["met"] += f" ({partial} on the checks that ran only)"
+        tally = ", ".join(said.values())
         parts.append(Text(""))
         parts.append(Text(f"{names.get(tid, tid)}  ({tally})", style="bold underline"))
         for crit in crits:

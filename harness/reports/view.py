@@ -43,6 +43,20 @@ def status_label(status: str) -> str:
     return STATUS_LABEL.get(status, status.replace("_", " "))
 
 
+def is_partial(crit: dict[str, Any]) -> bool:
+    """Met on the checks that ran only: some mapped checks were left out of the run (schema 1.1)."""
+    return crit.get("status") == "met" and bool(crit.get("partial"))
+
+
+def criterion_label(crit: dict[str, Any]) -> str:
+    return "met on the checks that ran" if is_partial(crit) else status_label(str(crit.get("status", "")))
+
+
+def partial_note(crit: dict[str, Any]) -> str:
+    """One line naming the mapped checks that did not run, for a partially met criterion."""
+    return "met on the checks that ran only; not run: " + ", ".join(crit.get("checks_not_run", []))
+
+
 def outcome_label(outcome: str) -> str:
     return OUTCOME_LABEL.get(outcome, outcome.replace("_", " "))
 

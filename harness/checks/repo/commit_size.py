@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
-from harness.probes import git_history
+from harness.probes import git_history, git_ownership
 from harness.probes.git_history import Commit
 
 ID = "repo.commit-size"
@@ -95,9 +95,9 @@ def percentile(values: list[int], q: float) -> float:
 def run(ctx: Context) -> Iterator[Finding]:
     history, why = git_history.history_or_reason(ctx)
     if history is None:
-        yield finding(ID, Outcome.COULD_NOT_CHECK, why)
+        yield finding(ID, Outcome.COULD_NOT_CHECK, why, remediation=git_history.remediation_for(why))
         return
-    owned = git_history.get_ownership(ctx)
+    owned = git_ownership.get_ownership(ctx)
     sizes = [size_of(c) for c in owned.own if not c.is_merge]
     sizes = [s for s in sizes if s.files]  # empty or only-generated commits say nothing about size
     yield judge(sizes, len(owned.inherited), history.truncated)

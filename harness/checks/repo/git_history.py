@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
-from harness.probes import git_history
-from harness.probes.git_history import Commit, History, Ownership
+from harness.probes import git_history, git_ownership
+from harness.probes.git_history import Commit, History
+from harness.probes.git_ownership import Ownership
 
 ID = "repo.git-history"
 MIN_OWN_COMMITS = 10
@@ -23,6 +24,12 @@ MIN_OWN_BRANCHES = 2
 MIN_SQUASHED_PRS = 2  # squash-merged pull requests leave "(#12)" subjects and no merge commit
 EXAMPLES = 5
 _SQUASHED_PR = re.compile(r"\(#\d+\)\s*$")
+# git's own subjects for merging a branch's remote copy into itself (`git pull`, `git merge origin/main`).
+_REMOTE_MERGE = re.compile(
+    r"^Merge (?:remote-tracking branch '(?:[^'/]+/)?(?P<ref>[^']+)'"
+    r"|branch '(?P<pulled>[^']+)' of \S+)(?: into (?P<into>\S+))?\s*$"
+)
+DEFAULT_BRANCHES = {"main", "master"}  # git leaves out " into <branch>" when merging into these
 
 
 @check(
@@ -43,20 +50,31 @@ _SQUASHED_PR = re.compile(r"\(#\d+\)\s*$")
 def run(ctx: Context) -> Iterator[Finding]:
     history, why = git_history.history_or_reason(ctx)
     if history is None:
-        yield finding(ID, Outcome.COULD_NOT_CHECK, why)
+        yield finding(ID, Outcome.COULD_NOT_CHECK, why, remediation=git_history.remediation_for(why))
         return
-    owned = git_history.get_ownership(ctx)
+    owned = git_ownership.get_ownership(ctx)
     yield judge(history, owned)
 
 
+def is_remote_sync(subject: str) -> bool:
+    """A merge of a branch's own remote copy into it: `git pull` on main, `git merge origin/main` on main."""
+    m = _REMOTE_MERGE.match(subject)
+    if m is None:
+        return False
+    branch = m.group("ref") or m.group("pulled")
+    into = m.group("into")
+    return branch == into if into else branch in DEFAULT_BRANCHES
+
+
 def own_merges(history: History, owned: Ownership) -> tuple[list[Commit], list[Commit]]:
-    """(merges of own work, merges that only pulled in inherited history such as starter updates)."""
+    """(merges of own work, merges that only synced: starter updates, or a branch with its remote copy)."""
     work: list[Commit] = []
     syncs: list[Commit] = []
     for c in owned.own:
         if not c.is_merge:
             continue
-        (syncs if all(p in owned.inherited for p in c.parents[1:]) else work).append(c)
+        inherited = all(p in owned.inherited for p in c.parents[1:])
+        (syncs if inherited or is_remote_sync(c.subject) else work).append(c)
     return work, syncs
 
 
@@ -79,7 +97,7 @@ def judge(history: History, owned: Ownership) -> Finding:
     merges, syncs = own_merges(history, owned)
     branches = own_branches(history, owned, owned.remote)
     squashed = [c for c in commits if _SQUASHED_PR.search(c.subject)]
-    authors = sorted({c.author_name for c in commits})
+    authors = sorted({c.display_name or c.author_name for c in commits})
 
     evidence = [
         Evidence(
@@ -101,6 +119,8 @@ def judge(history: History, owned: Ownership) -> Finding:
                 "squash_merged_prs": len(squashed),
                 "authors": authors[:20],
                 "owner": owned.owner,
+                "owner_identities": owned.identities[:20],
+                "mailmap_refused": owned.mailmap_refused[:20],
                 "inherited_commits": len(owned.inherited),
                 "inherited_rule": owned.method,
                 "history_truncated": history.truncated or None,
@@ -111,6 +131,15 @@ def judge(history: History, owned: Ownership) -> Finding:
         evidence.append(
             git_history.commit_evidence(
                 owned.boundary, f"newest inherited commit (fork point): {owned.boundary.short} {owned.boundary.subject}"
+            )
+        )
+    if owned.mailmap_refused:
+        evidence.append(
+            Evidence(
+                kind="note",
+                summary=f".mailmap maps {len(owned.mailmap_refused)} inherited identities onto the owner: "
+                "shown renamed, still counted as inherited",
+                data={"refused": owned.mailmap_refused[:20]},
             )
         )
     evidence += [git_history.commit_evidence(c, f"merge {c.short}: {c.subject}") for c in merges[:EXAMPLES]]
@@ -133,7 +162,7 @@ def judge(history: History, owned: Ownership) -> Finding:
         problems.append(
             f"no evidence of branching: {len(merges)} merges of own work, {len(branches)} own branches, "
             f"{len(squashed)} squash-merged pull requests"
-            + (f" ({len(syncs)} merges only pulled in inherited history)" if syncs else "")
+            + (f" ({len(syncs)} merges only synced a branch with its remote or the starter)" if syncs else "")
         )
     if history.truncated:
         # Counts only grow with more history, so a pass on a partial read still holds.
