@@ -21,7 +21,7 @@ COMMANDS: dict[str, Handler] = {}
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        print(f"harness: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        print(_error_line(f"harness: error: {message} (see `{self.prog} --help`)"), file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 
@@ -238,6 +238,12 @@ def _load_extras() -> None:
         EXTRA_COMMANDS.append(lab_cli.register)
 
 
+def _error_line(message: str) -> str:
+    from harness.reports.terminal import error_line  # masks secrets, escapes control and bidi characters
+
+    return error_line(message)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _load_extras()
     parser = build_parser()
@@ -245,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except ConfigError as exc:
-        print(f"harness: error: {exc}", file=sys.stderr)
+        print(_error_line(f"harness: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
