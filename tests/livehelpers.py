@@ -191,12 +191,15 @@ def _start(server: socketserver.BaseServer) -> None:
 
 
 def serve_app(
-    tls: ssl.SSLContext | None = None, behaviour: AppBehaviour | None = None, host_name: str = "localhost"
+    tls: ssl.SSLContext | None = None,
+    behaviour: AppBehaviour | None = None,
+    host_name: str = "localhost",
+    bind: str = LOOPBACK,  # another loopback address (127.0.0.2) stands for another host
 ) -> Served:
     """The test app over HTTPS (when `tls` is given) or plain HTTP, on an ephemeral loopback port."""
     behaviour = behaviour or AppBehaviour()
     hits: list[str] = []
-    server = _Server((LOOPBACK, 0), _app_handler(behaviour, _AppMetrics(behaviour.custom_metrics), hits))
+    server = _Server((bind, 0), _app_handler(behaviour, _AppMetrics(behaviour.custom_metrics), hits))
     server.tls = tls
     port = server.server_address[1]
     _start(server)
