@@ -20,9 +20,11 @@ from typing import Any
 
 MASK = "***"
 MAX_CHARS = 1_000_000  # longer strings are cut (and say so) before masking
-# Evidence keeps headers as dicts: these keys' values are masked whatever they look like.
-SENSITIVE_KEYS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token", "api-key"}
+# Evidence keeps headers and parsed JSON as dicts: a string under a key naming a credential
+# (Authorization, X-Debug-Authorization, Set-Cookie, api_key, db_password...) is masked whatever it looks like.
+_SENSITIVE_KEY = re.compile(
+    r"(?i)authorization|cookie|passw(?:or)?d|secret|api[_\-]?key|(?:auth|access|refresh|session)[_\-]?token"
+    r"|private[_\-]?key|credential"
 )
 _VALUE_SEP = r"[\"'\\]{0,3}\s{0,8}[:=]\s{0,8}[\"'\\]{0,3}"  # `: `, `": "`, `=`, `\": \"` (JSON inside JSON)
 # scheme://userinfo@ (slashes may be JSON-escaped); the last @ before a delimiter ends the userinfo.
@@ -103,16 +105,15 @@ def text(value: str) -> str:
     return out
 
 
+def _sensitive(key: Any, value: Any) -> bool:
+    return isinstance(key, str) and isinstance(value, str) and bool(value) and bool(_SENSITIVE_KEY.search(key[:200]))
+
+
 def deep(value: Any) -> Any:
     if isinstance(value, str):
         return text(value)
     if isinstance(value, dict):
-        return {
-            (text(k) if isinstance(k, str) else k): (
-                MASK if isinstance(k, str) and k.lower() in SENSITIVE_KEYS and v else deep(v)
-            )
-            for k, v in value.items()
-        }
+        return {(text(k) if isinstance(k, str) else k): MASK if _sensitive(k, v) else deep(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [deep(v) for v in value]
     return value

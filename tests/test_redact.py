@@ -58,9 +58,11 @@ def test_ordinary_text_is_untouched():
 
 
 def test_header_dicts_are_masked_by_key():
-    doc = {"headers": {"Authorization": "Bearer x", "Set-Cookie": "a=b", "cookie": "c", "Content-Type": "json"}}
-    out = redact.deep(doc)["headers"]
-    assert out == {"Authorization": "***", "Set-Cookie": "***", "cookie": "***", "Content-Type": "json"}
+    headers = {"Authorization": "Bearer x", "Set-Cookie": "a=b", "cookie": "c", "X-Debug-Authorization": "y"}
+    doc = {"headers": {**headers, "Content-Type": "json"}, "env": {"db_password": "pw", "API_KEY": "k", "n": 1}}
+    out = redact.deep(doc)
+    assert out["headers"] == {**dict.fromkeys(headers, "***"), "Content-Type": "json"}
+    assert out["env"] == {"db_password": "***", "API_KEY": "***", "n": 1}
 
 
 # Inputs that made the old patterns backtrack quadratically (100 000 letters: about a minute), or that
