@@ -6,6 +6,7 @@ that only redirects to it look available.
 
 from __future__ import annotations
 
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from harness.config import Config
 from harness.model import Outcome
 from harness.probes.http import HttpClient
 from tests.conftest import run_check
-from tests.livehelpers import TlsCA, running, serve_app, serve_redirect
+from tests.livehelpers import LOOPBACK, TlsCA, _Server, _start, running, serve_app, serve_redirect
 
 OTHER = "127.0.0.2"
 
@@ -62,11 +63,15 @@ def test_a_url_that_only_redirects_fails_availability_and_load(tmp_path, where):
     with running(serve_app(host_name=OTHER, bind=OTHER)) as other:
         target = {"file": lambda p: "file:///etc/passwd", "other-host": lambda p: other.url + p, "itself": lambda p: p}
         with running(serve_redirect(target[where], 302)) as redirecting:
+            health = run_check("live.health", tmp_path, cfg_for(tmp_path, redirecting.url))[0]
+            assert health.outcome is Outcome.FAIL, health.reason
+            assert ("redirects" if where == "itself" else "answered 302 (redirect to") in health.reason
             for cid in ("live.availability", "live.load"):
                 [f] = run_check(cid, tmp_path, cfg_for(tmp_path, redirecting.url))
                 assert f.outcome is Outcome.FAIL, (cid, f.reason)
-                if cid == "live.availability" and where != "itself":  # a loop may end in any error
-                    assert "status 302: redirect to" in f.reason, f.reason
+                if cid == "live.availability":
+                    expected = "more than 5 redirects" if where == "itself" else "status 302: redirect to"
+                    assert expected in f.reason, f.reason
 
 
 @pytest.mark.live
@@ -77,6 +82,39 @@ def test_a_same_host_redirect_is_judged_by_its_final_answer(tmp_path):
         [avail] = run_check("live.availability", tmp_path, cfg_for(tmp_path, entry.url))
     assert load.outcome is Outcome.PASS, load.reason
     assert avail.outcome is Outcome.FAIL and avail.evidence[0].data["failures"][0]["status"] == 500
+
+
+class _RedirectsToOk(BaseHTTPRequestHandler):
+    """/ answers 302 to /ok on the same server; /ok answers 200 (as many sites send / to a login page)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        moved = self.path == "/"
+        self.send_response(302 if moved else 200)
+        if moved:
+            self.send_header("Location", "/ok")
+        self.send_header("Content-Length", "0" if moved else "2")
+        self.end_headers()
+        self.wfile.write(b"" if moved else b"ok")
+
+
+@pytest.mark.live
+def test_a_redirect_on_the_same_server_passes_availability(tmp_path):
+    """Samples ask for fresh connections; one the server closed after the 302 must not be reused for /ok."""
+    server = _Server((LOOPBACK, 0), _RedirectsToOk)
+    _start(server)
+    try:
+        cfg = cfg_for(tmp_path, f"http://{LOOPBACK}:{server.server_address[1]}")
+        cfg.live.availability.rate_per_s = 20
+        [f] = run_check("live.availability", tmp_path, cfg)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert f.evidence[0].data["failed"] == 0, f.evidence[0].data["failures"][:1]
 
 
 @pytest.mark.live

@@ -229,6 +229,8 @@ class HttpClient:
                 body, truncated = self._read_capped(resp, end)
             finally:
                 resp.close()
+                if _asks_close(headers):  # the server may close it without saying so: never reuse it (redirects)
+                    self._adapter.poolmanager.clear()
             refused = ""
             if follow_redirects and resp.status_code in REDIRECT_STATUSES and "location" in resp.headers:
                 nxt = urljoin(current, resp.headers["location"])
@@ -272,6 +274,10 @@ class HttpClient:
         except requests.exceptions.RequestException as exc:
             raise HttpFailure(f"{resp.request.method} {resp.url}: reading the body failed: {_short(exc)}") from None
         return b"".join(chunks), False
+
+
+def _asks_close(headers: dict[str, str] | None) -> bool:
+    return any(k.lower() == "connection" and v.lower() == "close" for k, v in (headers or {}).items())
 
 
 def _host(url: str) -> str:
