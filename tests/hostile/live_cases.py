@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from tests.hostile import Env, HostileCase, commit_all, findings, no_pass
+from tests.hostile import Env, HostileCase, commit_all, findings, git, no_pass
 from tests.livehelpers import LOOPBACK, AppBehaviour, Served, TlsCA, _Server, _start, serve_app, serve_redirect
 
 OTHER = "127.0.0.2"
@@ -155,6 +155,17 @@ def _huge_label(env: Env) -> list[str]:
     ]
 
 
+def _huge_subject(env: Env) -> list[str]:
+    """A 10 MB commit subject: masking must stay linear (the old patterns ran for hours, ignoring SIGTERM)."""
+    (env.project / "README.md").write_text("# a service\n")
+    message = env.work / "message.txt"  # too long for an argument: git reads it from a file
+    message.write_text("fix: " + "a" * 10_000_000 + "\n")
+    git(env.project, "init", "-q", "-b", "main")
+    git(env.project, "add", "-A")
+    git(env.project, "commit", "-q", "--no-verify", "-F", str(message))
+    return ["--scope", "repository"]
+
+
 DRILL_RULE = "groups:\n- name: drills\n  rules:\n  - alert: NeverInTime\n    expr: vector(1) > 2\n    for: 10m\n"
 _injected: dict[str, Path] = {}
 
@@ -245,5 +256,6 @@ CASES = [
         exit_codes=(2,),
     ),
     HostileCase("live-huge-metric-label", "resources", _huge_label, deadline_s=90),
+    HostileCase("mask-10mb-commit-subject", "resources", _huge_subject, deadline_s=120),
     HostileCase("live-fault-drill-interrupted", "false-pass", _drill_interrupted, _drill_restored, deadline_s=120),
 ]
