@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.model import Outcome
 from tests.livehelpers import AppBehaviour, running, serve_app
 from tests.promhelpers import Server, start_prometheus
 
@@ -130,3 +131,25 @@ timeout_s = 60
     assert "not run" not in reasons
     # The same instance served before and after: the redeploy was observed and judged, not dropped.
     assert any(f["outcome"] == "fail" and "not replaced" in f["reason"] for f in check["findings"]), reasons
+
+
+@pytest.mark.live
+def test_interrupted_canary_wait_is_not_a_failure(tmp_path):
+    """The engine now awaits an interrupted canary check: its cut-short wait must not read as a failed deploy."""
+    import threading
+
+    from harness.checks.base import load_all
+    from tests.conftest import context_for
+    from tests.promhelpers import App
+    from tests.test_live_source_to_user import make_remote, s2u_config
+
+    app = App(tmp_path / "app").start()
+    try:
+        remote = make_remote(tmp_path, app, deploys=False)
+        ctx = context_for(tmp_path, s2u_config(tmp_path, app, remote, timeout=60), "live.source-to-user")
+        threading.Timer(1.5, ctx.shared.cancel.set).start()
+        (lead,) = list(load_all()["live.source-to-user"].fn(ctx))
+    finally:
+        app.stop()
+    assert lead.outcome == Outcome.COULD_NOT_CHECK, lead.reason
+    assert "interrupted" in lead.reason
