@@ -150,7 +150,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if problem:
         raise ConfigError(f"{args.run}: not a harness JSON report: {problem}")
     formats = args.formats or ["terminal"]
-    emit(doc, formats, (args.out or Path("harness-report")).resolve())
+    from harness import redact  # a run saved before a masking pattern existed is masked on re-rendering
+
+    emit(redact.deep(doc), formats, (args.out or Path("harness-report")).resolve())
     gate = args.gate or doc["run"].get("gate", "pass")
     from harness.grading import GRADE_ORDER
 

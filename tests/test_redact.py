@@ -150,3 +150,20 @@ def test_error_line_is_one_masked_escaped_line():
 
 def test_printable_escapes_bidi_overrides():
     assert view.printable("a\u202ab\u2069c") == "a\\u202ab\\u2069c"
+
+
+def test_report_command_masks_a_saved_run_in_every_format(tmp_path):
+    from harness.cli import main
+
+    doc = _doc_with(tmp_path, "plain reason")
+    doc["checks"][0]["findings"][0]["reason"] = PLANTED  # as saved by a harness that did not know the pattern
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps(doc))
+    out = tmp_path / "again"
+    args = ["report", str(saved), "--out", str(out)] + [
+        a for f in ("json", "html", "junit", "sarif") for a in ("--format", f)
+    ]
+    assert main(args) in (0, 1)
+    for path in out.iterdir():
+        text = path.read_text()
+        assert "pl4ntedtok" not in text and GHP not in text and AWS_ID not in text, path.name
