@@ -89,9 +89,14 @@ def interrupted_run(tmp_path: Path, make_repo, config: str, only: str, started: 
 def test_interrupted_fault_drill_restores_and_reports(tmp_path, make_repo, prometheus: Server, signum):
     injected = tmp_path / "INJECTED"
     py = sys.executable
-    config = f"""
+    with running(serve_app(host_name="127.0.0.1")) as app:  # sampled during the fault: healthy, yet not judged
+        config = f"""
 [live]
+urls = ["{app.url}"]
 prometheus_url = "{prometheus.url}"
+
+[live.availability]
+rate_per_s = 10
 
 [live.fault]
 command = {_toml_list([py, "-c", f"open({str(injected)!r}, 'w').write('fault')"])}
@@ -99,7 +104,7 @@ restore_command = {_toml_list([py, "-c", f"import os; os.remove({str(injected)!r
 alert = "NeverInTime"
 timeout_s = 300
 """
-    check = interrupted_run(tmp_path, make_repo, config, "live.alert-fires", injected, signum)
+        check = interrupted_run(tmp_path, make_repo, config, "live.alert-fires", injected, signum)
     assert not injected.exists(), "the restore command did not run before harness exited"
     assert check["status"] == "finished", check
     reasons = " | ".join(f["outcome"] + ": " + f["reason"] for f in check["findings"])

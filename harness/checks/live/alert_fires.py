@@ -178,7 +178,17 @@ def run(ctx: Context) -> Iterator[Finding]:
     yield from _resolution(
         fault.restore_command, restore_res, fired, resolved_after, still_firing, timeline, interrupted
     )
-    if sampler:
+    if sampler and interrupted and not fired:  # the fault may not even have taken effect: not judged
+        stats = sampler.summary()
+        yield finding(
+            ID,
+            Outcome.COULD_NOT_CHECK,
+            f"the run was interrupted before the fault was confirmed: {stats['ok']} of {stats['total']} requests "
+            "sampled meanwhile succeeded, not judged",
+            [Evidence(kind="timing", summary="requests sampled before the interruption", data=stats)],
+            subject="availability",
+        )
+    elif sampler:
         yield _availability(sampler.summary(), instances)
     else:
         yield finding(
