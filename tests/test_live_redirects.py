@@ -15,7 +15,7 @@ from harness.config import Config
 from harness.model import Outcome
 from harness.probes.http import HttpClient
 from tests.conftest import run_check
-from tests.livehelpers import LOOPBACK, TlsCA, _Server, _start, running, serve_app, serve_redirect
+from tests.livehelpers import TlsCA, running, serve_app, serve_handler, serve_redirect
 
 OTHER = "127.0.0.2"
 
@@ -105,15 +105,10 @@ class _RedirectsToOk(BaseHTTPRequestHandler):
 @pytest.mark.live
 def test_a_redirect_on_the_same_server_passes_availability(tmp_path):
     """Samples ask for fresh connections; one the server closed after the 302 must not be reused for /ok."""
-    server = _Server((LOOPBACK, 0), _RedirectsToOk)
-    _start(server)
-    try:
-        cfg = cfg_for(tmp_path, f"http://{LOOPBACK}:{server.server_address[1]}")
+    with running(serve_handler(_RedirectsToOk)) as site:
+        cfg = cfg_for(tmp_path, site.url)
         cfg.live.availability.rate_per_s = 20
         [f] = run_check("live.availability", tmp_path, cfg)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert f.evidence[0].data["failed"] == 0, f.evidence[0].data["failures"][:1]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.hostile import Env, HostileCase, commit_all, findings, git, no_pass
-from tests.livehelpers import LOOPBACK, AppBehaviour, Served, TlsCA, _Server, _start, serve_app, serve_redirect
+from tests.livehelpers import AppBehaviour, Served, TlsCA, serve_app, serve_handler, serve_redirect
 
 OTHER = "127.0.0.2"
 TOKEN_USER = "c0ffee4b1d9e7a52f3c8d6e0b4a19f7e"  # no known prefix: only its place in the URL says it is secret
@@ -125,9 +125,7 @@ def _echo_handler() -> type[BaseHTTPRequestHandler]:
 
 
 def _echoing(env: Env) -> list[str]:
-    server = _Server((LOOPBACK, 0), _echo_handler())
-    _start(server)
-    served = _serve(env, Served(server, f"http://{LOOPBACK}:{server.server_address[1]}", server.server_address[1]))
+    served = _serve(env, serve_handler(_echo_handler()))
     return [*_project(env), "--url", served.url, *_only("live.health", "live.availability")]
 
 
