@@ -21,7 +21,7 @@ COMMANDS: dict[str, Handler] = {}
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        print(f"harness: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        print(_error_line(f"harness: error: {message} (see `{self.prog} --help`)"), file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 
@@ -167,7 +167,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if problem:
         raise ConfigError(f"{args.run}: not a harness JSON report: {problem}")
     formats = args.formats or ["terminal"]
-    emit(doc, formats, (args.out or Path("harness-report")).resolve())
+    from harness import redact  # a run saved before a masking pattern existed is masked on re-rendering
+
+    emit(redact.deep(doc), formats, (args.out or Path("harness-report")).resolve())
     gate = args.gate or doc["run"].get("gate", "pass")
     from harness.grading import GRADE_ORDER
 
@@ -255,6 +257,12 @@ def _load_extras() -> None:
         EXTRA_COMMANDS.append(lab_cli.register)
 
 
+def _error_line(message: str) -> str:
+    from harness.reports.terminal import error_line  # masks secrets, escapes control and bidi characters
+
+    return error_line(message)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _load_extras()
     parser = build_parser()
@@ -262,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except ConfigError as exc:
-        print(f"harness: error: {exc}", file=sys.stderr)
+        print(_error_line(f"harness: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)

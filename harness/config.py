@@ -136,6 +136,8 @@ class LiveConfig:
     read_timeout_s: float = 10.0
     max_body_bytes: int = 5_000_000
     max_redirects: int = 5
+    # Statuses that count as success for availability, load and drill sampling; empty: any 2xx.
+    expect_status: list[int] = field(default_factory=list)
     cert_expiry_warn_days: int = 30
     hsts_min_age_s: int = 15_552_000  # 180 days
     availability: AvailabilityConfig = field(default_factory=AvailabilityConfig)

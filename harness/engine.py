@@ -108,11 +108,15 @@ def run_one(check: Check, shared: Shared, timeout: float) -> CheckResult:
     started, t0 = now_iso(), time.monotonic()
     runner = _Runner(check, Context(shared=shared, check_id=check.meta.id, deadline=t0 + timeout))
     runner.start()
-    while runner.is_alive() and time.monotonic() - t0 < timeout and not shared.cancel.is_set():
+    # A check that disturbs the target (exclusive) is awaited even when the run is interrupted: it sees
+    # the cancellation, undoes what it did (restore command) and reports it, within its own deadline.
+    while runner.is_alive() and time.monotonic() - t0 < timeout:
+        if shared.cancel.is_set() and not check.meta.exclusive:
+            break
         runner.join(0.05)
     duration = time.monotonic() - t0
     if runner.is_alive():
-        if shared.cancel.is_set():
+        if shared.cancel.is_set() and not check.meta.exclusive:
             reason, status = "the run was interrupted before this check finished", "not_run"
         else:
             reason, status = f"did not finish within its {timeout:g} s deadline", "timed_out"

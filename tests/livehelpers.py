@@ -4,7 +4,7 @@ Everything binds 127.0.0.1 on an ephemeral port and runs in daemon threads:
 - `TlsCA`: a throwaway trustme CA writing its PEM where harness can read it;
 - `serve_app(...)`: a small app (health, readiness, version, Prometheus metrics),
   over HTTPS with chosen certificate/protocols/ciphers, or plain HTTP;
-- `serve_redirect(...)`: plain HTTP that redirects elsewhere;
+- `serve_redirect(...)`: plain HTTP that redirects elsewhere; `serve_handler(...)`: any handler;
 - hostile servers: slow-loris, TLS black hole, huge body, redirect loop; `closed_port()`.
 Other engineers may import these.
 """
@@ -191,12 +191,15 @@ def _start(server: socketserver.BaseServer) -> None:
 
 
 def serve_app(
-    tls: ssl.SSLContext | None = None, behaviour: AppBehaviour | None = None, host_name: str = "localhost"
+    tls: ssl.SSLContext | None = None,
+    behaviour: AppBehaviour | None = None,
+    host_name: str = "localhost",
+    bind: str = LOOPBACK,  # another loopback address (127.0.0.2) stands for another host
 ) -> Served:
     """The test app over HTTPS (when `tls` is given) or plain HTTP, on an ephemeral loopback port."""
     behaviour = behaviour or AppBehaviour()
     hits: list[str] = []
-    server = _Server((LOOPBACK, 0), _app_handler(behaviour, _AppMetrics(behaviour.custom_metrics), hits))
+    server = _Server((bind, 0), _app_handler(behaviour, _AppMetrics(behaviour.custom_metrics), hits))
     server.tls = tls
     port = server.server_address[1]
     _start(server)
@@ -220,11 +223,18 @@ def serve_redirect(location: Callable[[str], str], status: int = 301, tls: ssl.S
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    server = _Server((LOOPBACK, 0), Handler)
+    return serve_handler(Handler, tls)
+
+
+def serve_handler(
+    handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None = None, bind: str = LOOPBACK
+) -> Served:
+    """Any request handler (a hostile answer written for one test) on an ephemeral loopback port."""
+    server = _Server((bind, 0), handler)
     server.tls = tls
     _start(server)
     port = server.server_address[1]
-    return Served(server, f"{'https' if tls else 'http'}://{LOOPBACK}:{port}", port)
+    return Served(server, f"{'https' if tls else 'http'}://{bind}:{port}", port)
 
 
 def serve_redirect_loop() -> Served:

@@ -3,6 +3,11 @@
 Certificate verification is never turned off: it uses the system trust store or
 the configured CA bundle. Every response becomes a small, redacted record that
 can be attached to a finding as evidence.
+
+Redirects are followed honestly: only to http(s) (never file:// or other
+schemes), at most max_redirects, and by default only on the same host name, so
+a URL that merely sends users elsewhere is judged by its own 3xx answer, not by
+some other site's 200. A redirect not followed is kept on the result (`refused`).
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import socket
 import threading
 import time
 import weakref
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -24,6 +30,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from harness.model import Evidence, clip, now_iso
 
 USER_AGENT = "harness-verifier/0.1 (+ST0825 AM1)"
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+_CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
 
 
 class HttpFailure(Exception):
@@ -87,6 +95,7 @@ class HttpResult:
     started: str
     redirects: list[tuple[int, str]] = field(default_factory=list)
     truncated: bool = False
+    refused: str = ""  # why a redirect this answer asks for was not followed ("" if none)
 
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
@@ -110,6 +119,7 @@ class HttpResult:
                 "headers": headers,
                 "redirects": [{"status": s, "location": loc} for s, loc in self.redirects],
                 "body_truncated": self.truncated,
+                **({"redirect_not_followed": self.refused} if self.refused else {}),
             },
         )
 
@@ -146,8 +156,12 @@ class HttpClient:
         follow_redirects: bool = True,
         json_body: Any = None,
         headers: dict[str, str] | None = None,
+        hosts: Collection[str] = (),
     ) -> HttpResult:
-        """One request (and its redirects) that never outlives `deadline` (a monotonic time)."""
+        """One request (and its redirects) that never outlives `deadline` (a monotonic time).
+
+        Redirects are followed to http(s) on the URL's own host name or one of `hosts`.
+        """
         t0 = time.monotonic()
         end = deadline if deadline is not None else t0 + self.connect_timeout + self.read_timeout
         fired = threading.Event()
@@ -160,7 +174,8 @@ class HttpClient:
         watchdog.daemon = True
         watchdog.start()
         try:
-            result = self._request(method, url, end, follow_redirects, json_body, headers)
+            allowed = {_host(url), *(h.lower() for h in hosts)}
+            result = self._request(method, url, end, follow_redirects, json_body, headers, allowed)
             if fired.is_set():  # a cut connection can look like a complete, empty response
                 raise HttpFailure(f"{method} {url}: deadline reached before the response completed", "deadline")
             return result
@@ -179,6 +194,7 @@ class HttpClient:
         follow_redirects: bool,
         json_body: Any,
         headers: dict[str, str] | None,
+        allowed: set[str],
     ) -> HttpResult:
         started, t0 = now_iso(), time.monotonic()
         redirects: list[tuple[int, str]] = []
@@ -213,11 +229,18 @@ class HttpClient:
                 body, truncated = self._read_capped(resp, end)
             finally:
                 resp.close()
-            if follow_redirects and resp.status_code in (301, 302, 303, 307, 308) and "location" in resp.headers:
+                if _asks_close(headers):  # the server may close it without saying so: never reuse it (redirects)
+                    self._adapter.poolmanager.clear()
+            refused = ""
+            if follow_redirects and resp.status_code in REDIRECT_STATUSES and "location" in resp.headers:
                 nxt = urljoin(current, resp.headers["location"])
-                redirects.append((resp.status_code, nxt))
-                current = nxt
-                continue
+                refused = refusal(nxt, allowed)
+                if not refused:
+                    if _host(nxt) != _host(current) and headers:  # credentials stay with the host they were for
+                        headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+                    redirects.append((resp.status_code, nxt))
+                    current = nxt
+                    continue
             return HttpResult(
                 url=current,
                 method=method,
@@ -228,6 +251,7 @@ class HttpClient:
                 started=started,
                 redirects=redirects,
                 truncated=truncated,
+                refused=refused,
             )
         raise HttpFailure(f"{method} {url}: more than {self.max_redirects} redirects", "redirects")
 
@@ -252,6 +276,30 @@ class HttpClient:
         return b"".join(chunks), False
 
 
+def _asks_close(headers: dict[str, str] | None) -> bool:
+    return any(k.lower() == "connection" and v.lower() == "close" for k, v in (headers or {}).items())
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def refusal(target: str, hosts: Collection[str]) -> str:
+    """Why a redirect to `target` is not followed ("" when it is): not http(s), or not one of `hosts`."""
+    try:
+        scheme = urlsplit(target).scheme.lower()
+    except ValueError:
+        return f"redirect to a malformed location {target[:200]!r} not followed"
+    if scheme not in ("http", "https"):
+        return f"redirect to {target[:200]} not followed: only http and https redirects are followed"
+    if _host(target) not in hosts:
+        return f"redirect to another host ({_host(target) or '?'}) not followed: {target[:200]}"
+    return ""
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:300]
@@ -270,6 +318,11 @@ def client_for(ctx: Any) -> HttpClient:
 
 
 NO_URL_REASON = "no base URL configured: set live.urls or --url"
+
+
+def expected_statuses(ctx: Any) -> range | list[int]:
+    """What counts as a successful answer: live.expect_status, else any 2xx (a redirect is not an answer)."""
+    return list(ctx.config.live.expect_status) or range(200, 300)
 
 
 def base_urls(ctx: Any) -> list[str]:

@@ -66,7 +66,8 @@ class Sampler:
     client_factory: Callable[[], HttpClient]
     rate_per_s: float = 5.0
     request_timeout_s: float = 5.0
-    ok_statuses: range | list[int] = field(default_factory=lambda: range(200, 400))
+    ok_statuses: range | list[int] = field(default_factory=lambda: range(200, 300))
+    follow_redirects: bool = False  # same-host http(s) redirects only (see harness.probes.http)
     identity_header: str | None = None
     identity_field: str | None = None
     # A new connection per sample, as a new user would make: a kept-alive connection to an old
@@ -125,7 +126,7 @@ class Sampler:
             res = client.get(
                 self.url,
                 deadline=start + self.request_timeout_s,
-                follow_redirects=False,
+                follow_redirects=self.follow_redirects,
                 headers={"Connection": "close"} if self.fresh_connections else None,
             )
             ok = res.status in self.ok_statuses
@@ -135,6 +136,7 @@ class Sampler:
                 status=res.status,
                 latency_ms=round((time.monotonic() - start) * 1000, 1),
                 ok=ok,
+                error="" if ok else f"status {res.status}" + (f": {res.refused}" if res.refused else ""),
                 identity=identity_of(res, self.identity_header, self.identity_field),
             )
         except HttpFailure as exc:

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from rich.text import Text
 
+from harness import redact
 from harness.engine import CheckResult, ProgressFn
 from harness.reports import view
 
@@ -137,7 +138,8 @@ def _grade_lines(doc: dict[str, Any]) -> list[Text]:
 
 
 def renderables(doc: dict[str, Any]) -> Group:
-    doc = view.deep_printable(doc)  # data may carry terminal escapes (command output, hostile files)
+    # Data may carry terminal escapes (command output, hostile files); a re-rendered saved run is masked again.
+    doc = view.deep_printable(redact.deep(doc))
     checks = view.checks_by_id(doc)
     names = view.theme_names(doc)
     parts: list[RenderableType] = []
@@ -162,6 +164,12 @@ def render(doc: dict[str, Any]) -> str:
     buf = io.StringIO()
     Console(file=buf, width=WIDTH, force_terminal=False, no_color=True, highlight=False).print(renderables(doc))
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"  # table cells pad with spaces
+
+
+def error_line(message: str, limit: int = 2000) -> str:
+    """One line for stderr: secrets masked, control and bidi characters escaped, newlines shown as \\n."""
+    line = view.printable(redact.text(message)).replace("\n", "\\n").replace("\t", " ")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def show(doc: dict[str, Any]) -> None:

@@ -150,12 +150,14 @@ def iter_findings(doc: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[st
             yield check, f
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# Controls, lone surrogates and bidirectional overrides/isolates (which can make text read
+# differently from what it is, "Trojan Source").
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(text: str) -> str:
     """Control characters shown as escapes, so saved output cannot drive the reader's terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
 def utf8_safe(text: str) -> str:

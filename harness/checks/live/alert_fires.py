@@ -21,7 +21,7 @@ from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome, now_iso
 from harness.probes import commands
-from harness.probes.http import HttpFailure, client_for
+from harness.probes.http import HttpFailure, client_for, expected_statuses
 from harness.probes.prometheus import (
     PrometheusClient,
     PrometheusError,
@@ -91,6 +91,9 @@ def run(ctx: Context) -> Iterator[Finding]:
     reserve = min(RESTORE_RESERVE_S, ctx.remaining() / 3)  # for the restore and the resolution
     budget = min(fault.timeout_s, longest + scrape_s + SLACK_S, max(1.0, ctx.remaining() - reserve))
 
+    if ctx.shared.cancel.is_set():
+        yield finding(ID, Outcome.COULD_NOT_CHECK, "the run was interrupted before the fault was injected")
+        return
     sampler = _sampler(ctx)
     fired: dict[str, Any] | None = None
     fault_res = restore_res = None
@@ -109,6 +112,9 @@ def run(ctx: Context) -> Iterator[Finding]:
         if fired:  # asked while the fault lasts: a resolved alert leaves the Alertmanager's list
             am_findings = list(_alertmanager_saw(ctx, fired["name"]))
     finally:
+        # Always undone, also when the run is interrupted (the engine waits for this check) or it crashed.
+        if ctx.shared.cancel.is_set():
+            evidence_timeline.append(f"{now_iso()} the run was interrupted: restoring now")
         if fault.restore_command:
             restore_res = commands.run(fault.restore_command, timeout=max(5.0, min(120.0, ctx.remaining())))
             evidence_timeline.append(f"{restore_res.started} restore command: {restore_res.describe()}")
@@ -122,6 +128,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         )
     if sampler:
         sampler.stop()
+    interrupted = ctx.shared.cancel.is_set()
 
     timeline = Evidence(kind="timing", summary="fault timeline", excerpt="\n".join(evidence_timeline))
     ev_fault = [fault_res.evidence("fault command"), timeline] if fault_res else [timeline]
@@ -132,6 +139,16 @@ def run(ctx: Context) -> Iterator[Finding]:
             f"the fault command failed ({fault_res.describe()})",
             ev_fault,
             remediation="Fix live.fault.command so that it exits 0 after injecting the fault.",
+        )
+    elif fired is None and interrupted:
+        yield finding(
+            ID,
+            Outcome.COULD_NOT_CHECK,
+            f"the run was interrupted {t_restore - t_fault:.0f} s after the fault was injected, before "
+            f"{'alert ' + repr(fault.alert) if fault.alert else 'a new alert'} fired (budget {budget:.0f} s); "
+            + ("the restore command ran" if restore_res else "no restore command is set"),
+            ev_fault,
+            subject=fault.alert or None,
         )
     elif fired is None:
         yield finding(
@@ -158,8 +175,20 @@ def run(ctx: Context) -> Iterator[Finding]:
             subject=fired["name"],
         )
         yield from am_findings
-    yield from _resolution(fault.restore_command, restore_res, fired, resolved_after, still_firing, timeline)
-    if sampler:
+    yield from _resolution(
+        fault.restore_command, restore_res, fired, resolved_after, still_firing, timeline, interrupted
+    )
+    if sampler and interrupted and not fired:  # the fault may not even have taken effect: not judged
+        stats = sampler.summary()
+        yield finding(
+            ID,
+            Outcome.COULD_NOT_CHECK,
+            f"the run was interrupted before the fault was confirmed: {stats['ok']} of {stats['total']} requests "
+            "sampled meanwhile succeeded, not judged",
+            [Evidence(kind="timing", summary="requests sampled before the interruption", data=stats)],
+            subject="availability",
+        )
+    elif sampler:
         yield _availability(sampler.summary(), instances)
     else:
         yield finding(
@@ -175,7 +204,13 @@ def _sampler(ctx: Context) -> Sampler | None:
     live = ctx.config.live
     if not live.urls:
         return None
-    return Sampler(live.urls[0], client_factory=lambda: client_for(ctx), rate_per_s=live.availability.rate_per_s)
+    return Sampler(
+        live.urls[0],
+        client_factory=lambda: client_for(ctx),
+        rate_per_s=live.availability.rate_per_s,
+        ok_statuses=expected_statuses(ctx),
+        follow_redirects=True,
+    )
 
 
 def _scrape_interval(prom: PrometheusClient) -> float:
@@ -235,7 +270,7 @@ def _alertmanager_saw(ctx: Context, name: str) -> Iterator[Finding]:
     http = client_for(ctx)
     end = time.monotonic() + ctx.bounded(15)
     last = None
-    while time.monotonic() < end:
+    while time.monotonic() < end and not ctx.shared.cancel.is_set():
         try:
             last = http.get(f"{base}/api/v2/alerts", deadline=time.monotonic() + ctx.bounded(5))
             if last.status == 200 and any((a.get("labels") or {}).get("alertname") == name for a in last.json()):
@@ -244,6 +279,15 @@ def _alertmanager_saw(ctx: Context, name: str) -> Iterator[Finding]:
         except (HttpFailure, ValueError):
             pass
         time.sleep(1)
+    if ctx.shared.cancel.is_set():
+        yield finding(
+            ID,
+            Outcome.COULD_NOT_CHECK,
+            f"the run was interrupted before {name} was seen in the Alertmanager at {base}",
+            [last.evidence()] if last else [],
+            subject=base,
+        )
+        return
     yield finding(
         ID,
         Outcome.FAIL,
@@ -261,6 +305,7 @@ def _resolution(
     resolved_after: float | None,
     still_firing: list[str],
     timeline: Evidence,
+    interrupted: bool = False,
 ) -> Iterator[Finding]:
     if not restore_cmd:
         yield finding(
@@ -285,6 +330,14 @@ def _resolution(
         )
     elif fired is None:
         return  # nothing fired, so nothing to resolve; the failure is already reported
+    elif resolved_after is None and interrupted:
+        yield finding(
+            ID,
+            Outcome.COULD_NOT_CHECK,
+            f"the restore command ran, but the run was interrupted before {fired['key']} was seen to resolve",
+            ev,
+            subject="resolution",
+        )
     elif resolved_after is None:
         yield finding(
             ID,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
-from harness.probes.http import NO_URL_REASON, base_urls, client_for
+from harness.probes.http import NO_URL_REASON, base_urls, client_for, expected_statuses
 from harness.probes.sampling import Sampler
 
 ID = "live.availability"
@@ -42,6 +42,9 @@ def run(ctx: Context) -> Iterator[Finding]:
             client_factory=lambda: client_for(ctx),
             rate_per_s=cfg.rate_per_s,
             request_timeout_s=min(ctx.config.live.read_timeout_s, max(1.0, cfg.p95_ms / 1000 * 5)),
+            # Judged on the final answer: same-host http(s) redirects are followed, a 3xx left is a failure.
+            ok_statuses=expected_statuses(ctx),
+            follow_redirects=True,
         ).start()
         for url in urls
     ]

@@ -71,7 +71,7 @@ def _probe(ctx: Context, client: Any, url: str, what: str, required: bool) -> It
     except HttpFailure as exc:
         yield finding(
             ID,
-            Outcome.FAIL if exc.kind in ("refused", "tls") else Outcome.COULD_NOT_CHECK,
+            Outcome.FAIL if exc.kind in ("refused", "tls", "redirects") else Outcome.COULD_NOT_CHECK,
             f"{what} endpoint {url}: {exc}",
             [Evidence(kind="http", summary=f"GET {url} failed", url=url, data={"error": str(exc), "kind": exc.kind})],
             subject=url,
@@ -90,7 +90,8 @@ def _probe(ctx: Context, client: Any, url: str, what: str, required: bool) -> It
         )
         return
     if not 200 <= res.status < 300:
-        yield finding(ID, Outcome.FAIL, f"{what} endpoint {url} answered {res.status}", evidence, subject=url)
+        why = f" ({res.refused})" if res.refused else ""  # a redirect elsewhere is not a health answer
+        yield finding(ID, Outcome.FAIL, f"{what} endpoint {url} answered {res.status}{why}", evidence, subject=url)
         return
     doc = None
     if "json" in res.headers.get("Content-Type", "").lower() or res.body.lstrip()[:1] in (b"{", b"["):

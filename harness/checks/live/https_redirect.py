@@ -62,8 +62,10 @@ def run(ctx: Context) -> Iterator[Finding]:
         return
     client = client_for(ctx)
     try:
+        # Where users may honestly end up: the plain URL's own host, or a configured HTTPS URL's host.
+        hosts = {h for u in https_urls if (h := urlsplit(u).hostname)}
         for http_url in ctx.config.live.http_urls or default_http_urls(https_urls):
-            yield _redirect(ctx, client, http_url)
+            yield _redirect(ctx, client, http_url, hosts)
         for url in https_urls:
             yield _hsts(ctx, client, url)
     finally:
@@ -74,7 +76,7 @@ def _deadline(ctx: Context) -> float:
     return time.monotonic() + ctx.bounded(ctx.config.live.connect_timeout_s + ctx.config.live.read_timeout_s)
 
 
-def _redirect(ctx: Context, client: HttpClient, http_url: str) -> Finding:
+def _redirect(ctx: Context, client: HttpClient, http_url: str, hosts: set[str]) -> Finding:
     try:
         first = client.get(http_url, deadline=_deadline(ctx), follow_redirects=False)
     except HttpFailure as exc:
@@ -100,9 +102,9 @@ def _redirect(ctx: Context, client: HttpClient, http_url: str) -> Finding:
             evidence,
             subject=http_url,
         )
-    # Follow the whole chain (bounded by the client's redirect limit) to see where users end up.
+    # Follow the chain (bounded, http(s) only, allowed hosts only) to see where users end up.
     try:
-        final = client.get(http_url, deadline=_deadline(ctx))
+        final = client.get(http_url, deadline=_deadline(ctx), hosts=hosts)
     except HttpFailure as exc:
         evidence.append(Evidence(kind="http", summary="following the redirects failed", data={"error": str(exc)}))
         why = "a redirect loop or too many redirects" if exc.kind == "redirects" else str(exc)
@@ -111,6 +113,15 @@ def _redirect(ctx: Context, client: HttpClient, http_url: str) -> Finding:
             ID, outcome, f"{http_url} redirects to {location} but following it fails: {why}", evidence, subject=http_url
         )
     evidence.append(final.evidence(f"after {len(final.redirects)} redirects: {final.url} -> {final.status}"))
+    if final.refused:  # another scheme (file://...) or an unrelated host: not the site over HTTPS
+        return finding(
+            ID,
+            Outcome.FAIL,
+            f"{http_url} does not redirect to this site over HTTPS: {final.refused}",
+            evidence,
+            remediation="Redirect plain HTTP to the same host over https:// (or to a host listed in live.urls).",
+            subject=http_url,
+        )
     if not final.url.startswith("https://"):
         return finding(
             ID, Outcome.FAIL, f"{http_url} redirects but ends on plain HTTP at {final.url}", evidence, subject=http_url

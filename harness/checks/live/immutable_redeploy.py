@@ -172,6 +172,9 @@ def run(ctx: Context) -> Iterator[Finding]:
         )
         return
 
+    if ctx.shared.cancel.is_set():  # once started, the redeploy runs to its end and is reported (never "not run")
+        yield finding(ID, Outcome.COULD_NOT_CHECK, "the run was interrupted before the redeploy started")
+        return
     wall_start = time.time()
     sampler = VersionSampler(url, lambda: client_for(ctx), live.redeploy.sample_rate_per_s).start()
     try:

@@ -10,7 +10,7 @@ from typing import Any
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome, now_iso
-from harness.probes.http import NO_URL_REASON, HttpFailure, base_urls, client_for, percentiles
+from harness.probes.http import NO_URL_REASON, HttpFailure, base_urls, client_for, expected_statuses, percentiles
 
 ID = "live.load"
 MAX_REQUESTS = 5000  # a verifier, not a load-testing tool: never hammer someone's service
@@ -21,6 +21,7 @@ def burst(ctx: Context, url: str, concurrency: int, total: int, end: float) -> d
     """`total` GETs from `concurrency` threads, stopping at `end`; latencies and errors."""
     lock = threading.Lock()
     state: dict[str, Any] = {"left": total, "latencies": [], "errors": [], "statuses": {}}
+    ok = expected_statuses(ctx)
 
     def worker() -> None:
         client = client_for(ctx)
@@ -32,10 +33,11 @@ def burst(ctx: Context, url: str, concurrency: int, total: int, end: float) -> d
                     state["left"] -= 1
                 start = time.monotonic()
                 try:
-                    res = client.get(
-                        url, deadline=min(end, start + ctx.config.live.read_timeout_s), follow_redirects=False
+                    # The final answer counts: same-host http(s) redirects are followed, a 3xx left is an error.
+                    res = client.get(url, deadline=min(end, start + ctx.config.live.read_timeout_s))
+                    error = (
+                        "" if res.status in ok else f"status {res.status}" + (f": {res.refused}" if res.refused else "")
                     )
-                    error = "" if 200 <= res.status < 400 else f"status {res.status}"
                     status: Any = res.status
                 except HttpFailure as exc:
                     error, status = str(exc)[:200], exc.kind

@@ -191,10 +191,13 @@ def _follow(
     evidence = [*push_ev, timing] + ([last.evidence("last version answer")] if last is not None else [])
     if seen_after is None:
         what = f"last version seen: {last_seen or '(no commit field)'}" if last is not None else last_error
+        cut = ctx.shared.cancel.is_set()  # an interrupted run stopped the wait: nothing was judged
         yield finding(
             ID,
-            Outcome.FAIL,
-            f"commit {sha[:12]} did not reach {url} within {s.timeout_s:g} s; {what}",
+            Outcome.COULD_NOT_CHECK if cut else Outcome.FAIL,
+            f"commit {sha[:12]} "
+            + ("was pushed, but the run was interrupted before it reached " if cut else "did not reach ")
+            + f"{url}{'' if cut else f' within {s.timeout_s:g} s'}; {what}",
             evidence,
             subject="lead-time",
         )
