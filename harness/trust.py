@@ -59,6 +59,7 @@ KEY_CLASSES: dict[str, str] = {
             "database_app_users",
         )
     },
+    "live.expect_status": "weakens",  # a status counted as success (e.g. a redirect) for availability and load
     "live.docker_host": "machine",
     "live.database_dsn_env": "credential",
     **{
