@@ -1,0 +1,149 @@
+"""What steps do (test, build, publish, deploy, security scans), from harness/data/pipeline_tools.yaml."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from harness.probes.pipelines.model import SWALLOW, Command, Job, Pipeline, Step
+
+
+@dataclass(frozen=True)
+class Match:
+    """A step doing something of a kind (test, build, publish, deploy, or a scanner)."""
+
+    pipeline: Pipeline
+    job: Job
+    step: Step
+    kind: str
+    text: str  # the command or action reference that matched
+    line: int
+    tool: str = ""
+    cannot_fail: str = ""  # why a failure here never fails the pipeline ("" when it can)
+    cannot_fail_line: int | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return not self.cannot_fail
+
+    @property
+    def where(self) -> str:
+        return f"{self.pipeline.path}:{self.line}"
+
+    @property
+    def via(self) -> str:
+        """` (called from …)` when the step is in a reusable workflow called by another, else ""."""
+        return f" (called from {self.job.via})" if self.job.via else ""
+
+
+@cache
+def tools() -> dict[str, Any]:
+    text = resources.files("harness.data").joinpath("pipeline_tools.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def _uses_matches(spec: Any, step: Step) -> bool:
+    if not step.uses:
+        return False
+    if isinstance(spec, str):
+        return re.search(spec, step.uses) is not None
+    if not re.search(spec["uses"], step.uses):
+        return False
+    return all(re.search(rx, step.inputs.get(k, ""), re.I) for k, rx in spec.get("with", {}).items())
+
+
+def _swallowed(step: Step, cmd: Command, job: Job) -> tuple[str, int | None]:
+    """Why a failure of `cmd` does not fail the pipeline, or ("", None)."""
+    m = SWALLOW.search(cmd.text)
+    if m:
+        return f"`{m.group(0).strip()}` swallows the exit status", cmd.line
+    set_e_off: Command | None = None
+    for c in step.commands:
+        if c is cmd:
+            break
+        if re.search(r"\bset\s+\+e\b", c.text):
+            set_e_off = c
+        elif re.search(r"\bset\s+-[a-z]*e", c.text):
+            set_e_off = None
+    if set_e_off is not None:
+        return "`set +e` before the command ignores its exit status", set_e_off.line
+    if step.cannot_fail:
+        return step.cannot_fail, step.cannot_fail_line
+    if job.cannot_fail:
+        return job.cannot_fail, job.cannot_fail_line
+    return "", None
+
+
+def classify(pipe: Pipeline, kind: str) -> list[Match]:
+    """Every step of `pipe` doing `kind` (test, build, publish or deploy)."""
+    spec = tools()["kinds"][kind]
+    out: list[Match] = []
+    for job in pipe.jobs:
+        seen = pipe.view(job.path)
+        for step in job.steps:
+            if any(_uses_matches(u, step) for u in spec.get("uses", [])):
+                why, wline = _swallowed(step, Command("", step.line), job)
+                out.append(Match(seen, job, step, kind, step.uses, step.line, cannot_fail=why, cannot_fail_line=wline))
+            for cmd in step.commands:
+                if any(re.search(rx, seg) for seg in cmd.segments for rx in spec.get("run", [])):
+                    why, wline = _swallowed(step, cmd, job)
+                    out.append(
+                        Match(seen, job, step, kind, cmd.text, cmd.line, cannot_fail=why, cannot_fail_line=wline)
+                    )
+    return out
+
+
+def security_scans(pipe: Pipeline) -> list[Match]:
+    out: list[Match] = []
+    for tool in tools()["security"]:
+        for job in pipe.jobs:
+            for step in job.steps:
+                hits: list[tuple[str, int, Command | None]] = []
+                if tool.get("uses") and step.uses and re.search(tool["uses"], step.uses, re.I):
+                    hits.append((step.uses, step.line, None))
+                if tool.get("run"):
+                    for cmd in step.commands:
+                        if any(re.search(tool["run"], seg) for seg in cmd.segments):
+                            hits.append((cmd.text, cmd.line, cmd))
+                for text, line, hit in hits:
+                    why, wline = _swallowed(step, hit or Command("", line), job)
+                    config = text + "\n" + "\n".join(f"{k}: {v}" for k, v in step.inputs.items())
+                    soft = next((rx for rx in tool.get("soft", []) if re.search(rx, config)), None)
+                    hard = any(re.search(rx, config) for rx in tool.get("hard", []))
+                    default = tool.get("fails_by_default")
+                    if not why and soft:
+                        why, wline = f"`{re.search(soft, config).group(0)}` stops it failing the build", line  # type: ignore[union-attr]
+                    elif not why and default is False and not hard:
+                        why, wline = (
+                            f"{tool['tool']} exits 0 on findings unless told to fail (e.g. an exit-code option)",
+                            line,
+                        )
+                    elif not why and default == "report" and not hard:
+                        why, wline = f"{tool['tool']} reports to a dashboard; it fails no build by itself", line
+                    seen = pipe.view(job.path)
+                    out.append(Match(seen, job, step, tool["category"], text, line, tool["tool"], why, wline))
+    for template, line in pipe.templates:
+        for t in tools()["gitlab_templates"]:
+            if t["template"].lower() in template.lower():
+                dummy = Job("(template)", template, line, line)
+                step = Step(template, line, line, uses=template)
+                out.append(
+                    Match(
+                        pipe,
+                        dummy,
+                        step,
+                        t["category"],
+                        template,
+                        line,
+                        t["tool"],
+                        "GitLab's template jobs set allow_failure: true",
+                        line,
+                    )
+                )
+    return out
