@@ -91,7 +91,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(
             ID,
             Outcome.WARN if gates else Outcome.FAIL,
-            f"the test step `{m.text[:80]}` at {m.where}{m.via} cannot fail the pipeline: {m.cannot_fail} "
+            f"the test step `{m.text[:160]}` at {m.where}{m.via} cannot fail the pipeline: {m.cannot_fail} "
             f"(line {m.cannot_fail_line})",
             [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{m.where}: tests that cannot fail")]
             + (
@@ -118,7 +118,7 @@ def run(ctx: Context) -> Iterator[Finding]:
             ID,
             Outcome.PASS,
             f"{first.pipeline.system_name} pipeline {first.pipeline.path}{first.via} runs on {trig} and "
-            f"`{first.text[:80]}` (line {first.line}, job {first.job.id}) fails it when tests fail{extra}",
+            f"`{first.text[:160]}` (line {first.line}, job {first.job.id}) fails it when tests fail{extra}",
             ev,
             subject=first.pipeline.path,
         )

@@ -48,7 +48,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(
             ID,
             Outcome.WARN,
-            f"`{build.text[:80]}` at {build.where}{build.via} builds an artefact, but only when started by hand",
+            f"`{build.text[:160]}` at {build.where}{build.via} builds an artefact, but only when started by hand",
             evidence,
             remediation="Trigger the build on push to the main branch (or on tags).",
             subject=build.where,
@@ -60,8 +60,8 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(
             ID,
             Outcome.PASS,
-            f"`{build.text[:80]}` at {build.where}{build.via} builds an artefact; "
-            f"`{pub.text[:80]}` at {pub.where}{pub.via} publishes it",
+            f"`{build.text[:160]}` at {build.where}{build.via} builds an artefact; "
+            f"`{pub.text[:160]}` at {pub.where}{pub.via} publishes it",
             evidence,
             subject=build.where,
         )
@@ -70,7 +70,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(
             ID,
             Outcome.PASS,
-            f"`{build.text[:80]}` at {build.where}{build.via} builds an artefact, kept as job artifacts of `{job.id}`",
+            f"`{build.text[:160]}` at {build.where}{build.via} builds an artefact, kept as job artifacts of `{job.id}`",
             evidence,
             subject=build.where,
         )
@@ -78,7 +78,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(
             ID,
             Outcome.WARN,
-            f"`{build.text[:80]}` at {build.where}{build.via} builds an artefact but no step publishes or uploads it",
+            f"`{build.text[:160]}` at {build.where}{build.via} builds an artefact but no step publishes or uploads it",
             evidence,
             remediation="Push the image to a registry or upload the build output (e.g. actions/upload-artifact).",
             subject=build.where,

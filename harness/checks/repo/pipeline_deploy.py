@@ -57,7 +57,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(
             ID,
             Outcome.WARN,
-            f"`{m.text[:80]}` at {m.where}{m.via} {how}",
+            f"`{m.text[:160]}` at {m.where}{m.via} {how}",
             [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{m.where}: manual deploy")],
             remediation="Trigger the deploy automatically after the tests pass on the main branch.",
             subject=m.where,
@@ -75,13 +75,13 @@ def run(ctx: Context) -> Iterator[Finding]:
             ev = [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{where}: deploy")]
             if gate is not None:
                 ev.append(pipelines.evidence_at(repo, gate.pipeline.path, gate.line, f"{gate.where}: test gate"))
-                yield finding(ID, Outcome.PASS, f"`{m.text[:80]}` at {where}{m.via} deploys {why}", ev, subject=where)
+                yield finding(ID, Outcome.PASS, f"`{m.text[:160]}` at {where}{m.via} deploys {why}", ev, subject=where)
                 continue
             ev += _unread_calls(repo, m)
             yield finding(
                 ID,
                 Outcome.FAIL,
-                f"`{m.text[:80]}` at {where}{m.via} deploys without a passing test gate before it: {why}",
+                f"`{m.text[:160]}` at {where}{m.via} deploys without a passing test gate before it: {why}",
                 ev,
                 subject=where,
             )

@@ -8,9 +8,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from harness.probes.pipelines.model import SWALLOW, Command, Job, Pipeline, Step
+from harness.probes.pipelines.shell import split
+from harness.probes.pipelines.yamlio import load_yaml
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Match:
 @cache
 def tools() -> dict[str, Any]:
     text = resources.files("harness.data").joinpath("pipeline_tools.yaml").read_text(encoding="utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = load_yaml(text)
     return data
 
 
@@ -80,9 +80,41 @@ def _swallowed(step: Step, cmd: Command, job: Job) -> tuple[str, int | None]:
     return "", None
 
 
+def runs(cmd: Command) -> list[tuple[str, str, str]]:
+    """(simple command, where it is defined, its whole line) for each command `cmd` runs, itself first."""
+    out = [(s.text, "", cmd.text) for s in cmd.simples if not s.inert]
+    for text, source in cmd.inner:
+        out += [(s.text, source, text) for s in split(text) if not s.inert]
+    return out
+
+
+def _first(patterns: list[re.Pattern[str]], cmd: Command) -> tuple[str, str, str] | None:
+    return next((hit for hit in runs(cmd) if any(rx.match(hit[0]) for rx in patterns)), None)
+
+
+def _shown(cmd: Command, hit: tuple[str, str, str]) -> str:
+    text, source, _ = hit
+    return f"{cmd.text[:60]} → `{text[:40]}` ({source})" if source else cmd.text
+
+
+def _swallowed_hit(step: Step, cmd: Command, job: Job, hit: tuple[str, str, str]) -> tuple[str, int | None]:
+    """As _swallowed, and also when the indirect command's own line swallows its status (`-pytest` in make)."""
+    text, source, line_text = hit
+    m = SWALLOW.search(line_text) if source else None
+    if m:
+        return f"`{m.group(0).strip()}` swallows the exit status of `{text[:40]}` ({source})", cmd.line
+    return _swallowed(step, cmd, job)
+
+
+@cache
+def _patterns(kind: str) -> list[re.Pattern[str]]:
+    return [re.compile(rx) for rx in tools()["kinds"][kind].get("run", [])]
+
+
 def classify(pipe: Pipeline, kind: str) -> list[Match]:
     """Every step of `pipe` doing `kind` (test, build, publish or deploy)."""
     spec = tools()["kinds"][kind]
+    patterns = _patterns(kind)
     out: list[Match] = []
     for job in pipe.jobs:
         seen = pipe.view(job.path)
@@ -91,12 +123,20 @@ def classify(pipe: Pipeline, kind: str) -> list[Match]:
                 why, wline = _swallowed(step, Command("", step.line), job)
                 out.append(Match(seen, job, step, kind, step.uses, step.line, cannot_fail=why, cannot_fail_line=wline))
             for cmd in step.commands:
-                if any(re.search(rx, seg) for seg in cmd.segments for rx in spec.get("run", [])):
-                    why, wline = _swallowed(step, cmd, job)
+                hit = _first(patterns, cmd)
+                if hit is not None:
+                    why, wline = _swallowed_hit(step, cmd, job, hit)
                     out.append(
-                        Match(seen, job, step, kind, cmd.text, cmd.line, cannot_fail=why, cannot_fail_line=wline)
+                        Match(
+                            seen, job, step, kind, _shown(cmd, hit), cmd.line, cannot_fail=why, cannot_fail_line=wline
+                        )
                     )
     return out
+
+
+@cache
+def _tool_pattern(rx: str) -> re.Pattern[str]:
+    return re.compile(rx)
 
 
 def security_scans(pipe: Pipeline) -> list[Match]:
@@ -104,15 +144,17 @@ def security_scans(pipe: Pipeline) -> list[Match]:
     for tool in tools()["security"]:
         for job in pipe.jobs:
             for step in job.steps:
-                hits: list[tuple[str, int, Command | None]] = []
+                hits: list[tuple[str, int, Command | None, tuple[str, str, str] | None]] = []
                 if tool.get("uses") and step.uses and re.search(tool["uses"], step.uses, re.I):
-                    hits.append((step.uses, step.line, None))
+                    hits.append((step.uses, step.line, None, None))
                 if tool.get("run"):
                     for cmd in step.commands:
-                        if any(re.search(tool["run"], seg) for seg in cmd.segments):
-                            hits.append((cmd.text, cmd.line, cmd))
-                for text, line, hit in hits:
-                    why, wline = _swallowed(step, hit or Command("", line), job)
+                        hit = _first([_tool_pattern(tool["run"])], cmd)
+                        if hit is not None:
+                            hits.append((_shown(cmd, hit), cmd.line, cmd, hit))
+                for text, line, found, how in hits:
+                    blank = Command("", line)
+                    why, wline = _swallowed_hit(step, found or blank, job, how or ("", "", ""))
                     config = text + "\n" + "\n".join(f"{k}: {v}" for k, v in step.inputs.items())
                     soft = next((rx for rx in tool.get("soft", []) if re.search(rx, config)), None)
                     hard = any(re.search(rx, config) for rx in tool.get("hard", []))

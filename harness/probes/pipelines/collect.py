@@ -6,7 +6,7 @@ import yaml
 
 from harness.context import Context
 from harness.probes import repository
-from harness.probes.pipelines import azure, bitbucket, circleci, github, gitlab, jenkins, travis
+from harness.probes.pipelines import azure, bitbucket, circleci, github, gitlab, indirect, jenkins, travis
 from harness.probes.pipelines.model import (
     GITHUB_DIR,
     MAX_PIPELINE_BYTES,
@@ -65,6 +65,7 @@ def collect(repo: RepoSnapshot) -> Pipelines:
             problems.append(PipelineProblem(path, f"malformed YAML{where}: {getattr(exc, 'problem', None) or exc}"))
         except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
             problems.append(PipelineProblem(path, f"not a valid {SYSTEM_NAMES[system]} definition: {exc}"))
+    indirect.resolve(pipelines, repo)
     github.expand_calls([p for p in pipelines if p.system == "github"], problems, {p.path for p in problems})
     return Pipelines(pipelines, problems, repo.head)
 

@@ -6,6 +6,8 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 
+from harness.probes.pipelines.shell import Simple, split
+
 MAX_PIPELINE_BYTES = 1_000_000
 MAX_INCLUDES = 20
 MAX_CALL_DEPTH = 10  # GitHub's own limit on nested reusable workflows
@@ -31,15 +33,12 @@ SYSTEM_NAMES = {
     "bitbucket": "Bitbucket Pipelines",
 }
 
-# Commands that do nothing a reviewer could rely on: a pipeline of only these is a placeholder.
-INERT_COMMANDS = {"echo", "printf", "true", ":", "sleep", "exit", "ls", "pwd", "date", "whoami", "cat", "env"}
 # Actions that only prepare the runner.
 INERT_USES = re.compile(r"^(actions/(checkout|setup-[\w-]+|cache)|checkout$)", re.I)
 # A command whose failure is swallowed: `cmd || true`, `|| echo ...`, `|| exit 0`, `|| :`, `; exit 0`.
 SWALLOW = re.compile(r"\|\|\s*(true\b|:|echo\b|exit\s+0\b|/bin/true\b|printf\b)|;\s*exit\s+0\b")
 # Job conditions that run a job even when the jobs it needs failed.
 RUNS_AFTER_FAILURE = re.compile(r"\b(always|failure)\(\)|!\s*cancelled\(\)")
-SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\|")
 
 
 # -- model ------------------------------------------------------------------
@@ -47,20 +46,18 @@ SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\|")
 class Command:
     text: str  # one logical shell line (continuations joined)
     line: int
+    stdin: str = ""  # a heredoc's body fed to the command (`ssh host <<EOF ... EOF`)
+    # What the line runs indirectly: (command, where it is defined), e.g. a built image's CMD or a make recipe.
+    inner: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def simples(self) -> tuple[Simple, ...]:
+        return split(self.text)
 
     @property
     def segments(self) -> list[str]:
         """The line's commands, without inert ones (so `echo "pytest"` is never a test)."""
-        out = []
-        for seg in SEGMENT_SPLIT.split(self.text):
-            seg = seg.strip()
-            words = seg.split()
-            # Skip leading VAR=value assignments and sudo.
-            while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or words[0] == "sudo"):
-                words = words[1:]
-            if words and words[0] not in INERT_COMMANDS:
-                out.append(" ".join(words))
-        return out
+        return [s.text for s in self.simples if not s.inert]
 
 
 @dataclass

@@ -5,6 +5,7 @@ Every YAML parse of the package goes through load_yaml (one place to bound it).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -88,14 +89,24 @@ def as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+HEREDOC = re.compile(r"(?<!<)<<-?(?!<)\s*['\"]?(\w+)['\"]?")
+
+
 # -- shell text -------------------------------------------------------------
 def split_script(text: str, first_line: int, raw_lines: list[str] | None = None) -> list[Command]:
     """One Command per logical line; line numbers found in the raw file when given."""
     out: list[Command] = []
     pending, first_part = "", ""
     search_from = first_line
+    heredoc: tuple[str, list[str]] | None = None  # (end marker, body lines) while reading a heredoc
     for raw in text.splitlines():
         line = raw.strip()
+        if heredoc is not None:
+            if line == heredoc[0]:
+                out[-1].stdin, heredoc = "\n".join(heredoc[1]), None
+            else:
+                heredoc[1].append(line)
+            continue
         if not pending:
             first_part = line
         if line.endswith("\\"):
@@ -110,6 +121,11 @@ def split_script(text: str, first_line: int, raw_lines: list[str] | None = None)
             where = _find_line(raw_lines, search_from, first_part[:60], search_from)
             search_from = where
         out.append(Command(full, where))
+        marker = HEREDOC.search(full)
+        if marker:
+            heredoc = (marker.group(1), [])
+    if heredoc is not None and out:
+        out[-1].stdin = "\n".join(heredoc[1])
     if pending.strip():
         out.append(Command(pending.strip(), search_from))
     return out
