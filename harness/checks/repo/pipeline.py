@@ -11,8 +11,8 @@ from harness.probes import pipelines, repository
 
 ID = "repo.pipeline"
 LOOKED_FOR = (
-    ".github/workflows/*.yml, .gitlab-ci.yml, azure-pipelines.yml, Jenkinsfile, .travis.yml, "
-    ".circleci/config.yml, bitbucket-pipelines.yml"
+    ".github/workflows/*.yml, .gitea/workflows/*.yml, .forgejo/workflows/*.yml, .gitlab-ci.yml, "
+    "Azure Pipelines YAML (any file), Jenkinsfile, .travis.yml, .circleci/config.yml, bitbucket-pipelines.yml"
 )
 
 

@@ -7,18 +7,21 @@ lines so that a finding can name the exact place. `classify.py` says what each s
 publish, deploy, security scans) from its command words and harness/data/pipeline_tools.yaml.
 """
 
-from harness.probes.pipelines.classify import Match, classify, security_scans, tools
+from harness.probes.pipelines.classify import Match, classify, security_scans, teardown_of, tools
 from harness.probes.pipelines.collect import collect, collect_paths, get
 from harness.probes.pipelines.github import reusable_only
 from harness.probes.pipelines.graph import (
     CI_TRIGGERS,
+    automatic_triggers,
     describe,
     evidence_at,
     is_automatic,
     is_ci,
     is_placeholder,
+    job_runs_on,
     problem_evidence,
     runs_after_failure,
+    step_runs_on,
     upstream,
 )
 from harness.probes.pipelines.model import (
@@ -48,6 +51,7 @@ __all__ = [
     "PipelineProblem",
     "Pipelines",
     "Step",
+    "automatic_triggers",
     "classify",
     "collect",
     "collect_paths",
@@ -57,11 +61,14 @@ __all__ = [
     "is_automatic",
     "is_ci",
     "is_placeholder",
+    "job_runs_on",
     "load_yaml",
     "problem_evidence",
     "reusable_only",
     "runs_after_failure",
     "security_scans",
+    "step_runs_on",
+    "teardown_of",
     "tools",
     "upstream",
 ]

@@ -134,6 +134,27 @@ def classify(pipe: Pipeline, kind: str) -> list[Match]:
     return out
 
 
+def teardown_of(deploy: Match) -> tuple[str, int] | None:
+    """(command, line) that undoes `deploy` later in the same pipeline: then it built a test environment."""
+    pipe = deploy.pipeline
+    for pair in tools().get("teardown", []):
+        if not re.match(pair["deploy"], deploy.text) and not re.search(pair["deploy"], deploy.step.uses or "-"):
+            continue
+        undo = _tool_pattern(pair["undo"])
+        after = False
+        for job in pipe.jobs:
+            for step in job.steps:
+                for cmd in step.commands:
+                    if cmd.line == deploy.line and step is deploy.step:
+                        after = True
+                    elif after and _first([undo], cmd) is not None:
+                        return cmd.text, cmd.line
+                if after and step is not deploy.step and step.uses and undo.search(step.inputs.get("command", "")):
+                    return f"{step.uses} command: {step.inputs.get('command')}", step.line
+            after = after or job is deploy.job
+    return None
+
+
 @cache
 def _tool_pattern(rx: str) -> re.Pattern[str]:
     return re.compile(rx)

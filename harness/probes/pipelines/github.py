@@ -5,11 +5,19 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 
-from harness.probes.pipelines.model import MAX_CALL_DEPTH, MAX_EXPANDED_JOBS, Job, Pipeline, PipelineProblem, Step
+from harness.probes.pipelines.model import (
+    ACTIONS_SYSTEMS,
+    MAX_CALL_DEPTH,
+    MAX_EXPANDED_JOBS,
+    Job,
+    Pipeline,
+    PipelineProblem,
+    Step,
+)
 from harness.probes.pipelines.yamlio import LDict, LList, as_list, as_str, line_of, load_yaml, split_script
 
 
-def parse(path: str, text: str) -> Pipeline:
+def parse(path: str, text: str, system: str = "github") -> Pipeline:
     doc = load_yaml(text)
     if not isinstance(doc, dict):
         raise ValueError("the workflow is not a YAML mapping")
@@ -19,7 +27,7 @@ def parse(path: str, text: str) -> Pipeline:
         raise ValueError("the workflow has no `on:` triggers")
     if not isinstance(doc.get("jobs"), dict):
         raise ValueError("the workflow has no `jobs:` mapping")
-    pipe = Pipeline("github", path, as_str(doc.get("name")) or path.rsplit("/", 1)[-1], len(raw_lines), files=[path])
+    pipe = Pipeline(system, path, as_str(doc.get("name")) or path.rsplit("/", 1)[-1], len(raw_lines), files=[path])
     on, on_line = doc[on_key], line_of(doc, on_key, 1)
     if isinstance(on, str):
         pipe.triggers[on] = on_line
@@ -85,7 +93,7 @@ def _and(outer: str, inner: str) -> str:
 
 def reusable_only(pipe: Pipeline) -> bool:
     """Triggered only by `workflow_call`: it runs as part of its callers, never by itself."""
-    return pipe.system == "github" and set(pipe.triggers) == {"workflow_call"}
+    return pipe.system in ACTIONS_SYSTEMS and set(pipe.triggers) == {"workflow_call"}
 
 
 def expand_calls(workflows: list[Pipeline], problems: list[PipelineProblem], unreadable: set[str]) -> None:

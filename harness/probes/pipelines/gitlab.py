@@ -76,6 +76,39 @@ def _gitlab_schedule_rule(spec: dict[str, Any]) -> bool:
     return False
 
 
+SOURCES = {"schedules": "schedule", "merge_requests": "merge_request_event", "pushes": "push", "web": "web"}
+SOURCES |= {"api": "api", "triggers": "trigger", "pipelines": "pipeline"}
+
+
+def _and(a: str, b: str) -> str:
+    return f"({a}) && ({b})" if a and b else a or b
+
+
+def _rules_condition(spec: dict[str, Any]) -> str:
+    """The job's `rules:` (first match wins), `only:` and `except:` as one condition on $CI_PIPELINE_SOURCE."""
+    rules = [r for r in as_list(spec.get("rules")) if isinstance(r, dict)]
+    out = ""
+    if rules:
+        parts: list[str] = []
+        prior: list[str] = []
+        for rule in rules:
+            cond = as_str(rule.get("if")) or "true"
+            if as_str(rule.get("when")) != "never":
+                parts.append(" && ".join([*(f"!({p})" for p in prior), f"({cond})"]))
+            prior.append(cond)
+        out = " || ".join(f"({p})" for p in parts) or "false"
+    for key, negate in (("only", False), ("except", True)):
+        value = spec.get(key)
+        refs = [as_str(r) for r in as_list(value.get("refs") if isinstance(value, dict) else value)]
+        if not refs:
+            continue
+        # A branch or tag name is unknown here (it may match the scheduled branch too).
+        terms = [f'$CI_PIPELINE_SOURCE == "{SOURCES[r]}"' if r in SOURCES else "unknown_ref" for r in refs]
+        either = " || ".join(terms)
+        out = _and(out, f"!({either})" if negate else either)
+    return out
+
+
 def _gitlab_only_schedule(spec: dict[str, Any]) -> bool:
     rules = [r for r in as_list(spec.get("rules")) if isinstance(r, dict)]
     return bool(rules) and all(
@@ -134,7 +167,7 @@ def parse(path: str, text: str, repo: RepoSnapshot) -> Pipeline:
         when = as_str(spec.get("when"))
         rules_when = [as_str(r.get("when")) for r in as_list(spec.get("rules")) if isinstance(r, dict)]
         job.manual = when == "manual" or (bool(rules_when) and all(w in ("manual", "never") for w in rules_when))
-        job.condition = "always()" if when in ("always", "on_failure") else ""
+        job.condition = _and("always()" if when in ("always", "on_failure") else "", _rules_condition(spec))
         job.scheduled_only = _gitlab_only_schedule(spec) or (_gitlab_schedule_rule(spec) and "only" in spec)
         if _gitlab_schedule_rule(spec):
             pipe.schedules.append(("GitLab pipeline schedule (rules)", line))

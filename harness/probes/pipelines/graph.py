@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 from harness.model import Evidence
-from harness.probes.pipelines.model import MAX_PIPELINE_BYTES, RUNS_AFTER_FAILURE, Job, Pipeline, PipelineProblem
+from harness.probes.pipelines.events import may_run
+from harness.probes.pipelines.model import MAX_PIPELINE_BYTES, RUNS_AFTER_FAILURE, Job, Pipeline, PipelineProblem, Step
 from harness.probes.repository import RepoSnapshot
+
+CI_TRIGGERS = {"push", "pull_request", "pull_request_target", "merge_request", "merge_group"}
 
 
 def upstream(pipe: Pipeline, job: Job) -> list[Job]:
@@ -42,12 +45,34 @@ def runs_after_failure(job: Job) -> bool:
     return bool(RUNS_AFTER_FAILURE.search(job.condition))
 
 
+# -- triggers, one at a time ---------------------------------------------------
+def automatic_triggers(pipe: Pipeline) -> list[str]:
+    """The triggers on which the pipeline runs without a person starting it."""
+    out = [t for t in pipe.triggers if t in CI_TRIGGERS or t in ("schedule", "workflow_run")]
+    if pipe.schedules and "schedule" not in out:
+        out.append("schedule")
+    return out
+
+
+def job_runs_on(pipe: Pipeline, job: Job, event: str, depth: int = 0) -> bool:
+    """False when the job surely does not run on `event`: its condition excludes it, or a job it needs is skipped."""
+    if (job.scheduled_only and event != "schedule") or not may_run(job.condition, event):
+        return False
+    # GitHub-style `needs` and Azure `dependsOn` skip a job whose dependency was skipped (unless it runs anyway).
+    if (pipe.ordering == "needs" or pipe.system == "azure") and depth < 50 and not runs_after_failure(job):
+        return all(job_runs_on(pipe, dep, event, depth + 1) for dep in _direct_upstream(pipe, job))
+    return True
+
+
+def step_runs_on(pipe: Pipeline, job: Job, step: Step, event: str) -> bool:
+    return may_run(step.condition, event) and job_runs_on(pipe, job, event)
+
+
 def describe(pipe: Pipeline) -> str:
     return f"{pipe.system_name} {pipe.path}"
 
 
 # -- evidence ---------------------------------------------------------------
-CI_TRIGGERS = {"push", "pull_request", "pull_request_target", "merge_request", "merge_group"}
 
 
 def is_ci(pipe: Pipeline) -> bool:

@@ -14,6 +14,9 @@ MAX_CALL_DEPTH = 10  # GitHub's own limit on nested reusable workflows
 MAX_EXPANDED_JOBS = 2000  # a bound on fan-out (a workflow calling another many times, nested)
 
 GITHUB_DIR = ".github/workflows/"
+# GitHub Actions' format, also read by Gitea and Forgejo Actions from their own folders.
+ACTIONS_DIRS = {GITHUB_DIR: "github", ".gitea/workflows/": "gitea", ".forgejo/workflows/": "forgejo"}
+ACTIONS_SYSTEMS = set(ACTIONS_DIRS.values())
 ROOT_FILES = {
     ".gitlab-ci.yml": "gitlab",
     "azure-pipelines.yml": "azure",
@@ -25,6 +28,8 @@ ROOT_FILES = {
 }
 SYSTEM_NAMES = {
     "github": "GitHub Actions",
+    "gitea": "Gitea Actions",
+    "forgejo": "Forgejo Actions",
     "gitlab": "GitLab CI",
     "azure": "Azure Pipelines",
     "jenkins": "Jenkins",
