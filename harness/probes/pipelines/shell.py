@@ -48,7 +48,8 @@ COMPOSE_GLOBAL_VALUE_OPTS = {"-f", "--file", "-p", "--project-name", "--profile"
 COMPOSE_GLOBAL_VALUE_OPTS |= {"--ansi", "--progress", "--parallel"}
 COMPOSE_RUN_VALUE_OPTS = {"-e", "--env", "-l", "--label", "-p", "--publish", "--name", "-u", "--user", "-v"}
 COMPOSE_RUN_VALUE_OPTS |= {"--volume", "-w", "--workdir", "--entrypoint", "--pull", "--index"}
-SUBSTITUTION = re.compile(r"\$\{\{.*?\}\}|\$\([^()]*\)|`[^`]*`")  # ${{ expr }}, $(cmd), `cmd`
+SUBSTITUTION = re.compile(r"\$\([^()]*\)|`[^`]*`")  # $(cmd), `cmd`
+EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")  # ${{ secrets.X }}: kept as one word, `$secrets.X`
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 PUNCT = set(";&|()<>")
 MAX_DEPTH = 4
@@ -73,7 +74,7 @@ class Simple:
 
 
 def _tokens(text: str) -> list[str]:
-    text = SUBSTITUTION.sub("$SUBST", text)
+    text = EXPRESSION.sub(lambda m: "$" + re.sub(r"\s+", "", m.group(1)), SUBSTITUTION.sub("$SUBST", text))
     lex = shlex.shlex(text, posix=True, punctuation_chars=True)
     lex.whitespace_split = True
     try:
