@@ -8,6 +8,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from harness import redact
 from harness.probes.pipelines.model import SWALLOW, Command, Job, Pipeline, Step
 from harness.probes.pipelines.shell import split
 from harness.probes.pipelines.yamlio import load_yaml
@@ -94,15 +95,41 @@ def _first(patterns: list[re.Pattern[str]], cmd: Command) -> tuple[str, str, str
 
 def _shown(cmd: Command, hit: tuple[str, str, str]) -> str:
     text, source, _ = hit
-    return f"{cmd.text[:60]} → `{text[:40]}` ({source})" if source else cmd.text
+    return mask_urls(f"{cmd.text[:60]} → `{text[:40]}` ({source})" if source else cmd.text)
 
 
-def _swallowed_hit(step: Step, cmd: Command, job: Job, hit: tuple[str, str, str]) -> tuple[str, int | None]:
+# A deploy hook's URL is its credential (Render's `?key=`, Netlify's and Vercel's hook ids): shown masked, and
+# registered so that the report masks it wherever else it appears (evidence excerpts).
+URL_QUERY_VALUE = re.compile(r"(https?://[^\s'\"]*?[?&][\w.-]+=)([^&\s'\"#]+)")
+HOOK_PATH = re.compile(
+    r"(https?://(?:api\.netlify\.com/build_hooks|api\.vercel\.com/v1/integrations/deploy/[\w-]+"
+    r"|[\w.-]*hooks?[\w.-]*\.[a-z]+(?:/[\w.-]+)*?)/)([\w-]{8,})"
+)
+
+
+def mask_urls(text: str) -> str:
+    if "://" not in text:
+        return text
+    for rx in (URL_QUERY_VALUE, HOOK_PATH):
+        for m in rx.finditer(text):
+            redact.register(m.group(2))
+        text = rx.sub(lambda m: m.group(1) + redact.MASK, text)
+    return text
+
+
+def _swallowed_hit(
+    step: Step, cmd: Command, job: Job, hit: tuple[str, str, str], patterns: list[re.Pattern[str]] | None = None
+) -> tuple[str, int | None]:
     """As _swallowed, and also when the indirect command's own line swallows its status (`-pytest` in make)."""
     text, source, line_text = hit
     m = SWALLOW.search(line_text) if source else None
     if m:
         return f"`{m.group(0).strip()}` swallows the exit status of `{text[:40]}` ({source})", cmd.line
+    if not source and patterns is not None:
+        # `make test` whose recipe's own test commands all ignore their failure cannot fail either.
+        inner = [h for h in runs(cmd) if h[1] and any(rx.match(h[0]) for rx in patterns)]
+        if inner and all(SWALLOW.search(h[2]) for h in inner):
+            return f"every test it runs ignores its failure (`{inner[0][2][:50]}`, {inner[0][1]})", cmd.line
     return _swallowed(step, cmd, job)
 
 
@@ -125,7 +152,7 @@ def classify(pipe: Pipeline, kind: str) -> list[Match]:
             for cmd in step.commands:
                 hit = _first(patterns, cmd)
                 if hit is not None:
-                    why, wline = _swallowed_hit(step, cmd, job, hit)
+                    why, wline = _swallowed_hit(step, cmd, job, hit, patterns)
                     out.append(
                         Match(
                             seen, job, step, kind, _shown(cmd, hit), cmd.line, cannot_fail=why, cannot_fail_line=wline
