@@ -91,3 +91,34 @@ def test_iac_deploy_without_image_is_no_artefact(make_repo):
         make_repo, "repo.pipeline-artefact", workflow("run: terraform apply -auto-approve"), extra={"main.tf": tf}
     )
     assert f.outcome is Outcome.FAIL
+
+
+AZURE_RENDER = """trigger:
+  branches:
+    include: [main]
+pool:
+  name: self_hosted
+steps:
+- script: python -m pytest
+- task: Docker@0
+  inputs:
+    imageName: '$(DOCKERHUB_REPO):$(Build.BuildId)'
+- task: Docker@0
+  inputs:
+    action: 'Push an image'
+    imageName: '$(DOCKERHUB_REPO):$(Build.BuildId)'
+- script: |
+    curl.exe $(RENDER_WEBHOOK)
+  displayName: Deploy to render.com
+"""
+
+
+def test_azure_docker_task_and_render_webhook_macro(make_repo):
+    repo = make_repo()
+    repo.write("ci/python_dockerhub_render.yml", AZURE_RENDER).commit("ci")
+    [deploy] = run_check("repo.pipeline-deploy", repo.path)
+    assert deploy.outcome is Outcome.PASS, deploy.reason
+    assert "curl.exe $(RENDER_WEBHOOK)" in deploy.reason
+    [artefact] = run_check("repo.pipeline-artefact", repo.path)
+    assert artefact.outcome is Outcome.PASS, artefact.reason
+    assert "Docker@0" in artefact.reason

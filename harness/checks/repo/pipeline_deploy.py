@@ -76,11 +76,11 @@ def run(ctx: Context) -> Iterator[Finding]:
             subject=m.where,
         )
         return
-    seen: set[str] = set()
-    for m in automatic:
-        if m.where in seen:
+    seen: set[tuple[str, int]] = set()
+    for m in automatic:  # one finding per job (as its file defines it): a deploy of several lines is one deploy
+        if (m.pipeline.path, m.job.line) in seen:
             continue
-        seen.add(m.where)
+        seen.add((m.pipeline.path, m.job.line))
         on = ", ".join(pipeline_gate.deploy_triggers(m))
         yield finding(
             ID,

@@ -49,14 +49,17 @@ def run(ctx: Context) -> Iterator[Finding]:
     if not deploys:
         yield finding(ID, Outcome.NOT_APPLICABLE, "no automated deploy step, so no deploy to gate")
         return
-    # One deploy step runs in every workflow calling its file: judge each way it runs, report each step once.
-    results: dict[str, list[tuple[Match, Match | None, str]]] = {}
+    # One deploy step runs in every workflow calling its file: judge each way it runs. Report each job once
+    # (its first ungated deploy, or else its first gated one), not each line of a multi-line deploy.
+    results: dict[tuple[str, int], list[tuple[Match, Match | None, str]]] = {}
     for m in deploys:
         gate, why = judge(model, m)
-        results.setdefault(m.where, []).append((m, gate, why))
-    for where, runs in results.items():
+        results.setdefault((m.pipeline.path, m.job.line), []).append((m, gate, why))
+    for runs in results.values():
         failed = [r for r in runs if r[1] is None]
-        for m, gate, why in failed or runs[:1]:
+        callers = {r[0].job.via: r for r in failed}  # each way the job runs (its callers), once
+        for m, gate, why in list(callers.values()) or runs[:1]:
+            where = m.where
             ev = [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{where}: deploy")]
             if gate is not None:
                 ev.append(pipelines.evidence_at(repo, gate.pipeline.path, gate.line, f"{gate.where}: test gate"))

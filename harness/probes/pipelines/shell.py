@@ -49,6 +49,7 @@ COMPOSE_GLOBAL_VALUE_OPTS |= {"--ansi", "--progress", "--parallel"}
 COMPOSE_RUN_VALUE_OPTS = {"-e", "--env", "-l", "--label", "-p", "--publish", "--name", "-u", "--user", "-v"}
 COMPOSE_RUN_VALUE_OPTS |= {"--volume", "-w", "--workdir", "--entrypoint", "--pull", "--index"}
 SUBSTITUTION = re.compile(r"\$\([^()]*\)|`[^`]*`")  # $(cmd), `cmd`
+AZURE_MACRO = re.compile(r"\$\(([A-Za-z_][\w.]*)\)")  # Azure's $(VARIABLE): a value, not a command
 EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")  # ${{ secrets.X }}: kept as one word, `$secrets.X`
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 PUNCT = set(";&|()<>")
@@ -74,6 +75,7 @@ class Simple:
 
 
 def _tokens(text: str) -> list[str]:
+    text = AZURE_MACRO.sub(r"$\1", text)
     text = EXPRESSION.sub(lambda m: "$" + re.sub(r"\s+", "", m.group(1)), SUBSTITUTION.sub("$SUBST", text))
     lex = shlex.shlex(text, posix=True, punctuation_chars=True)
     lex.whitespace_split = True

@@ -39,6 +39,7 @@ def parse(path: str, text: str) -> Pipeline:
             dline = line_of(spec, "deploy", line)
             provider = as_str(dep.get("provider")) if isinstance(dep, dict) else ""
             dstep = Step(f"deploy {provider}", dline, dline, uses=f"travis-deploy:{provider}")
+            dstep.condition = '$TRAVIS_EVENT_TYPE != "pull_request"'  # Travis never deploys from PR builds
             if provider == "script" and isinstance(dep, dict):
                 dstep.commands = split_script(as_str(dep.get("script")), dline, raw)
             job.steps.append(dstep)
