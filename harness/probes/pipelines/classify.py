@@ -83,9 +83,13 @@ def _swallowed(step: Step, cmd: Command, job: Job) -> tuple[str, int | None]:
 
 def runs(cmd: Command) -> list[tuple[str, str, str]]:
     """(simple command, where it is defined, its whole line) for each command `cmd` runs, itself first."""
+    cached: list[tuple[str, str, str]] | None = cmd.__dict__.get("_runs")  # classified many times per run
+    if cached is not None:
+        return cached
     out = [(s.text, "", cmd.text) for s in cmd.simples if not s.inert]
     for text, source in cmd.inner:
         out += [(s.text, source, text) for s in split(text) if not s.inert]
+    cmd.__dict__["_runs"] = out
     return out
 
 
