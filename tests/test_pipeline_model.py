@@ -201,3 +201,14 @@ def test_missing_gate_fails_ci1_only(make_repo):
     assert "repo.deploy-gate" in crit["CI-1"].checks
     assert "repo.deploy-gate" not in crit["CI-2"].checks and "repo.deploy-gate" not in crit["AU-1"].checks
     assert "repo.pipeline-deploy" in crit["CI-2"].checks and "repo.pipeline-deploy" in crit["AU-1"].checks
+
+
+def test_azure_stage_depending_on_nothing_is_ungated(make_repo):
+    repo = make_repo()
+    repo.write("azure-pipelines.yml", AZURE).commit("ci")
+    assert outcome("repo.deploy-gate", repo) == [Outcome.PASS]
+    bad = make_repo("bad")
+    bad.write("azure-pipelines.yml", AZURE.replace("dependsOn: Test", "dependsOn: []")).commit("ci")
+    [f] = run_check("repo.deploy-gate", bad.path)
+    assert f.outcome is Outcome.FAIL
+    assert "AzureWebApp@1" in f.reason

@@ -59,6 +59,8 @@ def parse(path: str, text: str) -> Pipeline:
             continue
         sname = as_str(stage.get("stage")) or f"stage{st_i}"
         pipe.stages.append(sname)
+        if "dependsOn" in stage:  # `dependsOn: []` runs the stage at once, beside the others
+            pipe.stage_needs[sname] = [as_str(d) for d in as_list(stage.get("dependsOn"))]
         for j in as_list(stage.get("jobs")):
             if not isinstance(j, dict):
                 continue

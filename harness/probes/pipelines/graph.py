@@ -32,7 +32,12 @@ def _direct_upstream(pipe: Pipeline, job: Job) -> list[Job]:
         return []  # `needs: []` starts the job at once
     if pipe.ordering == "stages" and job.stage in pipe.stages:
         idx = pipe.stages.index(job.stage)
-        earlier = set(pipe.stages[:idx])
+        if job.stage in pipe.stage_needs:
+            earlier = set(pipe.stage_needs[job.stage])
+        elif pipe.system == "azure":  # by default an Azure stage depends on the one before it
+            earlier = set(pipe.stages[idx - 1 : idx])
+        else:
+            earlier = set(pipe.stages[:idx])
         return [j for j in pipe.jobs if j.stage in earlier]
     if pipe.ordering == "sequential":
         same = [j for j in pipe.jobs if j.group == job.group]

@@ -118,6 +118,7 @@ class Pipeline:
     jobs: list[Job] = field(default_factory=list)
     ordering: str = "needs"  # needs | stages | sequential
     stages: list[str] = field(default_factory=list)
+    stage_needs: dict[str, list[str]] = field(default_factory=dict)  # Azure stage `dependsOn:` when given
     templates: list[tuple[str, int]] = field(default_factory=list)  # GitLab `include: template:`
     files: list[str] = field(default_factory=list)  # this file and its local includes
     called_by: list[str] = field(default_factory=list)  # workflows that call this one (`uses: ./...`)
