@@ -212,3 +212,12 @@ def test_azure_stage_depending_on_nothing_is_ungated(make_repo):
     [f] = run_check("repo.deploy-gate", bad.path)
     assert f.outcome is Outcome.FAIL
     assert "AzureWebApp@1" in f.reason
+
+
+def test_scheduled_forgejo_workflow_is_extra_automation(make_repo):
+    repo = make_repo()
+    wf = ACTIONS_CI.replace("on: [push, pull_request]", "on:\n  schedule:\n    - cron: '0 3 * * 1'")
+    repo.write(".forgejo/workflows/nightly.yml", wf).write("app.py", "x = 1\n").commit("ci")
+    [f] = run_check("repo.extra-automation", repo.path)
+    assert f.outcome is Outcome.PASS, f.reason
+    assert "scheduled Forgejo Actions pipeline .forgejo/workflows/nightly.yml (cron 0 3 * * 1)" in f.reason
