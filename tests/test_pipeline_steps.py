@@ -147,3 +147,17 @@ def test_echoing_a_test_command_is_no_test(make_repo):
     ).commit("ci")
     _, outs = ci1(repo)
     assert outs == [Outcome.FAIL]
+
+
+def test_docker_run_of_image_built_by_build_push_action(make_repo):
+    repo = make_repo()
+    repo.write("docker/Dockerfile", 'FROM node:20 AS app\nCMD ["node", "server.js"]\nFROM app AS test\nCMD npm test\n')
+    wf = workflow("docker run --rm ghcr.io/me/app-test:ci").replace(
+        "      - run: docker run",
+        "      - uses: docker/build-push-action@v6\n        with:\n          file: docker/Dockerfile\n"
+        "          target: test\n          load: true\n          tags: ghcr.io/me/app-test:ci\n      - run: docker run",
+    )
+    repo.write(".github/workflows/ci.yml", wf).commit("ci")
+    findings, outs = ci1(repo)
+    assert outs == [Outcome.PASS], findings[0].reason
+    assert "docker/Dockerfile:4 CMD" in findings[0].reason

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from harness.probes.inventory import parse_dockerfile, split_image
-from harness.probes.pipelines.model import Command, Pipeline
+from harness.probes.pipelines.model import Command, Pipeline, Step
 from harness.probes.pipelines.shell import Simple
 from harness.probes.pipelines.yamlio import as_str, load_yaml, mapping
 from harness.probes.repository import RepoSnapshot
@@ -60,10 +60,14 @@ def resolve(pipes: list[Pipeline], repo: RepoSnapshot) -> None:
     files = _Files(repo)
     for pipe in pipes:
         commands = [c for job in pipe.jobs for step in job.steps for c in step.commands]
-        images = _built_images(commands)
-        for cmd in commands:
-            for simple in cmd.simples:
-                cmd.inner += _inner(simple, images, files)
+        try:
+            images = _built_images(commands)
+            images.update(_action_images([step for job in pipe.jobs for step in job.steps]))
+            for cmd in commands:
+                for simple in cmd.simples:
+                    cmd.inner += _inner(simple, images, files)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
+            continue  # what a file it names runs stays unknown: the command is judged by its own words
 
 
 def _built_images(commands: list[Command]) -> dict[str, tuple[str, str]]:
@@ -100,6 +104,20 @@ def _built_images(commands: list[Command]) -> dict[str, tuple[str, str]]:
             path = dockerfile or posixpath.join(context, "Dockerfile")
             for tag in tags:
                 out[split_image(tag).name] = (posixpath.normpath(path), target)
+    return out
+
+
+def _action_images(steps: list[Step]) -> dict[str, tuple[str, str]]:
+    """Images built by docker/build-push-action (`tags`, `file`, `context`, `target` inputs)."""
+    out: dict[str, tuple[str, str]] = {}
+    for step in steps:
+        if "docker/build-push-action" not in step.uses:
+            continue
+        context = step.inputs.get("context", ".") or "."
+        path = step.inputs.get("file") or posixpath.join(context, "Dockerfile")
+        for tag in re.split(r"[\s,]+", step.inputs.get("tags", "")):
+            if tag:
+                out[split_image(tag).name] = (posixpath.normpath(path), step.inputs.get("target", ""))
     return out
 
 
