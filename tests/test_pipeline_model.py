@@ -221,3 +221,15 @@ def test_scheduled_forgejo_workflow_is_extra_automation(make_repo):
     [f] = run_check("repo.extra-automation", repo.path)
     assert f.outcome is Outcome.PASS, f.reason
     assert "scheduled Forgejo Actions pipeline .forgejo/workflows/nightly.yml (cron 0 3 * * 1)" in f.reason
+
+
+def test_tests_skipped_on_push_and_pull_request_are_no_gate(make_repo):
+    repo = make_repo()
+    wf = ACTIONS_CI.replace("on: [push, pull_request]", "on: [push, pull_request, schedule]").replace(
+        "      - run: python -m pytest -q\n",
+        "      - run: python -m pytest -q\n        if: github.event_name == 'schedule'\n",
+    )
+    repo.write(".github/workflows/ci.yml", wf).commit("ci")
+    [f] = run_check("repo.pipeline", repo.path)
+    assert f.outcome is Outcome.FAIL
+    assert "never on push, pull_request" in f.reason

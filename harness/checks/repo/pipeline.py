@@ -78,7 +78,14 @@ def run(ctx: Context) -> Iterator[Finding]:
         if not pipelines.is_ci(pipe):
             not_ci.append((pipe, tests))
             continue
-        for m in tests:
+        ci = [t for t in pipe.triggers if t in pipelines.CI_TRIGGERS]
+        on_ci = [m for m in tests if any(pipelines.step_runs_on(pipe, m.job, m.step, t) for t in ci)]
+        if not on_ci:
+            cond = tests[0].step.condition or tests[0].job.condition
+            notes.append(f"{pipe.path} runs its tests only when `{cond[:80]}` holds, never on {', '.join(ci)}")
+            evidence.append(pipelines.evidence_at(repo, pipe.path, tests[0].line, f"{tests[0].where}: skipped on CI"))
+            continue
+        for m in on_ci:
             if m.where not in seen:
                 seen.add(m.where)
                 (gates if m.blocking else soft).append(m)
