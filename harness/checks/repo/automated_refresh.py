@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import yaml
 
 from harness.checks.base import check, finding
-from harness.checks.repo import pipeline_gate
+from harness.checks.repo import deploy_gate
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
 from harness.probes import pipelines, repository
@@ -76,7 +76,7 @@ def run(ctx: Context) -> Iterator[Finding]:
             found.append(f"{pipe.path}:{line} runs on a schedule ({cron}) but neither builds nor deploys")
     bots, bot_problems = _bots(repo, evidence)
     found += bots
-    auto_deploy = pipeline_gate.automatic_deploys(model)
+    auto_deploy = deploy_gate.automatic_deploys(model)
     for problem in bot_problems:
         yield finding(
             ID,

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from harness.checks.base import check, finding
-from harness.checks.repo import pipeline_gate, pipeline_reading
+from harness.checks.repo import deploy_gate, pipeline_reading
 from harness.context import Context
 from harness.model import Finding, Outcome
 from harness.probes import inventory, pipelines
@@ -102,7 +102,7 @@ def run(ctx: Context) -> Iterator[Finding]:
 
 def _iac_built_image(ctx: Context, repo: RepoSnapshot, model: pipelines.Pipelines) -> Finding | None:
     """PASS when an automated IaC deploy (`pulumi up`, `terraform apply`, `cdk deploy`) builds the image itself."""
-    deploys = [m for m in pipeline_gate.automatic_deploys(model) if IAC_DEPLOY.search(m.text)]
+    deploys = [m for m in deploy_gate.automatic_deploys(model) if IAC_DEPLOY.search(m.text)]
     if not deploys:
         return None
     for f in inventory.iac(ctx, repo).of("pulumi", "terraform", "cdk"):

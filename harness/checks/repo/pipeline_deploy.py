@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from harness.checks.base import check, finding
-from harness.checks.repo import pipeline_gate, pipeline_reading
+from harness.checks.repo import deploy_gate, pipeline_reading
 from harness.context import Context
 from harness.model import Finding, Outcome
 from harness.probes import pipelines, repository
@@ -58,7 +58,7 @@ def run(ctx: Context) -> Iterator[Finding]:
             return
         yield finding(ID, Outcome.FAIL, f"no automated deploy step found ({looked})")
         return
-    automatic = [m for m in real if pipeline_gate.deploy_triggers(m)]
+    automatic = [m for m in real if deploy_gate.deploy_triggers(m)]
     if not automatic:
         # A reusable workflow's own copy says less than a caller's: prefer the latter in the warning.
         m = sorted(real, key=lambda d: pipelines.reusable_only(d.pipeline))[0]
@@ -81,12 +81,12 @@ def run(ctx: Context) -> Iterator[Finding]:
         if (m.pipeline.path, m.job.line) in seen:
             continue
         seen.add((m.pipeline.path, m.job.line))
-        on = ", ".join(pipeline_gate.deploy_triggers(m))
+        on = ", ".join(deploy_gate.deploy_triggers(m))
         yield finding(
             ID,
             Outcome.PASS,
             f"`{m.text[:160]}` at {m.where}{m.via} deploys automatically (on {on}); whether it waits for the tests "
-            f"is judged by {pipeline_gate.ID}",
+            f"is judged by {deploy_gate.ID}",
             [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{m.where}: automated deploy")],
             subject=m.where,
         )
