@@ -122,3 +122,15 @@ def test_azure_docker_task_and_render_webhook_macro(make_repo):
     [artefact] = run_check("repo.pipeline-artefact", repo.path)
     assert artefact.outcome is Outcome.PASS, artefact.reason
     assert "Docker@0" in artefact.reason
+
+
+def test_ssh_heredoc_running_docker_is_a_deploy(make_repo):
+    wf = workflow(
+        "run: |\n          ssh ubuntu@app.example.org <<'EOF'\n          cd /srv/app\n"
+        "          docker compose pull\n          docker compose up -d\n          EOF"
+    )
+    [f] = check(make_repo, "repo.pipeline-deploy", wf)
+    assert f.outcome is Outcome.PASS, f.reason
+    assert "ssh ubuntu@app.example.org" in f.reason
+    [local] = check(make_repo, "repo.pipeline-deploy", workflow("run: docker compose up -d"), "local")
+    assert local.outcome is Outcome.FAIL

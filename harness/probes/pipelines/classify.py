@@ -87,6 +87,8 @@ def runs(cmd: Command) -> list[tuple[str, str, str]]:
     if cached is not None:
         return cached
     out = [(s.text, "", cmd.text) for s in cmd.simples if not s.inert]
+    if cmd.stdin and out and out[0][0].startswith("ssh "):  # `ssh host <<EOF ... EOF`: the heredoc runs remotely
+        out[0] = (f"{out[0][0]} {' '.join(cmd.stdin.split())}", "", cmd.text)
     for text, source in cmd.inner:
         out += [(s.text, source, text) for s in split(text) if not s.inert]
     cmd.__dict__["_runs"] = out
