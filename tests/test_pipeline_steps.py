@@ -161,3 +161,12 @@ def test_docker_run_of_image_built_by_build_push_action(make_repo):
     findings, outs = ci1(repo)
     assert outs == [Outcome.PASS], findings[0].reason
     assert "docker/Dockerfile:4 CMD" in findings[0].reason
+
+
+def test_scripts_run_through_an_interpreter_are_judged_by_the_script(make_repo):
+    repo = make_repo()
+    repo.write(".github/workflows/ci.yml", workflow("python3 manage.py test", "bash ./deploy.sh")).commit("ci")
+    _, outs = ci1(repo)
+    assert outs == [Outcome.PASS]
+    [f] = run_check("repo.pipeline-deploy", repo.path)
+    assert f.outcome is Outcome.PASS and "bash ./deploy.sh" in f.reason

@@ -146,6 +146,15 @@ def _unwrap(words: list[str], op: str, depth: int, nested: bool = False) -> list
             if flag is not None and flag + 1 < len(words):
                 inner = split(words[flag + 1], depth + 1)
                 return [Simple(s.words, s.op or op, s.container, True) for s in inner]
+        # `bash ./deploy.sh`, `source env.sh`, `python scripts/deploy.py`, `node test.js`: the script runs.
+        script_runner = word in ("bash", "sh", "zsh", "dash", "source", ".") or re.fullmatch(
+            r"python[0-9.]*|node", word
+        )
+        if script_runner and len(words) > 1:
+            i = _skip_options(words, 1, set())
+            if i < len(words) and (word in ("bash", "sh", "zsh", "dash", "source", ".") or "." in _base(words[i])):
+                words = words[i:]
+                continue
         words = [word, *words[1:]]
         break
     if not words:
