@@ -233,3 +233,37 @@ def test_tests_skipped_on_push_and_pull_request_are_no_gate(make_repo):
     [f] = run_check("repo.pipeline", repo.path)
     assert f.outcome is Outcome.FAIL
     assert "never on push, pull_request" in f.reason
+
+
+CIRCLE = """version: 2.1
+jobs:
+  test:
+    docker: [{image: cimg/python:3.12}]
+    steps: [checkout, {run: pytest}]
+  ship:
+    docker: [{image: cimg/base:current}]
+    steps: [checkout, {run: docker build -t app .}, {run: flyctl deploy}]
+workflows:
+  ci:
+    jobs: [test, {ship: {requires: [test]}}]
+  nightly:
+    triggers:
+      - schedule:
+          cron: "0 3 * * *"
+          filters: {branches: {only: [main]}}
+    jobs: [test]
+"""
+
+
+def test_circleci_scheduled_workflow_runs_only_its_own_jobs(make_repo):
+    repo = make_repo()
+    repo.write(".circleci/config.yml", CIRCLE).commit("ci")
+    [f] = run_check("repo.automated-refresh", repo.path)
+    assert f.outcome is Outcome.FAIL
+    assert "skipped on schedule" in f.reason
+    good = make_repo("good")
+    good.write(
+        ".circleci/config.yml", CIRCLE.replace("    jobs: [test]\n", "    jobs: [test, {ship: {requires: [test]}}]\n")
+    )
+    good.commit("ci")
+    assert outcome("repo.automated-refresh", good) == [Outcome.PASS]

@@ -14,14 +14,20 @@ def parse(path: str, text: str) -> Pipeline:
     pipe = Pipeline("circleci", path, path, len(raw), triggers={"push": 1}, files=[path])
     jobs = mapping(doc.get("jobs"))
     requires: dict[str, list[str]] = {}
+    on_schedule: set[str] = set()  # jobs of a workflow with a schedule trigger (it then runs only on schedule)
+    on_push: set[str] = set()
     for wf in (doc.get("workflows") or {}).values() if isinstance(doc.get("workflows"), dict) else []:
         if not isinstance(wf, dict):
             continue
+        scheduled = False
         for trig in as_list(wf.get("triggers")):
             if isinstance(trig, dict) and isinstance(trig.get("schedule"), dict):
+                scheduled = True
                 pipe.triggers["schedule"] = getattr(trig, "line", 1)
                 pipe.schedules.append((as_str(trig["schedule"].get("cron")), getattr(trig, "line", 1)))
         for entry in as_list(wf.get("jobs")):
+            names = [as_str(k) for k in entry] if isinstance(entry, dict) else [as_str(entry)]
+            (on_schedule if scheduled else on_push).update(names)
             if isinstance(entry, dict):
                 for jname, conf in entry.items():
                     req = conf.get("requires") if isinstance(conf, dict) else None
@@ -37,6 +43,10 @@ def parse(path: str, text: str) -> Pipeline:
         job = Job(
             as_str(jname), as_str(jname), line, getattr(spec, "end_line", line), needs=requires.get(as_str(jname), [])
         )
+        if job.id in on_schedule and job.id not in on_push:
+            job.condition = "pipeline.trigger_source == 'scheduled_pipeline'"
+        elif job.id in on_push and job.id not in on_schedule and on_schedule:
+            job.condition = "pipeline.trigger_source != 'scheduled_pipeline'"
         for st in as_list(spec.get("steps")):
             sline = getattr(st, "line", line)
             if isinstance(st, str):

@@ -14,14 +14,14 @@ from functools import lru_cache
 # Names the event is known by in each syntax, and the value each trigger has there.
 EVENT_VARS = re.compile(
     r"^(github|gitea|forgejo)\.event_name$|^\$?CI_PIPELINE_SOURCE$|^\$?\{?CI_PIPELINE_SOURCE\}?$"
-    r"|^\$?TRAVIS_EVENT_TYPE$|^env\.GITHUB_EVENT_NAME$|^variables\[['\"]Build\.Reason['\"]\]$|^variables\.Build\.Reason$|^Build\.Reason$",
+    r"|^pipeline\.trigger_source$|^\$?TRAVIS_EVENT_TYPE$|^env\.GITHUB_EVENT_NAME$|^variables\[['\"]Build\.Reason['\"]\]$|^variables\.Build\.Reason$|^Build\.Reason$",
     re.I,
 )
 VALUES = {
     "merge_request": {"merge_request_event", "merge_request"},
     "pull_request": {"pull_request", "pullrequest", "merge_request_event"},
-    "push": {"push", "individualci", "batchedci"},
-    "schedule": {"schedule", "schedules", "cron"},
+    "push": {"push", "individualci", "batchedci", "webhook"},
+    "schedule": {"schedule", "schedules", "cron", "scheduled_pipeline"},
 }
 TOKEN = re.compile(
     r"\s*(variables\[['\"][^'\"]+['\"]\]|\$\{\{|\}\}|&&|\|\||==|!=|!|\(|\)|,|'[^']*'|\"[^\"]*\"|[^\s()!,=&|'\"]+)"
