@@ -1,4 +1,4 @@
-"""repo.pipeline, repo.pipeline-artefact, repo.pipeline-deploy, repo.automated-refresh on real git repos."""
+"""repo.pipeline, repo.pipeline-artefact, repo.deploy-gate, repo.automated-refresh on real git repos."""
 
 import pytest
 
@@ -110,7 +110,7 @@ def test_malformed_workflow_fails_naming_file(make_repo):
     [f] = run_check("repo.pipeline", repo.path)
     assert f.outcome is Outcome.FAIL
     assert ".github/workflows/broken.yml" in f.reason
-    assert run_check("repo.pipeline-deploy", repo.path)[0].outcome is Outcome.COULD_NOT_CHECK
+    assert run_check("repo.deploy-gate", repo.path)[0].outcome is Outcome.COULD_NOT_CHECK
 
 
 def test_uncommitted_workflow_does_not_count(make_repo):
@@ -158,7 +158,7 @@ def test_artefact_built_not_published_warns_and_none_fails(make_repo):
 def test_deploy_after_needs_test_passes(make_repo):
     repo = make_repo()
     repo.write(".github/workflows/ci.yml", DEPLOY_NEEDS).commit("ci")
-    [f] = run_check("repo.pipeline-deploy", repo.path)
+    [f] = run_check("repo.deploy-gate", repo.path)
     assert f.outcome is Outcome.PASS
     assert "test" in f.reason
 
@@ -166,7 +166,7 @@ def test_deploy_after_needs_test_passes(make_repo):
 def test_deploy_without_test_gate_fails_naming_line(make_repo):
     repo = make_repo()
     repo.write(".github/workflows/ci.yml", DEPLOY_NEEDS.replace("    needs: test\n", "")).commit("ci")
-    [f] = run_check("repo.pipeline-deploy", repo.path)
+    [f] = run_check("repo.deploy-gate", repo.path)
     assert f.outcome is Outcome.FAIL
     assert ".github/workflows/ci.yml:18" in f.reason
     assert f.evidence[0].start_line == 18
@@ -175,7 +175,7 @@ def test_deploy_without_test_gate_fails_naming_line(make_repo):
 def test_deploy_after_soft_tests_fails(make_repo):
     repo = make_repo()
     repo.write(".github/workflows/ci.yml", DEPLOY_NEEDS.replace("pytest -q", "pytest -q || true")).commit("ci")
-    [f] = run_check("repo.pipeline-deploy", repo.path)
+    [f] = run_check("repo.deploy-gate", repo.path)
     assert f.outcome is Outcome.FAIL
     assert "cannot fail" in f.reason
 
@@ -197,7 +197,7 @@ jobs:
 def test_workflow_run_deploy_with_success_condition_passes(make_repo):
     repo = make_repo()
     repo.write(".github/workflows/ci.yml", CI_OK).write(".github/workflows/deploy.yml", WF_RUN).commit("ci")
-    [f] = run_check("repo.pipeline-deploy", repo.path)
+    [f] = run_check("repo.deploy-gate", repo.path)
     assert f.outcome is Outcome.PASS
     assert "CI" in f.reason
 
@@ -206,7 +206,7 @@ def test_workflow_run_deploy_without_success_condition_fails(make_repo):
     repo = make_repo()
     wf = WF_RUN.replace("    if: ${{ github.event.workflow_run.conclusion == 'success' }}\n", "")
     repo.write(".github/workflows/ci.yml", CI_OK).write(".github/workflows/deploy.yml", wf).commit("ci")
-    [f] = run_check("repo.pipeline-deploy", repo.path)
+    [f] = run_check("repo.deploy-gate", repo.path)
     assert f.outcome is Outcome.FAIL
     assert "conclusion" in f.reason
 
@@ -216,17 +216,18 @@ def test_gitlab_stage_order_gates_deploy(make_repo):
     gl = "stages: [test, deploy]\nunit:\n  stage: test\n  script: [pytest]\nship:\n  stage: deploy\n  script:\n"
     gl += "    - helm upgrade --install app chart/\n"
     repo.write(".gitlab-ci.yml", gl).commit("ci")
-    [f] = run_check("repo.pipeline-deploy", repo.path)
+    [f] = run_check("repo.deploy-gate", repo.path)
     assert f.outcome is Outcome.PASS
     bad = make_repo("bad")
     bad.write(".gitlab-ci.yml", gl.replace("stage: deploy\n", "stage: deploy\n  needs: []\n")).commit("ci")
-    assert run_check("repo.pipeline-deploy", bad.path)[0].outcome is Outcome.FAIL
+    assert run_check("repo.deploy-gate", bad.path)[0].outcome is Outcome.FAIL
 
 
 def test_no_deploy_fails(make_repo):
     repo = make_repo()
     repo.write(".github/workflows/ci.yml", CI_OK).commit("ci")
     assert run_check("repo.pipeline-deploy", repo.path)[0].outcome is Outcome.FAIL
+    assert run_check("repo.deploy-gate", repo.path)[0].outcome is Outcome.NOT_APPLICABLE
 
 
 def test_scheduled_rebuild_passes(make_repo):
@@ -320,7 +321,7 @@ def reusable_repo(make_repo, ci: str = REUSABLE_CI, deploy: str = CALLING_DEPLOY
 def test_deploy_gated_by_reusable_ci_workflow_passes(make_repo):
     repo = reusable_repo(make_repo)
     repo.commit("ci")
-    [f] = run_check("repo.pipeline-deploy", repo.path)
+    [f] = run_check("repo.deploy-gate", repo.path)
     assert f.outcome is Outcome.PASS, f.reason
     assert ".github/workflows/deploy.yml:15" in f.reason and ".github/workflows/ci.yml:14" in f.reason
     # The gate's evidence points into the called file, at the test line.
@@ -335,7 +336,7 @@ def test_reusable_ci_with_continue_on_error_tests_does_not_gate(make_repo):
     soft = REUSABLE_CI.replace("      - run: pytest -q\n", "      - run: pytest -q\n        continue-on-error: true\n")
     repo = reusable_repo(make_repo, ci=soft)
     repo.commit("ci")
-    [f] = run_check("repo.pipeline-deploy", repo.path)
+    [f] = run_check("repo.deploy-gate", repo.path)
     assert f.outcome is Outcome.FAIL
     assert "cannot fail" in f.reason and "continue-on-error" in f.reason and "ci.yml:14" in f.reason
 
@@ -347,7 +348,7 @@ def test_schedule_calling_deploy_workflow_is_a_scheduled_redeploy(make_repo):
     assert f.outcome is Outcome.PASS, f.reason
     assert "refresh.yml:4 on schedule (17 4 * * 1) rebuilds or redeploys" in f.reason
     # The redeploy it triggers (two calls deep) is gated too, and reported once per deploy step.
-    [d] = run_check("repo.pipeline-deploy", repo.path)
+    [d] = run_check("repo.deploy-gate", repo.path)
     assert d.outcome is Outcome.PASS, d.reason
 
 
@@ -360,7 +361,7 @@ def test_scheduled_call_of_an_ungated_deploy_fails(make_repo):
     repo = make_repo()
     repo.write(".github/workflows/deploy-only.yml", deploy_only).write(".github/workflows/push.yml", push)
     repo.write(".github/workflows/nightly.yml", nightly).commit("ci")
-    [f] = run_check("repo.pipeline-deploy", repo.path)
+    [f] = run_check("repo.deploy-gate", repo.path)
     assert f.outcome is Outcome.FAIL
     assert "deploy-only.yml:6 (called from .github/workflows/nightly.yml job `refresh`)" in f.reason
 
@@ -369,7 +370,7 @@ def test_remote_reusable_workflow_is_not_a_test_gate(make_repo):
     remote = CALLING_DEPLOY.replace("./.github/workflows/ci.yml", "acme/workflows/.github/workflows/ci.yml@v1")
     repo = make_repo()
     repo.write(".github/workflows/deploy.yml", remote).commit("ci")
-    [f] = run_check("repo.pipeline-deploy", repo.path)
+    [f] = run_check("repo.deploy-gate", repo.path)
     assert f.outcome is Outcome.FAIL
     assert "remote reusable workflow acme/workflows/.github/workflows/ci.yml@v1" in f.reason
     assert "cannot be read offline" in f.reason
@@ -383,7 +384,7 @@ def test_missing_called_workflow_is_reported(make_repo):
     bad = [f for f in found if f.outcome is Outcome.FAIL and "deploy.yml" in f.reason]
     assert bad and "./.github/workflows/ci.yml, which is not committed" in bad[0].reason
     assert bad[0].evidence[0].start_line == 7
-    [d] = run_check("repo.pipeline-deploy", repo.path)
+    [d] = run_check("repo.deploy-gate", repo.path)
     assert d.outcome is Outcome.FAIL and "not committed" in d.reason
 
 

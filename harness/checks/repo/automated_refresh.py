@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import yaml
 
 from harness.checks.base import check, finding
+from harness.checks.repo import deploy_gate
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
 from harness.probes import pipelines, repository
@@ -57,19 +58,25 @@ def run(ctx: Context) -> Iterator[Finding]:
             continue
         cron, line = pipe.schedules[0]
         work = pipelines.classify(pipe, "build") + pipelines.classify(pipe, "deploy")
+        # Judged on the scheduled run alone: a job or step whose condition skips it on schedule refreshes nothing.
+        scheduled = [m for m in work if pipelines.step_runs_on(pipe, m.job, m.step, "schedule")]
         evidence.append(pipelines.evidence_at(repo, pipe.path, line, f"{pipe.path}:{line}: schedule {cron}"))
-        if work:
-            refresh.append(f"{pipe.path}:{line} on schedule ({cron}) rebuilds or redeploys (line {work[0].line})")
+        if scheduled:
+            w = scheduled[0]
+            refresh.append(f"{pipe.path}:{line} on schedule ({cron}) rebuilds or redeploys (line {w.line})")
+        elif work:
+            w = work[0]
+            cond = w.step.condition or w.job.condition or "a job it needs is skipped"
+            found.append(
+                f"{pipe.path}:{line} runs on a schedule ({cron}) but its build and deploy steps are skipped on "
+                f"schedule (line {w.line}, job `{w.job.id}`: `{cond[:80]}`)"
+            )
+            evidence.append(pipelines.evidence_at(repo, pipe.path, w.line, f"{w.where}: skipped on schedule"))
         else:
             found.append(f"{pipe.path}:{line} runs on a schedule ({cron}) but neither builds nor deploys")
     bots, bot_problems = _bots(repo, evidence)
     found += bots
-    auto_deploy = [
-        m
-        for p in model.pipelines
-        for m in pipelines.classify(p, "deploy")
-        if pipelines.is_automatic(p) and not m.job.manual
-    ]
+    auto_deploy = deploy_gate.automatic_deploys(model)
     for problem in bot_problems:
         yield finding(
             ID,

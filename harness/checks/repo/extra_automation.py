@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import PurePosixPath
-from typing import Any
 
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
-from harness.probes import inventory
+from harness.probes import inventory, pipelines
 from harness.probes.repository import RepoSnapshot
 
 ID = "repo.extra-automation"
@@ -45,37 +44,23 @@ SCRIPT_SUFFIXES = {".sh", ".py", ".ps1", ".js", ".ts", ".bash", ""}
 SCRIPT_DIRS = {"scripts", "script", "bin", "tools", "ops", "automation", "hack"}
 
 
-def _on(doc: dict[Any, Any]) -> Any:
-    # YAML 1.1 reads the bare key `on` as the boolean True.
-    return doc.get("on", doc.get(True))
-
-
 def _schedules(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], list[tuple[str, str]]]:
-    found, problems = [], []
-    for f in repo.files:
-        workflow = f.path.startswith(".github/workflows/") and f.suffix in (".yml", ".yaml")
-        other = f.name in (".gitlab-ci.yml", "azure-pipelines.yml", "azure-pipelines.yaml")
-        if not (workflow or other):
-            continue
-        p = inventory.parsed(ctx, repo, f)
-        if p is None:
-            continue
-        if p.error:
-            problems.append((f.path, p.error))
-            continue
-        doc = p.docs[0] if p.docs and isinstance(p.docs[0], dict) else {}
-        on = _on(doc) if workflow else None
-        scheduled = (isinstance(on, dict) and "schedule" in on) or (isinstance(on, list) and "schedule" in on)
-        scheduled = scheduled or (other and ("schedules" in doc or '$CI_PIPELINE_SOURCE == "schedule"' in p.text))
-        if scheduled:
-            line = inventory.line_of(p.text, re.compile(r"(schedules?\s*:|cron)"))
-            cron = re.search(r"cron\s*:\s*['\"]?([^'\"\n]+)", p.text)
-            what = f"scheduled workflow {f.path}" + (f" (cron {cron.group(1).strip()})" if cron else "")
-            found.append(inventory.evidence_at(repo, f.path, line, what))
-        for m in RELEASE_STEP.finditer(p.text):
-            line = p.text.count("\n", 0, m.start()) + 1
-            found.append(inventory.evidence_at(repo, f.path, line, f"release automation: {m.group(1)}", m.group(0)))
-            break
+    """Scheduled pipelines and release automation, from the pipeline model (every CI system it reads)."""
+    model = pipelines.get(ctx)
+    found: list[Evidence] = []
+    problems = [(p.path, p.message) for p in model.problems]
+    for pipe in model.pipelines:
+        if pipe.schedules:
+            cron, line = pipe.schedules[0]
+            what = f"scheduled {pipe.system_name} pipeline {pipe.path}" + (f" (cron {cron})" if cron else "")
+            found.append(inventory.evidence_at(repo, pipe.path, line, what))
+        for path in pipe.files:
+            text = repo.read_text(path, pipelines.MAX_PIPELINE_BYTES) or ""
+            m = RELEASE_STEP.search(text)
+            if m:
+                line = text.count("\n", 0, m.start()) + 1
+                found.append(inventory.evidence_at(repo, path, line, f"release automation: {m.group(1)}", m.group(0)))
+                break
     return found, problems
 
 

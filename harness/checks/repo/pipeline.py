@@ -11,8 +11,8 @@ from harness.probes import pipelines, repository
 
 ID = "repo.pipeline"
 LOOKED_FOR = (
-    ".github/workflows/*.yml, .gitlab-ci.yml, azure-pipelines.yml, Jenkinsfile, .travis.yml, "
-    ".circleci/config.yml, bitbucket-pipelines.yml"
+    ".github/workflows/*.yml, .gitea/workflows/*.yml, .forgejo/workflows/*.yml, .gitlab-ci.yml, "
+    "Azure Pipelines YAML (any file), Jenkinsfile, .travis.yml, .circleci/config.yml, bitbucket-pipelines.yml"
 )
 
 
@@ -78,7 +78,14 @@ def run(ctx: Context) -> Iterator[Finding]:
         if not pipelines.is_ci(pipe):
             not_ci.append((pipe, tests))
             continue
-        for m in tests:
+        ci = [t for t in pipe.triggers if t in pipelines.CI_TRIGGERS]
+        on_ci = [m for m in tests if any(pipelines.step_runs_on(pipe, m.job, m.step, t) for t in ci)]
+        if not on_ci:
+            cond = tests[0].step.condition or tests[0].job.condition
+            notes.append(f"{pipe.path} runs its tests only when `{cond[:80]}` holds, never on {', '.join(ci)}")
+            evidence.append(pipelines.evidence_at(repo, pipe.path, tests[0].line, f"{tests[0].where}: skipped on CI"))
+            continue
+        for m in on_ci:
             if m.where not in seen:
                 seen.add(m.where)
                 (gates if m.blocking else soft).append(m)
@@ -91,7 +98,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(
             ID,
             Outcome.WARN if gates else Outcome.FAIL,
-            f"the test step `{m.text[:80]}` at {m.where}{m.via} cannot fail the pipeline: {m.cannot_fail} "
+            f"the test step `{m.text[:160]}` at {m.where}{m.via} cannot fail the pipeline: {m.cannot_fail} "
             f"(line {m.cannot_fail_line})",
             [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{m.where}: tests that cannot fail")]
             + (
@@ -118,7 +125,7 @@ def run(ctx: Context) -> Iterator[Finding]:
             ID,
             Outcome.PASS,
             f"{first.pipeline.system_name} pipeline {first.pipeline.path}{first.via} runs on {trig} and "
-            f"`{first.text[:80]}` (line {first.line}, job {first.job.id}) fails it when tests fail{extra}",
+            f"`{first.text[:160]}` (line {first.line}, job {first.job.id}) fails it when tests fail{extra}",
             ev,
             subject=first.pipeline.path,
         )

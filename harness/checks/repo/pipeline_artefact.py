@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from harness.checks.base import check, finding
-from harness.checks.repo import pipeline_reading
+from harness.checks.repo import deploy_gate, pipeline_reading
 from harness.context import Context
 from harness.model import Finding, Outcome
-from harness.probes import pipelines
+from harness.probes import inventory, pipelines
+from harness.probes.repository import RepoSnapshot
 
 ID = "repo.pipeline-artefact"
+IAC_DEPLOY = re.compile(r"pulumi up|pulumi/actions|Pulumi@|(terraform|tofu|terragrunt) apply|TerraformTask|cdk deploy")
+# Images an IaC program builds (and pushes) itself: Pulumi's docker and docker-build providers, Terraform's
+# kreuzwerker/docker resources, CDK image assets.
+IAC_IMAGE = re.compile(
+    r"""(pulumi_docker|docker_build|docker|dockerbuild)\.Image\s*\(|new\s+(docker|dockerbuild|docker_build)\.Image\s*\("""
+    r"""|resource\s+"docker_(image|registry_image)"|DockerImageAsset\s*\(|ContainerImage\.from_?[Aa]sset\s*\("""
+)
 
 
 @check(
@@ -37,40 +46,46 @@ def run(ctx: Context) -> Iterator[Finding]:
     builds = [m for p in model.pipelines for m in pipelines.classify(p, "build")]
     published = [m for p in model.pipelines for m in pipelines.classify(p, "publish")]
     kept = [j for p in model.pipelines for j in p.jobs if j.artifacts]
-    automatic_builds = [m for m in builds if pipelines.is_automatic(m.pipeline) and not m.job.manual]
+    if not builds and published:
+        builds = published  # an uploaded archive, a released asset or a published package is itself the artefact
     if not builds:
+        iac = _iac_built_image(ctx, repo, model)
+        if iac is not None:
+            yield iac
+            return
         looked = ", ".join(p.path for p in model.pipelines)
-        yield finding(ID, Outcome.FAIL, f"no build step (image, package, synth) in {looked}")
+        yield finding(ID, Outcome.FAIL, f"no build step (image, package, archive, synth) in {looked}")
         return
+    automatic_builds = [m for m in builds if pipelines.is_automatic(m.pipeline) and not m.job.manual]
     build = (automatic_builds or builds)[0]
     evidence = [pipelines.evidence_at(repo, build.pipeline.path, build.line, f"{build.where}: builds an artefact")]
     if not automatic_builds:
         yield finding(
             ID,
             Outcome.WARN,
-            f"`{build.text[:80]}` at {build.where}{build.via} builds an artefact, but only when started by hand",
+            f"`{build.text[:160]}` at {build.where}{build.via} builds an artefact, but only when started by hand",
             evidence,
             remediation="Trigger the build on push to the main branch (or on tags).",
             subject=build.where,
         )
         return
     if published:
-        pub = published[0]
-        evidence.append(pipelines.evidence_at(repo, pub.pipeline.path, pub.line, f"{pub.where}: publishes it"))
-        yield finding(
-            ID,
-            Outcome.PASS,
-            f"`{build.text[:80]}` at {build.where}{build.via} builds an artefact; "
-            f"`{pub.text[:80]}` at {pub.where}{pub.via} publishes it",
-            evidence,
-            subject=build.where,
-        )
+        pub = next((p for p in published if p.pipeline is build.pipeline), published[0])
+        if pub is build:
+            reason = f"`{pub.text[:160]}` at {pub.where}{pub.via} publishes an artefact (archive, package or image)"
+        else:
+            evidence.append(pipelines.evidence_at(repo, pub.pipeline.path, pub.line, f"{pub.where}: publishes it"))
+            reason = (
+                f"`{build.text[:160]}` at {build.where}{build.via} builds an artefact; "
+                f"`{pub.text[:160]}` at {pub.where}{pub.via} publishes it"
+            )
+        yield finding(ID, Outcome.PASS, reason, evidence, subject=build.where)
     elif kept:
         job = kept[0]
         yield finding(
             ID,
             Outcome.PASS,
-            f"`{build.text[:80]}` at {build.where}{build.via} builds an artefact, kept as job artifacts of `{job.id}`",
+            f"`{build.text[:160]}` at {build.where}{build.via} builds an artefact, kept as job artifacts of `{job.id}`",
             evidence,
             subject=build.where,
         )
@@ -78,8 +93,34 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(
             ID,
             Outcome.WARN,
-            f"`{build.text[:80]}` at {build.where}{build.via} builds an artefact but no step publishes or uploads it",
+            f"`{build.text[:160]}` at {build.where}{build.via} builds an artefact but no step publishes or uploads it",
             evidence,
             remediation="Push the image to a registry or upload the build output (e.g. actions/upload-artifact).",
             subject=build.where,
         )
+
+
+def _iac_built_image(ctx: Context, repo: RepoSnapshot, model: pipelines.Pipelines) -> Finding | None:
+    """PASS when an automated IaC deploy (`pulumi up`, `terraform apply`, `cdk deploy`) builds the image itself."""
+    deploys = [m for m in deploy_gate.automatic_deploys(model) if IAC_DEPLOY.search(m.text)]
+    if not deploys:
+        return None
+    for f in inventory.iac(ctx, repo).of("pulumi", "terraform", "cdk"):
+        text = repo.read_text(f.path) or ""
+        m = IAC_IMAGE.search(text)
+        if m is None:
+            continue
+        line = text.count("\n", 0, m.start()) + 1
+        d = deploys[0]
+        return finding(
+            ID,
+            Outcome.PASS,
+            f"`{d.text[:160]}` at {d.where}{d.via} runs the infrastructure code that builds and pushes the image "
+            f"(`{m.group(0).strip()}` at {f.path}:{line})",
+            [
+                pipelines.evidence_at(repo, d.pipeline.path, d.line, f"{d.where}: IaC deploy"),
+                pipelines.evidence_at(repo, f.path, line, f"{f.path}:{line}: image built by the IaC"),
+            ],
+            subject=d.where,
+        )
+    return None

@@ -1,0 +1,245 @@
+"""What steps do (test, build, publish, deploy, security scans), from harness/data/pipeline_tools.yaml."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from harness import redact
+from harness.probes.pipelines.model import SWALLOW, Command, Job, Pipeline, Step
+from harness.probes.pipelines.shell import split
+from harness.probes.pipelines.yamlio import load_yaml
+
+
+@dataclass(frozen=True)
+class Match:
+    """A step doing something of a kind (test, build, publish, deploy, or a scanner)."""
+
+    pipeline: Pipeline
+    job: Job
+    step: Step
+    kind: str
+    text: str  # the command or action reference that matched
+    line: int
+    tool: str = ""
+    cannot_fail: str = ""  # why a failure here never fails the pipeline ("" when it can)
+    cannot_fail_line: int | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return not self.cannot_fail
+
+    @property
+    def where(self) -> str:
+        return f"{self.pipeline.path}:{self.line}"
+
+    @property
+    def via(self) -> str:
+        """` (called from …)` when the step is in a reusable workflow called by another, else ""."""
+        return f" (called from {self.job.via})" if self.job.via else ""
+
+
+@cache
+def tools() -> dict[str, Any]:
+    text = resources.files("harness.data").joinpath("pipeline_tools.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = load_yaml(text)
+    return data
+
+
+def _uses_matches(spec: Any, step: Step) -> bool:
+    if not step.uses:
+        return False
+    if isinstance(spec, str):
+        return re.search(spec, step.uses) is not None
+    if not re.search(spec["uses"], step.uses):
+        return False
+    return all(re.search(rx, step.inputs.get(k, ""), re.I) for k, rx in spec.get("with", {}).items())
+
+
+def _swallowed(step: Step, cmd: Command, job: Job) -> tuple[str, int | None]:
+    """Why a failure of `cmd` does not fail the pipeline, or ("", None)."""
+    m = SWALLOW.search(cmd.text)
+    if m:
+        return f"`{m.group(0).strip()}` swallows the exit status", cmd.line
+    set_e_off: Command | None = None
+    for c in step.commands:
+        if c is cmd:
+            break
+        if re.search(r"\bset\s+\+e\b", c.text):
+            set_e_off = c
+        elif re.search(r"\bset\s+-[a-z]*e", c.text):
+            set_e_off = None
+    if set_e_off is not None:
+        return "`set +e` before the command ignores its exit status", set_e_off.line
+    if step.cannot_fail:
+        return step.cannot_fail, step.cannot_fail_line
+    if job.cannot_fail:
+        return job.cannot_fail, job.cannot_fail_line
+    return "", None
+
+
+def runs(cmd: Command) -> list[tuple[str, str, str]]:
+    """(simple command, where it is defined, its whole line) for each command `cmd` runs, itself first."""
+    cached: list[tuple[str, str, str]] | None = cmd.__dict__.get("_runs")  # classified many times per run
+    if cached is not None:
+        return cached
+    out = [(s.text, "", cmd.text) for s in cmd.simples if not s.inert]
+    if cmd.stdin and out and out[0][0].startswith("ssh "):  # `ssh host <<EOF ... EOF`: the heredoc runs remotely
+        out[0] = (f"{out[0][0]} {' '.join(cmd.stdin.split())}", "", cmd.text)
+    for text, source in cmd.inner:
+        out += [(s.text, source, text) for s in split(text) if not s.inert]
+    cmd.__dict__["_runs"] = out
+    return out
+
+
+def _first(patterns: list[re.Pattern[str]], cmd: Command) -> tuple[str, str, str] | None:
+    return next((hit for hit in runs(cmd) if any(rx.match(hit[0]) for rx in patterns)), None)
+
+
+def _shown(cmd: Command, hit: tuple[str, str, str]) -> str:
+    text, source, _ = hit
+    return mask_urls(f"{cmd.text[:60]} → `{text[:40]}` ({source})" if source else cmd.text)
+
+
+# A deploy hook's URL is its credential (Render's `?key=`, Netlify's and Vercel's hook ids): shown masked, and
+# registered so that the report masks it wherever else it appears (evidence excerpts).
+URL_QUERY_VALUE = re.compile(r"(https?://[^\s'\"]*?[?&][\w.-]+=)([^&\s'\"#]+)")
+HOOK_PATH = re.compile(
+    r"(https?://(?:api\.netlify\.com/build_hooks|api\.vercel\.com/v1/integrations/deploy/[\w-]+"
+    r"|[\w.-]*hooks?[\w.-]*\.[a-z]+(?:/[\w.-]+)*?)/)([\w-]{8,})"
+)
+
+
+def mask_urls(text: str) -> str:
+    if "://" not in text:
+        return text
+    for rx in (URL_QUERY_VALUE, HOOK_PATH):
+        for m in rx.finditer(text):
+            redact.register(m.group(2))
+        text = rx.sub(lambda m: m.group(1) + redact.MASK, text)
+    return text
+
+
+def _swallowed_hit(
+    step: Step, cmd: Command, job: Job, hit: tuple[str, str, str], patterns: list[re.Pattern[str]] | None = None
+) -> tuple[str, int | None]:
+    """As _swallowed, and also when the indirect command's own line swallows its status (`-pytest` in make)."""
+    text, source, line_text = hit
+    m = SWALLOW.search(line_text) if source else None
+    if m:
+        return f"`{m.group(0).strip()}` swallows the exit status of `{text[:40]}` ({source})", cmd.line
+    if not source and patterns is not None:
+        # `make test` whose recipe's own test commands all ignore their failure cannot fail either.
+        inner = [h for h in runs(cmd) if h[1] and any(rx.match(h[0]) for rx in patterns)]
+        if inner and all(SWALLOW.search(h[2]) for h in inner):
+            return f"every test it runs ignores its failure (`{inner[0][2][:50]}`, {inner[0][1]})", cmd.line
+    return _swallowed(step, cmd, job)
+
+
+@cache
+def _patterns(kind: str) -> list[re.Pattern[str]]:
+    return [re.compile(rx) for rx in tools()["kinds"][kind].get("run", [])]
+
+
+def classify(pipe: Pipeline, kind: str) -> list[Match]:
+    """Every step of `pipe` doing `kind` (test, build, publish or deploy)."""
+    spec = tools()["kinds"][kind]
+    patterns = _patterns(kind)
+    out: list[Match] = []
+    for job in pipe.jobs:
+        seen = pipe.view(job.path)
+        for step in job.steps:
+            if any(_uses_matches(u, step) for u in spec.get("uses", [])):
+                why, wline = _swallowed(step, Command("", step.line), job)
+                out.append(Match(seen, job, step, kind, step.uses, step.line, cannot_fail=why, cannot_fail_line=wline))
+            for cmd in step.commands:
+                hit = _first(patterns, cmd)
+                if hit is not None:
+                    why, wline = _swallowed_hit(step, cmd, job, hit, patterns)
+                    out.append(
+                        Match(
+                            seen, job, step, kind, _shown(cmd, hit), cmd.line, cannot_fail=why, cannot_fail_line=wline
+                        )
+                    )
+    return out
+
+
+def teardown_of(deploy: Match) -> tuple[str, int] | None:
+    """(command, line) that undoes `deploy` later in the same pipeline: then it built a test environment."""
+    pipe = deploy.pipeline
+    for pair in tools().get("teardown", []):
+        if not re.match(pair["deploy"], deploy.text) and not re.search(pair["deploy"], deploy.step.uses or "-"):
+            continue
+        undo = _tool_pattern(pair["undo"])
+        after = False
+        for job in pipe.jobs:
+            for step in job.steps:
+                for cmd in step.commands:
+                    if cmd.line == deploy.line and step is deploy.step:
+                        after = True
+                    elif after and _first([undo], cmd) is not None:
+                        return cmd.text, cmd.line
+                if after and step is not deploy.step and step.uses and undo.search(step.inputs.get("command", "")):
+                    return f"{step.uses} command: {step.inputs.get('command')}", step.line
+            after = after or job is deploy.job
+    return None
+
+
+@cache
+def _tool_pattern(rx: str) -> re.Pattern[str]:
+    return re.compile(rx)
+
+
+def security_scans(pipe: Pipeline) -> list[Match]:
+    out: list[Match] = []
+    for tool in tools()["security"]:
+        for job in pipe.jobs:
+            for step in job.steps:
+                hits: list[tuple[str, int, Command | None, tuple[str, str, str] | None]] = []
+                if tool.get("uses") and step.uses and re.search(tool["uses"], step.uses, re.I):
+                    hits.append((step.uses, step.line, None, None))
+                if tool.get("run"):
+                    for cmd in step.commands:
+                        hit = _first([_tool_pattern(tool["run"])], cmd)
+                        if hit is not None:
+                            hits.append((_shown(cmd, hit), cmd.line, cmd, hit))
+                for text, line, found, how in hits:
+                    blank = Command("", line)
+                    why, wline = _swallowed_hit(step, found or blank, job, how or ("", "", ""))
+                    config = text + "\n" + "\n".join(f"{k}: {v}" for k, v in step.inputs.items())
+                    soft = next((rx for rx in tool.get("soft", []) if re.search(rx, config)), None)
+                    hard = any(re.search(rx, config) for rx in tool.get("hard", []))
+                    default = tool.get("fails_by_default")
+                    if not why and soft:
+                        why, wline = f"`{re.search(soft, config).group(0)}` stops it failing the build", line  # type: ignore[union-attr]
+                    elif not why and default is False and not hard:
+                        why, wline = (
+                            f"{tool['tool']} exits 0 on findings unless told to fail (e.g. an exit-code option)",
+                            line,
+                        )
+                    elif not why and default == "report" and not hard:
+                        why, wline = f"{tool['tool']} reports to a dashboard; it fails no build by itself", line
+                    seen = pipe.view(job.path)
+                    out.append(Match(seen, job, step, tool["category"], text, line, tool["tool"], why, wline))
+    for template, line in pipe.templates:
+        for t in tools()["gitlab_templates"]:
+            if t["template"].lower() in template.lower():
+                dummy = Job("(template)", template, line, line)
+                step = Step(template, line, line, uses=template)
+                out.append(
+                    Match(
+                        pipe,
+                        dummy,
+                        step,
+                        t["category"],
+                        template,
+                        line,
+                        t["tool"],
+                        "GitLab's template jobs set allow_failure: true",
+                        line,
+                    )
+                )
+    return out

@@ -1,0 +1,266 @@
+"""What a pipeline command runs indirectly: an image's CMD, a compose service's command, a make recipe.
+
+`docker run app-test` runs whatever the Dockerfile stage that built `app-test` (in the same pipeline)
+says in ENTRYPOINT/CMD; `docker compose run tests` runs the service's command, entrypoint or its image's
+CMD; `make ci` runs the target's recipe. Each such command is recorded on the pipeline Command (`inner`)
+with where it is defined, so that the classifier judges what really runs.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from typing import Any
+
+from harness.probes.inventory import parse_dockerfile, split_image
+from harness.probes.pipelines.model import Command, Pipeline, Step
+from harness.probes.pipelines.shell import Simple
+from harness.probes.pipelines.yamlio import as_str, load_yaml, mapping
+from harness.probes.repository import RepoSnapshot
+
+MAX_FILE_BYTES = 500_000
+MAX_MAKE_DEPTH = 3
+COMPOSE_DEFAULTS = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+BUILD_VALUE_OPTS = {"-t", "--tag", "-f", "--file", "--target", "--build-arg", "--platform", "--label", "--secret"}
+BUILD_VALUE_OPTS |= {"--cache-from", "--cache-to", "--network", "--progress", "--iidfile", "--output", "-o"}
+MAKE_TARGET = re.compile(r"^([A-Za-z0-9_.%/ -]+?)\s*::?(?!=)(.*)$")
+
+
+class _Files:
+    """Reads and parses each file once per collection."""
+
+    def __init__(self, repo: RepoSnapshot) -> None:
+        self.repo = repo
+        self.cache: dict[str, Any] = {}
+
+    def text(self, path: str) -> str | None:
+        path = posixpath.normpath(path).lstrip("/")
+        if path not in self.cache:
+            entry = self.repo.get(path)
+            ok = entry is not None and entry.is_regular and entry.size <= MAX_FILE_BYTES
+            self.cache[path] = self.repo.read_text(path, MAX_FILE_BYTES) if ok else None
+        value = self.cache[path]
+        return value if isinstance(value, str) else None
+
+    def compose(self, path: str) -> dict[str, Any]:
+        key = f"compose:{path}"
+        if key not in self.cache:
+            text = self.text(path)
+            try:
+                doc = load_yaml(text) if text else None
+            except Exception:
+                doc = None
+            self.cache[key] = mapping(doc)
+        value = self.cache[key]
+        return value if isinstance(value, dict) else {}
+
+
+def resolve(pipes: list[Pipeline], repo: RepoSnapshot) -> None:
+    files = _Files(repo)
+    for pipe in pipes:
+        commands = [c for job in pipe.jobs for step in job.steps for c in step.commands]
+        try:
+            images = _built_images(commands)
+            images.update(_action_images([step for job in pipe.jobs for step in job.steps]))
+            for cmd in commands:
+                for simple in cmd.simples:
+                    cmd.inner += _inner(simple, images, files)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
+            continue  # what a file it names runs stays unknown: the command is judged by its own words
+
+
+def _built_images(commands: list[Command]) -> dict[str, tuple[str, str]]:
+    """Image name (no tag) → (Dockerfile path, target stage) for each `docker build` in the pipeline."""
+    out: dict[str, tuple[str, str]] = {}
+    for cmd in commands:
+        for s in cmd.simples:
+            w = list(s.words)
+            if w[:2] not in (["docker", "build"], ["podman", "build"], ["buildah", "bud"]) and w[:3] not in (
+                ["docker", "buildx", "build"],
+                ["docker", "image", "build"],
+            ):
+                continue
+            tags, dockerfile, target, context = [], "", "", "."
+            i = 3 if w[1] in ("buildx", "image") else 2
+            while i < len(w):
+                opt = w[i]
+                key, eq, val = opt.partition("=")
+                if eq and key in BUILD_VALUE_OPTS:
+                    opt, value, i = key, val, i + 1
+                elif opt in BUILD_VALUE_OPTS and i + 1 < len(w):
+                    value, i = w[i + 1], i + 2
+                else:
+                    if not opt.startswith("-"):
+                        context = opt
+                    i += 1
+                    continue
+                if opt in ("-t", "--tag"):
+                    tags.append(value)
+                elif opt in ("-f", "--file"):
+                    dockerfile = value
+                elif opt == "--target":
+                    target = value
+            path = dockerfile or posixpath.join(context, "Dockerfile")
+            for tag in tags:
+                out[split_image(tag).name] = (posixpath.normpath(path), target)
+    return out
+
+
+def _action_images(steps: list[Step]) -> dict[str, tuple[str, str]]:
+    """Images built by docker/build-push-action (`tags`, `file`, `context`, `target` inputs)."""
+    out: dict[str, tuple[str, str]] = {}
+    for step in steps:
+        if "docker/build-push-action" not in step.uses:
+            continue
+        context = step.inputs.get("context", ".") or "."
+        path = step.inputs.get("file") or posixpath.join(context, "Dockerfile")
+        for tag in re.split(r"[\s,]+", step.inputs.get("tags", "")):
+            if tag:
+                out[split_image(tag).name] = (posixpath.normpath(path), step.inputs.get("target", ""))
+    return out
+
+
+def _inner(simple: Simple, images: dict[str, tuple[str, str]], files: _Files) -> list[tuple[str, str]]:
+    if simple.container[:1] == ("image",):
+        built = images.get(split_image(simple.container[1]).name)
+        return _image_command(files, *built) if built else []
+    if simple.container[:1] == ("service",):
+        return _service_command(files, simple.container[1], list(simple.container[2:]))
+    if simple.words and simple.words[0] in ("make", "gmake"):
+        return _make(files, list(simple.words[1:]))
+    return []
+
+
+def _image_command(files: _Files, dockerfile: str, target: str) -> list[tuple[str, str]]:
+    """The command a container of this Dockerfile stage runs (ENTRYPOINT + CMD, inherited from its base stage)."""
+    text = files.text(dockerfile)
+    if text is None:
+        return []
+    stages: list[tuple[str, str, dict[str, tuple[str, int]]]] = []  # (name, base, {ENTRYPOINT/CMD: (args, line)})
+    for ins in parse_dockerfile(text):
+        if ins.keyword == "FROM":
+            words = ins.args.split()
+            name = words[-1] if len(words) >= 3 and words[-2].lower() == "as" else ""
+            base = next((w for w in words if not w.startswith("--")), "")
+            stages.append((name, base, {}))
+        elif ins.keyword in ("CMD", "ENTRYPOINT") and stages:
+            stages[-1][2][ins.keyword] = (ins.args, ins.line)
+            if ins.keyword == "ENTRYPOINT":
+                stages[-1][2].pop("CMD", None)  # a later ENTRYPOINT resets an inherited CMD
+    stage = next((s for s in stages if target and s[0] == target), stages[-1] if stages else None)
+    seen: set[str] = set()
+    found: dict[str, tuple[str, int]] = {}
+    while stage is not None and stage[0] not in seen:
+        seen.add(stage[0])
+        for key, value in stage[2].items():
+            found.setdefault(key, value)
+        stage = next((s for s in stages if s[0] and s[0] == stage[1]), None)
+    entry, cmd = found.get("ENTRYPOINT"), found.get("CMD")
+    parts = [_exec_form(v[0]) for v in (entry, cmd) if v]
+    if not parts:
+        return []
+    line = (entry or cmd or ("", 1))[1]
+    return [(" ".join(parts), f"{dockerfile}:{line} {'ENTRYPOINT' if entry else 'CMD'}")]
+
+
+def _exec_form(args: str) -> str:
+    """`["pytest", "-q"]` → `pytest -q`; shell form as written."""
+    if args.startswith("["):
+        try:
+            items = json.loads(args)
+        except ValueError:
+            return args
+        if isinstance(items, list):
+            return " ".join(str(i) if " " not in str(i) else f"'{i}'" for i in items)
+    return args
+
+
+def _service_command(files: _Files, service: str, compose_files: list[str]) -> list[tuple[str, str]]:
+    paths = compose_files or [p for p in COMPOSE_DEFAULTS if files.text(p) is not None][:1]
+    for path in reversed(paths):  # later -f files override earlier ones
+        spec = mapping(mapping(files.compose(path).get("services")).get(service))
+        if not spec:
+            continue
+        parts = [_compose_value(spec.get(k)) for k in ("entrypoint", "command") if spec.get(k)]
+        if parts:
+            return [(" ".join(parts), f"service `{service}` in {path}")]
+        build = spec.get("build")
+        if build is not None:
+            build_map = mapping(build)
+            context = as_str(build) if isinstance(build, str) else as_str(build_map.get("context")) or "."
+            base = posixpath.dirname(path)
+            dockerfile = posixpath.join(base, context, as_str(build_map.get("dockerfile")) or "Dockerfile")
+            return _image_command(files, posixpath.normpath(dockerfile), as_str(build_map.get("target")))
+    return []
+
+
+def _compose_value(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(as_str(v) for v in value)
+    return as_str(value)
+
+
+def _make(files: _Files, args: list[str]) -> list[tuple[str, str]]:
+    makefile, directory, targets, i = "", "", [], 0
+    while i < len(args):
+        a = args[i]
+        if a in ("-f", "--file", "--makefile", "-C", "--directory") and i + 1 < len(args):
+            if a in ("-C", "--directory"):
+                directory = args[i + 1]
+            else:
+                makefile = args[i + 1]
+            i += 2
+            continue
+        if not a.startswith("-") and "=" not in a:
+            targets.append(a)
+        i += 1
+    candidates = [makefile] if makefile else ["GNUmakefile", "makefile", "Makefile"]
+    path = next(
+        (p for c in candidates if files.text(p := posixpath.normpath(posixpath.join(directory, c))) is not None), ""
+    )
+    text = files.text(path) if path else None
+    if text is None:
+        return []
+    recipes = _recipes(text)
+    if not targets and recipes:
+        targets = [next(iter(recipes))]
+    out: list[tuple[str, str]] = []
+    for target in targets:
+        out += _expand(recipes, target, path, 0)
+    return out
+
+
+def _recipes(text: str) -> dict[str, tuple[int, list[str], list[tuple[str, int]]]]:
+    """Target → (line, prerequisites, [(recipe line, line number)])."""
+    out: dict[str, tuple[int, list[str], list[tuple[str, int]]]] = {}
+    current: list[tuple[str, int]] | None = None
+    for no, line in enumerate(text.splitlines(), 1):
+        if line.startswith("\t"):
+            if current is not None and line.strip():
+                current.append((line.strip().lstrip("@+").strip(), no))
+            continue
+        m = MAKE_TARGET.match(line)
+        if not m or line.startswith((" ", "#")) or "=" in m.group(1):
+            current = None if line.strip() and not line.startswith("#") else current
+            continue
+        current = []
+        for name in m.group(1).split():
+            if not name.startswith("."):
+                out.setdefault(name, (no, m.group(2).split(";")[0].split(), current))
+    return out
+
+
+def _expand(
+    recipes: dict[str, tuple[int, list[str], list[tuple[str, int]]]], target: str, path: str, depth: int
+) -> list[tuple[str, str]]:
+    if target not in recipes or depth > MAX_MAKE_DEPTH:
+        return []
+    _, prereqs, lines = recipes[target]
+    out: list[tuple[str, str]] = []
+    for pre in prereqs:
+        out += _expand(recipes, pre, path, depth + 1)
+    for text, no in lines:
+        # A `-` prefix makes make ignore the command's failure.
+        out.append((text[1:] + " || true", f"{path}:{no}") if text.startswith("-") else (text, f"{path}:{no}"))
+    return out

@@ -1,0 +1,87 @@
+"""Pipelines: projects dressed up to look tested and deployed, and pipeline files built to hurt the reader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.hostile import Env, HostileCase, commit_all, criterion_status, fails, outcomes
+
+SECRET = "rnd_PLANTEDhookKEY4242"
+
+
+def _write(env: Env, files: dict[str, str]) -> list[str]:
+    for path, text in files.items():
+        target = env.project / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    commit_all(env.project)
+    return ["--scope", "repository"]
+
+
+def _installs_not_tests(env: Env) -> list[str]:
+    wf = (
+        "on: [push, pull_request]\njobs:\n  ci:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: pip install pytest pytest-cov bandit safety\n"
+        "      - run: echo 'pytest passed' && make test\n"
+        "      - run: python -m pytest || echo 'tests failed, shipping anyway'\n"
+    )
+    # The Makefile's recipe would run (and drop the marker) if harness ever executed it.
+    makefile = f"test:\n\t-pytest\n\ttouch {env.marker}\n"
+    return _write(
+        env, {".github/workflows/ci.yml": wf, "Makefile": makefile, "tests/test_x.py": "def test_x(): pass\n"}
+    )
+
+
+def _ci1_not_met(report: dict[str, Any] | None) -> str | None:
+    status = criterion_status(report, "CI-1")
+    return None if status == "not_met" else f"CI-1 is {status}"
+
+
+def _throwaway_env(env: Env) -> list[str]:
+    wf = (
+        "on: [push]\njobs:\n  e2e:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: terraform apply -auto-approve\n      - run: pytest tests/e2e\n"
+        "      - run: terraform destroy -auto-approve\n        if: always()\n"
+    )
+    return _write(env, {".github/workflows/e2e.yml": wf, "main.tf": 'resource "null_resource" "x" {}\n'})
+
+
+def _hook_key(env: Env) -> list[str]:
+    wf = (
+        "on: [push]\njobs:\n  ship:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest\n"
+        f'      - run: curl -fsS -X POST "https://api.render.com/deploy/srv-c0ffee?key={SECRET}"\n'
+    )
+    return _write(env, {".github/workflows/ship.yml": wf})
+
+
+def _deploy_seen(report: dict[str, Any] | None) -> str | None:
+    got = outcomes(report, "repo.pipeline-deploy")
+    return None if got == {"pass"} else f"the deploy hook was not seen as a deploy: {sorted(got)}"
+
+
+def _many_targets(env: Env) -> list[str]:
+    # A make chain thousands deep, a compose service whose image is built from a Dockerfile naming itself as its
+    # base, and a workflow pointing at all of them: the reader must stay bounded, and run none of it.
+    wf = (
+        "on: [push]\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: make t0\n      - run: docker compose run tests\n"
+    )
+    files = {
+        ".github/workflows/ci.yml": wf,
+        "Makefile": "".join(f"t{i}: t{i + 1}\n\ttouch {env.marker}\n" for i in range(3000)),
+        "compose.yaml": "services:\n  tests:\n    build:\n      context: .\n      target: loop\n",
+        "Dockerfile": "FROM loop AS loop\nCMD pytest\n",
+    }
+    return _write(env, files)
+
+
+CASES = [
+    HostileCase(
+        "pipelines-installs-and-swallowed-tests", "false-pass", _installs_not_tests, _ci1_not_met, deadline_s=120
+    ),
+    HostileCase(
+        "pipelines-throwaway-environment", "false-pass", _throwaway_env, fails("repo.pipeline-deploy"), deadline_s=120
+    ),
+    HostileCase("pipelines-deploy-hook-key", "leak", _hook_key, _deploy_seen, (SECRET,), deadline_s=120),
+    HostileCase("pipelines-endless-indirection", "resources", _many_targets, deadline_s=120),
+]
