@@ -1,13 +1,17 @@
 """Runs checks concurrently, each under a deadline; never lets one check sink the run.
 
 A check that raises, or is still running at its deadline, becomes a
-could-not-check finding. Threads are daemons so that an overrunning check
-cannot keep the process alive; exclusive checks (those that disturb the
-target) run one at a time after the concurrent ones.
+could-not-check finding. An overrunning check is stopped, not abandoned: the
+processes it started are killed and DeadlineExceeded is raised in its thread
+(probes also poll `ctx.check_deadline()`), so it stops using CPU and memory.
+Threads are daemons so that a check stuck in a C call cannot keep the process
+alive; exclusive checks (those that disturb the target) run one at a time
+after the concurrent ones.
 """
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 import traceback
@@ -15,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness import sandbox
 from harness.checks.base import Check
 from harness.context import Context, DeadlineExceeded, Shared
 from harness.model import Evidence, Finding, Outcome, now_iso, worst
@@ -94,13 +99,21 @@ class _Runner(threading.Thread):
         self.findings: list[Finding] | None = None
         self.error: BaseException | None = None
         self.tb: str = ""
+        self.children = sandbox.Children()
 
     def run(self) -> None:
         try:
-            self.findings = _collect(self.check, self.ctx)
+            with sandbox.bound(self.children):
+                self.findings = _collect(self.check, self.ctx)
         except BaseException as exc:
             self.error = exc
             self.tb = traceback.format_exc(limit=-3)
+
+    def stop(self) -> None:
+        """Kill the check's processes and raise DeadlineExceeded in its thread at its next bytecode."""
+        self.children.kill()
+        if self.ident is not None and self.is_alive():
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.ident), ctypes.py_object(DeadlineExceeded))
 
 
 def run_one(check: Check, shared: Shared, timeout: float) -> CheckResult:
@@ -112,6 +125,7 @@ def run_one(check: Check, shared: Shared, timeout: float) -> CheckResult:
         runner.join(0.05)
     duration = time.monotonic() - t0
     if runner.is_alive():
+        runner.stop()
         if shared.cancel.is_set():
             reason, status = "the run was interrupted before this check finished", "not_run"
         else:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import redact
+from harness import redact, sandbox
 from harness.context import Context
 from harness.model import Evidence
 from harness.probes import gitcmd
@@ -209,7 +209,7 @@ def load(root: Path, deadline: float | None = None) -> History:
     refs, remotes = _refs(root), _remotes(root)
     timeout = LOG_TIMEOUT_S if deadline is None else max(1.0, min(LOG_TIMEOUT_S, deadline - time.monotonic()))
     args = [
-        "git", "-C", str(root), "-c", "core.quotePath=false", "log",
+        *gitcmd.argv(root, ["log"]),
         "--exclude=refs/notes/*", "--exclude=refs/stash", "--all", "HEAD",
         "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv",
         f"--max-count={MAX_COMMITS}", f"--format={_FORMAT}", "--numstat", "--summary",
@@ -218,9 +218,7 @@ def load(root: Path, deadline: float | None = None) -> History:
     truncated = ""
     read = 0
     started = time.monotonic()
-    proc = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=gitcmd.git_env()
-    )
+    proc = sandbox.popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=gitcmd.git_env())
     assert proc.stdout is not None
 
     def lines() -> Iterator[str]:
@@ -404,13 +402,11 @@ def patches(
     into lines, which is what makes a scan of a long history cheap.
     """
     args = [
-        "git", "-C", str(root), "-c", "core.quotePath=false", "log",
+        *gitcmd.argv(root, ["log"]),
         "--exclude=refs/notes/*", "--exclude=refs/stash", "--all", "HEAD",
         "-p", "-U0", "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv", "--format=" + _START + "%H",
     ]  # fmt: skip
-    proc = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=gitcmd.git_env()
-    )
+    proc = sandbox.popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=gitcmd.git_env())
     assert proc.stdout is not None
     start = _START.encode()
     buffer = b""

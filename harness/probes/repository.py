@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import fsutil
+from harness import fsutil, sandbox
 from harness.context import Context
 from harness.probes import gitcmd
 
@@ -161,10 +161,9 @@ class RepoSnapshot:
 
     def _fetch(self, oids: list[str], wanted: dict[str, tuple[int, list[str]]]) -> bool:
         try:
-            proc = subprocess.run(
-                ["git", "-C", str(self.root), "cat-file", "--batch"],
+            proc = sandbox.run(
+                gitcmd.argv(self.root, ["cat-file", "--batch"]),
                 input="".join(f"{oid}\n" for oid in oids).encode(),
-                capture_output=True,
                 timeout=PREFETCH_TIMEOUT_S,
                 env=gitcmd.git_env(),
             )
@@ -202,7 +201,7 @@ class RepoSnapshot:
         try:
             if self._batch is None or self._batch.poll() is not None:
                 self._batch = subprocess.Popen(
-                    ["git", "-C", str(self.root), "cat-file", "--batch"],
+                    gitcmd.argv(self.root, ["cat-file", "--batch"]),
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
