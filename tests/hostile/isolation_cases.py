@@ -1,0 +1,185 @@
+"""Issue 10: the project under verification is untrusted.
+
+Code execution: every trap a project can commit or configure (a fake tool package,
+interpreter start-up files, git configuration naming programs) touches the marker if
+it ever runs. Resources: YAML alias bombs, FIFOs, huge blobs finish quickly and
+small, with could-not-check for the file concerned and the other checks intact.
+"""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.hostile import Env, HostileCase, commit_all, git, outcomes
+
+BAD_PY = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+REPO = ["--scope", "repository"]
+
+
+def _trap(env: Env, rel: str = "tools/trap.sh") -> Path:
+    """An executable committed in the project that marks that it ran."""
+    path = env.project / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\ntouch '{env.marker}'\ncat\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def _py_trap(env: Env) -> str:
+    return f"open({str(env.marker)!r}, 'w').close()\n"
+
+
+def _base(env: Env) -> None:
+    (env.project / "app").mkdir(parents=True, exist_ok=True)
+    (env.project / "app" / "main.py").write_text(BAD_PY)
+    (env.project / "README.md").write_text("# project\n")
+
+
+def _bandit_ran(report: dict[str, Any] | None) -> str | None:
+    got = outcomes(report, "repo.bandit")
+    return None if "fail" in got else f"the real bandit did not judge app/main.py: {sorted(got)}"
+
+
+# -- a fake tool package or interpreter start-up file in the project ------------------
+
+
+def _fake_package(name: str) -> Callable[[Env], list[str]]:
+    def build(env: Env) -> list[str]:
+        _base(env)
+        pkg = env.project / name
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text(_py_trap(env))
+        (pkg / "__main__.py").write_text(_py_trap(env))
+        (env.project / "requirements.txt").write_text("flask==2.0.0\n")
+        commit_all(env.project)
+        return [*REPO, "--online-audit"] if name == "pip_audit" else REPO
+
+    return build
+
+
+def _startup_files(env: Env) -> list[str]:
+    _base(env)
+    for name in ("sitecustomize.py", "usercustomize.py"):
+        (env.project / name).write_text(_py_trap(env))
+    (env.project / "zz-harness.pth").write_text(f"import os; os.close(os.open({str(env.marker)!r}, os.O_CREAT))\n")
+    commit_all(env.project)
+    return REPO
+
+
+# -- git configuration naming programs ---------------------------------------------
+
+
+def _git_config(*pairs: tuple[str, str], attributes: str = "", signed: bool = False) -> Callable[[Env], list[str]]:
+    def build(env: Env) -> list[str]:
+        _base(env)
+        trap = _trap(env)
+        if attributes:
+            (env.project / ".gitattributes").write_text(attributes)
+        (env.project / "app" / "settings.py").write_text("DEBUG = False\n")
+        commit_all(env.project, "first")
+        (env.project / "app" / "settings.py").write_text("DEBUG = True\n")
+        commit_all(env.project, "second")
+        if signed:
+            _sign_head(env.project)
+        for key, value in pairs:
+            git(env.project, "config", key, value.format(trap=trap))
+        return REPO
+
+    return build
+
+
+def _sign_head(repo: Path) -> None:
+    """Rewrite HEAD as a commit carrying a (bogus) PGP signature: enough for git to call gpg.program."""
+    raw = git(repo, "cat-file", "commit", "HEAD")
+    header, _, message = raw.partition("\n\n")
+    sig = "gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAABCAAdFiEEbogus\n -----END PGP SIGNATURE-----"
+    body = f"{header}\n{sig}\n\n{message}\n"
+    sha = _hash_object(repo, body)
+    git(repo, "update-ref", "refs/heads/main", sha)
+
+
+def _hash_object(repo: Path, body: str) -> str:
+    import subprocess
+
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "hash-object", "-t", "commit", "-w", "--stdin"],
+        input=body,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return proc.stdout.strip()
+
+
+def _hooks(env: Env) -> list[str]:
+    build = _git_config(("core.hooksPath", "hooks"))
+    args = build(env)
+    hooks = env.project / ".git" / "hooks"
+    hooks.mkdir(exist_ok=True)
+    for name in ("post-checkout", "pre-commit", "post-index-change", "reference-transaction", "fsmonitor-watchman"):
+        for folder in (hooks, env.project / "hooks"):
+            folder.mkdir(exist_ok=True)
+            (folder / name).write_text(f"#!/bin/sh\ntouch '{env.marker}'\n")
+            (folder / name).chmod(0o755)
+    return args
+
+
+def _include(env: Env) -> list[str]:
+    _base(env)
+    trap = _trap(env)
+    (env.project / "app" / "settings.py").write_text("DEBUG = False\n")
+    commit_all(env.project, "first")
+    (env.project / "app" / "settings.py").write_text("DEBUG = True\n")
+    (env.project / ".gitattributes").write_text("*.py diff=trap filter=trap\n")
+    commit_all(env.project, "second")
+    included = env.project / "tools" / "git.inc"
+    included.write_text(
+        f"[core]\n\tfsmonitor = {trap}\n\tpager = {trap}\n[diff]\n\texternal = {trap}\n"
+        f'[diff "trap"]\n\ttextconv = {trap}\n[filter "trap"]\n\tclean = {trap}\n\tsmudge = {trap}\n'
+    )
+    git(env.project, "config", "include.path", str(included))
+    git(env.project, "config", f"includeIf.gitdir:{env.project}/.path", str(included))
+    return REPO
+
+
+CODE_EXECUTION = [
+    HostileCase("fake-bandit-package", "code-execution", _fake_package("bandit"), _bandit_ran, deadline_s=180),
+    HostileCase("fake-pip-audit-package", "code-execution", _fake_package("pip_audit"), deadline_s=180),
+    HostileCase("python-startup-files", "code-execution", _startup_files, _bandit_ran, deadline_s=180),
+    HostileCase(
+        "git-gpg-program",
+        "code-execution",
+        _git_config(("log.showSignature", "true"), ("gpg.program", "{trap}"), signed=True),
+        deadline_s=180,
+    ),
+    HostileCase("git-fsmonitor", "code-execution", _git_config(("core.fsmonitor", "{trap}")), deadline_s=180),
+    HostileCase("git-diff-external", "code-execution", _git_config(("diff.external", "{trap}")), deadline_s=180),
+    HostileCase(
+        "git-textconv",
+        "code-execution",
+        _git_config(("diff.trap.textconv", "{trap}"), attributes="*.py diff=trap\n"),
+        deadline_s=180,
+    ),
+    HostileCase(
+        "git-pager", "code-execution", _git_config(("core.pager", "{trap}"), ("pager.log", "{trap}")), deadline_s=180
+    ),
+    HostileCase("git-hooks", "code-execution", _hooks, deadline_s=180),
+    HostileCase(
+        "git-filter-driver",
+        "code-execution",
+        _git_config(
+            ("filter.trap.clean", "{trap}"),
+            ("filter.trap.smudge", "{trap}"),
+            ("filter.trap.process", "{trap}"),
+            attributes="* filter=trap\n",
+        ),
+        deadline_s=180,
+    ),
+    HostileCase("git-include-path", "code-execution", _include, deadline_s=180),
+]
+
+CASES = [*CODE_EXECUTION]
