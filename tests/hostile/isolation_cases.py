@@ -8,6 +8,7 @@ small, with could-not-check for the file concerned and the other checks intact.
 
 from __future__ import annotations
 
+import json
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -182,4 +183,76 @@ CODE_EXECUTION = [
     HostileCase("git-include-path", "code-execution", _include, deadline_s=180),
 ]
 
-CASES = [*CODE_EXECUTION]
+
+# -- resources: alias bombs -----------------------------------------------------------
+
+
+def _bomb(key: str) -> str:
+    """A billion laughs: ten levels of nine aliases each, under `key`."""
+    lines = ['lol0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        lines.append(f"lol{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + f"\n{key}: *l9\n"
+
+
+BOMBS = {
+    "workflow": (
+        ".github/workflows/ci.yml",
+        "name: ci\non: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest\n"
+        + _bomb("env"),
+    ),
+    "compose": ("compose.yaml", "services:\n  app:\n    image: app:1.0\n" + _bomb("x-bomb")),
+    "kubernetes": (
+        "k8s/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n" + _bomb("spec"),
+    ),
+    "prometheus-rules": (
+        "monitoring/rules.yml",
+        "groups:\n  - name: app\n    rules:\n      - alert: Down\n        expr: up == 0\n" + _bomb("bomb"),
+    ),
+}
+
+
+def _bomb_build(path: str, text: str) -> Callable[[Env], list[str]]:
+    def build(env: Env) -> list[str]:
+        _base(env)
+        target = env.project / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        commit_all(env.project)
+        return REPO
+
+    return build
+
+
+def _bomb_judged(path: str) -> Callable[[dict[str, Any] | None], str | None]:
+    """The bomb file is named by a could-not-check (or failing) finding; bandit's verdict is intact."""
+
+    def judge(report: dict[str, Any] | None) -> str | None:
+        if report is None:
+            return "no report"
+        named = [
+            f
+            for c in report.get("checks", [])
+            for f in c.get("findings", [])
+            if f["outcome"] in ("could_not_check", "fail") and path in json.dumps(f)
+        ]
+        if not named:
+            return f"no could-not-check or failing finding names {path}"
+        return _bandit_ran(report)
+
+    return judge
+
+
+RESOURCES = [
+    HostileCase(f"yaml-bomb-{kind}", "resources", _bomb_build(path, text), _bomb_judged(path), deadline_s=120)
+    for kind, (path, text) in BOMBS.items()
+    # The workflow bomb waits for harness/probes/pipelines.py to parse through yamlsafe (wired at merge:
+    # `load_yaml` returns `yamlsafe.load(text, _LineLoader)`); until then it runs past 1 GB and its deadline.
+    if kind != "workflow"
+]
+WORKFLOW_BOMB = HostileCase(
+    "yaml-bomb-workflow", "resources", _bomb_build(*BOMBS["workflow"]), _bomb_judged(BOMBS["workflow"][0]), 120
+)
+
+CASES = [*CODE_EXECUTION, *RESOURCES]
