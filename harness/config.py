@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import fsutil
+
 CONFIG_NAME = "harness.toml"
 MAX_CONFIG_BYTES = 1_000_000
 
@@ -245,13 +247,13 @@ def load_file(path: Path) -> Config:
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise ConfigError(f"{path}: configuration file larger than {MAX_CONFIG_BYTES} bytes")
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(fsutil.read_text_bounded(path, MAX_CONFIG_BYTES))  # a FIFO never blocks
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
     return from_dict(data, path.parent.resolve())
 
 

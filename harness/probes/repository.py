@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -272,7 +273,10 @@ def _list_disk(root: Path, max_files: int, problems: list[str]) -> tuple[list[Re
             except OSError as exc:
                 problems.append(f"{rel}: {exc.strerror}")
                 continue
-            mode = "120000" if full.is_symlink() else ("100755" if st.st_mode & 0o111 else "100644")
+            if not stat.S_ISREG(st.st_mode) and not stat.S_ISLNK(st.st_mode):
+                problems.append(f"{rel}: not a regular file (FIFO, socket or device): not read")
+                continue
+            mode = "120000" if stat.S_ISLNK(st.st_mode) else ("100755" if st.st_mode & 0o111 else "100644")
             files.append(RepoFile(path=rel, size=st.st_size, mode=mode))
             if len(files) >= max_files:
                 return files, True

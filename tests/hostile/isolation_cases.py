@@ -9,6 +9,7 @@ small, with could-not-check for the file concerned and the other checks intact.
 from __future__ import annotations
 
 import json
+import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -255,4 +256,29 @@ WORKFLOW_BOMB = HostileCase(
     "yaml-bomb-workflow", "resources", _bomb_build(*BOMBS["workflow"]), _bomb_judged(BOMBS["workflow"][0]), 120
 )
 
-CASES = [*CODE_EXECUTION, *RESOURCES]
+
+# -- resources: special files ---------------------------------------------------------
+
+
+def _fifos(env: Env) -> list[str]:
+    """A plain folder (not git) whose source, credentials and build files are FIFOs nobody writes to."""
+    _base(env)
+    for rel in ("app/settings.py", ".env", "requirements.txt", "Dockerfile", "compose.yaml", "harness-waivers.toml"):
+        (env.project / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(env.project / rel)
+    return REPO
+
+
+def _fifo_config(env: Env) -> list[str]:
+    _base(env)
+    os.mkfifo(env.project / "harness.toml")
+    return REPO
+
+
+SPECIAL_FILES = [
+    HostileCase("fifos-in-the-project", "resources", _fifos, _bandit_ran, deadline_s=120),
+    # A harness.toml that is not a regular file is not a configuration: never a hang.
+    HostileCase("fifo-harness-toml", "resources", _fifo_config, _bandit_ran, deadline_s=60),
+]
+
+CASES = [*CODE_EXECUTION, *RESOURCES, *SPECIAL_FILES]
