@@ -55,6 +55,13 @@ def _kill(proc: subprocess.Popen[Any]) -> None:
         proc.kill()
 
 
+def kill(proc: subprocess.Popen[Any]) -> None:
+    """Kill a child started here (and its group) and reap it."""
+    _kill(proc)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+
+
 @contextlib.contextmanager
 def bound(children: Children) -> Iterator[None]:
     """Register processes started by this thread in `children` (the engine does this per check)."""

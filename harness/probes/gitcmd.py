@@ -78,9 +78,11 @@ def argv(repo: Path, args: list[str]) -> list[str]:
     return [*cmd, *args]
 
 
-def run(repo: Path, args: list[str], timeout: float = GIT_TIMEOUT_S, check: bool = True) -> bytes:
+def run(
+    repo: Path, args: list[str], timeout: float = GIT_TIMEOUT_S, check: bool = True, input: bytes | None = None
+) -> bytes:
     try:
-        proc = sandbox.run(argv(repo, args), timeout=timeout, env=git_env())
+        proc = sandbox.run(argv(repo, args), timeout=timeout, env=git_env(), input=input)
     except subprocess.TimeoutExpired:
         raise GitError(f"git {' '.join(args[:2])} did not finish within {timeout:g} s") from None
     except OSError as exc:
