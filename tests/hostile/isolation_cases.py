@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.hostile import Env, HostileCase, commit_all, git, outcomes
+from tests.hostile import Env, HostileCase, commit_all, findings, git, outcomes
 
 BAD_PY = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
 REPO = ["--scope", "repository"]
@@ -281,4 +281,29 @@ SPECIAL_FILES = [
     HostileCase("fifo-harness-toml", "resources", _fifo_config, _bandit_ran, deadline_s=60),
 ]
 
-CASES = [*CODE_EXECUTION, *RESOURCES, *SPECIAL_FILES]
+
+# -- resources: a huge committed file -----------------------------------------------
+
+
+def _huge_file(env: Env) -> list[str]:
+    """A 200 MB text file committed (and in the history): neither held in memory nor called clean."""
+    _base(env)
+    (env.project / "data").mkdir()
+    with (env.project / "data" / "dump.sql").open("wb") as fh:
+        line = b"INSERT INTO t VALUES (1, 'padding padding padding');\n"
+        for _ in range(200_000_000 // (len(line) * 10_000)):
+            fh.write(line * 10_000)
+    commit_all(env.project, "data dump")
+    return REPO
+
+
+def _huge_judged(report: dict[str, Any] | None) -> str | None:
+    got = findings(report, "repo.secrets")
+    if not any(f["outcome"] == "could_not_check" and "data/dump.sql" in f["reason"] for f in got):
+        return f"repo.secrets does not say data/dump.sql was not read: {[f['reason'] for f in got]}"
+    return _bandit_ran(report)
+
+
+HUGE = [HostileCase("huge-committed-file", "resources", _huge_file, _huge_judged, deadline_s=180)]
+
+CASES = [*CODE_EXECUTION, *RESOURCES, *SPECIAL_FILES, *HUGE]
