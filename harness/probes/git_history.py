@@ -210,7 +210,7 @@ def load(root: Path, deadline: float | None = None) -> History:
     timeout = LOG_TIMEOUT_S if deadline is None else max(1.0, min(LOG_TIMEOUT_S, deadline - time.monotonic()))
     args = [
         *gitcmd.argv(root, ["log"]),
-        "--exclude=refs/notes/*", "--exclude=refs/stash", "--all", "HEAD",
+        "--exclude=refs/notes/*", "--exclude=refs/stash", "--exclude=refs/replace/*", "--all", "HEAD",
         "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv",
         f"--max-count={MAX_COMMITS}", f"--format={_FORMAT}", "--numstat", "--summary",
     ]  # fmt: skip

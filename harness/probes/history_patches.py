@@ -85,7 +85,7 @@ def patches(
         root,
         [
             "-c", f"core.bigFileThreshold={BIG_FILE_BYTES}", "log",
-            "--exclude=refs/notes/*", "--exclude=refs/stash", "--all", "HEAD",
+            "--exclude=refs/notes/*", "--exclude=refs/stash", "--exclude=refs/replace/*", "--all", "HEAD",
             "-p", "-U0", "--full-index", "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv",
             "--format=" + _START + "%H",
         ],
