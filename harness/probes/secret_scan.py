@@ -6,9 +6,10 @@ Judged as an assessor would: placeholders (changeme, <your-key>, xxx, ${VAR},
 example.*) hold no secrets, except a well-known token format that is not marked
 fake. In credentials files (.env, *.tfvars, .npmrc, kubeconfig ...) every
 secret-named value counts. A secret-named environment variable read with a
-literal fallback (`os.getenv("DB_PASSWORD", "hunter2")`, `process.env.X || "s3cr3t"`,
-`${X:-s3cr3t}`) in production code is what runs when the variable is unset: a
-failure for a real-looking value, a warning for a dev default. Lines of any
+literal fallback (Python's environ.get or getenv with a default, JavaScript's
+process.env.X || literal, the shell's ${X:-literal}) in production code is what
+runs when the variable is unset: a failure for a real-looking value, a warning
+for a dev default. Lines of any
 length are scanned; the evidence shows a window around the value, masked.
 """
 
