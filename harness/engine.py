@@ -2,7 +2,7 @@
 
 A check that raises, or is still running at its deadline, becomes a
 could-not-check finding. An overrunning check is stopped, not abandoned: the
-processes it started are killed and DeadlineExceeded is raised in its thread
+processes it started are killed and CheckStopped is raised in its thread
 (probes also poll `ctx.check_deadline()`), so it stops using CPU and memory.
 Threads are daemons so that a check stuck in a C call cannot keep the process
 alive; exclusive checks (those that disturb the target) run one at a time
@@ -91,6 +91,11 @@ def _collect(check: Check, ctx: Context) -> list[Finding]:
     return out
 
 
+class CheckStopped(BaseException):
+    """Raised asynchronously in an overrunning check's thread; a BaseException so `except Exception` in a
+    probe's loop cannot swallow it and keep the thread running."""
+
+
 class _Runner(threading.Thread):
     def __init__(self, check: Check, ctx: Context) -> None:
         super().__init__(name=f"check:{check.meta.id}", daemon=True)
@@ -100,20 +105,30 @@ class _Runner(threading.Thread):
         self.error: BaseException | None = None
         self.tb: str = ""
         self.children = sandbox.Children()
+        self._state = threading.Lock()
+        self._running = True  # inside run()'s outer try: where a CheckStopped from stop() is caught
+        self._stopped = False
 
     def run(self) -> None:
         try:
-            with sandbox.bound(self.children):
-                self.findings = _collect(self.check, self.ctx)
-        except BaseException as exc:
-            self.error = exc
-            self.tb = traceback.format_exc(limit=-3)
+            try:
+                with sandbox.bound(self.children):
+                    self.findings = _collect(self.check, self.ctx)
+            except BaseException as exc:
+                self.error = exc
+                self.tb = traceback.format_exc(limit=-3)
+            with self._state:
+                self._running = False
+        except CheckStopped:
+            pass  # stop() landed while the outcome was being recorded: the engine has given up on it already
 
     def stop(self) -> None:
-        """Kill the check's processes and raise DeadlineExceeded in its thread at its next bytecode."""
+        """Kill the check's processes and raise CheckStopped in its thread (once) at its next bytecode."""
         self.children.kill()
-        if self.ident is not None and self.is_alive():
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.ident), ctypes.py_object(DeadlineExceeded))
+        with self._state:
+            if self._running and not self._stopped and self.ident is not None:
+                self._stopped = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.ident), ctypes.py_object(CheckStopped))
 
 
 def run_one(check: Check, shared: Shared, timeout: float) -> CheckResult:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from harness.checks.base import Check, CheckMeta
 from harness.config import Config
@@ -134,6 +137,13 @@ def spin(ctx):
     yield Finding(ctx.check_id, Outcome.PASS, "never")  # pragma: no cover
 
 
+def spin_swallowing(ctx):
+    while True:  # a probe loop that survives any Exception must still stop
+        with contextlib.suppress(Exception):
+            sum(range(1000))
+    yield Finding(ctx.check_id, Outcome.PASS, "never")  # pragma: no cover
+
+
 def spin_child(ctx):
     from harness import sandbox
 
@@ -148,9 +158,10 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def test_an_overrun_check_stops_using_cpu(tmp_path):
+@pytest.mark.parametrize("fn", [spin, spin_swallowing], ids=["spin", "spin-swallowing-exceptions"])
+def test_an_overrun_check_stops_using_cpu(tmp_path, fn):
     s = shared(tmp_path)
-    result = run_one(make("t.spin", spin, timeout=0.5), s, 0.5)
+    result = run_one(make("t.spin", fn, timeout=0.5), s, 0.5)
     assert result.status == "timed_out"
     time.sleep(0.3)  # the thread gets the exception at its next bytecode
     assert not any(t.name == "check:t.spin" and t.is_alive() for t in threading.enumerate())
