@@ -73,6 +73,12 @@ def bound(children: Children) -> Iterator[None]:
         _local.children = previous
 
 
+def stopped() -> bool:
+    """Whether the engine killed this thread's processes (its check overran): their output is partial."""
+    children = getattr(_local, "children", None)
+    return children is not None and children.killed
+
+
 def clean_env(extra: Mapping[str, str] | None = None, *, drop: tuple[str, ...] = ()) -> dict[str, str]:
     """The environment without PYTHON* variables (PYTHONPATH, PYTHONSTARTUP...) and without `drop` prefixes."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", *drop))}

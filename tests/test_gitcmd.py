@@ -8,6 +8,9 @@ import subprocess
 
 import pytest
 
+from harness import sandbox
+from harness.config import Config
+from harness.context import DeadlineExceeded, Shared
 from harness.probes import git_history, gitcmd, repository
 
 
@@ -47,3 +50,19 @@ def test_a_repository_owned_by_another_user_is_still_read(make_repo):
     subprocess.run(["chown", "-R", "65534:65534", str(repo.path)], check=True)
     assert gitcmd.head(repo.path) == sha
     assert [f.path for f in repository.snapshot(repo.path).files] == ["a.txt"]
+
+
+def test_git_killed_at_a_checks_deadline_is_a_deadline_not_a_fact_about_the_repository(make_repo, tmp_path):
+    repo = make_repo()
+    repo.write("a.txt", "a\n").commit("one")
+    children = sandbox.Children()
+    children.kill()  # the engine stopped this check: anything it starts now is killed at once
+    with sandbox.bound(children), pytest.raises(DeadlineExceeded):
+        gitcmd.run(repo.path, ["log", "--format=%H"])
+    with sandbox.bound(children), pytest.raises(DeadlineExceeded):
+        git_history.load(repo.path)
+    # ...so the shared probe is not memoised as broken: the next check computes it afresh.
+    shared = Shared(config=Config(base_dir=tmp_path))
+    with sandbox.bound(children), pytest.raises(DeadlineExceeded):
+        shared.memo("history", lambda: git_history.load(repo.path))
+    assert len(shared.memo("history", lambda: git_history.load(repo.path)).commits) == 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import redact, sandbox
-from harness.context import Context
+from harness.context import Context, DeadlineExceeded
 from harness.model import Evidence
 from harness.probes import gitcmd
 
@@ -238,6 +238,8 @@ def load(root: Path, deadline: float | None = None) -> History:
     finally:
         proc.kill()
         proc.wait(timeout=10)
+    if sandbox.stopped():  # git was killed at a check's deadline: a partial history must not be memoised
+        raise DeadlineExceeded("git log was stopped at the check's deadline")
     if not truncated and proc.returncode not in (0, -9) and not commits:
         raise HistoryError(f"git log failed with exit code {proc.returncode}")
     if not truncated and len(commits) >= MAX_COMMITS:

@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 from harness import sandbox
+from harness.context import DeadlineExceeded
 
 GIT_TIMEOUT_S = 60.0
 
@@ -87,6 +88,8 @@ def run(
         raise GitError(f"git {' '.join(args[:2])} did not finish within {timeout:g} s") from None
     except OSError as exc:
         raise GitError(f"cannot run git: {exc}") from None
+    if sandbox.stopped():  # killed at a check's deadline: not a property of the repository (and not memoised)
+        raise DeadlineExceeded(f"git {' '.join(args[:2])} was stopped at the check's deadline")
     if check and proc.returncode != 0:
         msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(f"git {' '.join(args[:2])} failed: {msg[-1] if msg else proc.returncode}")
