@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-import yaml
+from harness import yamlsafe
 
 SUPPORTED_SCHEMA = 1
 LEVELS = ("pass", "distinction")
@@ -133,5 +133,5 @@ _CACHE: list[Catalogue] = []
 def load() -> Catalogue:
     if not _CACHE:
         text = resources.files("harness.data").joinpath("catalogue.yaml").read_text(encoding="utf-8")
-        _CACHE.append(parse(yaml.safe_load(text)))
+        _CACHE.append(parse(yamlsafe.load(text)))
     return _CACHE[0]

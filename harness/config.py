@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import fsutil
+
 CONFIG_NAME = "harness.toml"
 MAX_CONFIG_BYTES = 1_000_000
 MAX_SECONDS = 86_400.0  # no deadline or window in a verification run needs more than a day
@@ -272,13 +274,13 @@ def read_table(path: Path) -> dict[str, Any]:
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise ConfigError(f"{path}: configuration file larger than {MAX_CONFIG_BYTES} bytes")
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(fsutil.read_text_bounded(path, MAX_CONFIG_BYTES))  # a FIFO never blocks
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {' '.join(str(exc).split())}") from None
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
 
 
 def load_file(path: Path) -> Config:

@@ -42,6 +42,8 @@ class Shared:
             if key not in self._cache:
                 try:
                     self._cache[key] = factory()
+                except DeadlineExceeded:
+                    raise  # one check's deadline: the next check asking computes it again
                 except Exception as exc:  # remembered so every check sees the same failure
                     self._errors[key] = exc
                     raise

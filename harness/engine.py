@@ -1,13 +1,17 @@
 """Runs checks concurrently, each under a deadline; never lets one check sink the run.
 
 A check that raises, or is still running at its deadline, becomes a
-could-not-check finding. Threads are daemons so that an overrunning check
-cannot keep the process alive; exclusive checks (those that disturb the
-target) run one at a time after the concurrent ones.
+could-not-check finding. An overrunning check is stopped, not abandoned: the
+processes it started are killed and CheckStopped is raised in its thread
+(probes also poll `ctx.check_deadline()`), so it stops using CPU and memory.
+Threads are daemons so that a check stuck in a C call cannot keep the process
+alive; exclusive checks (those that disturb the target) run one at a time
+after the concurrent ones.
 """
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 import traceback
@@ -15,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness import sandbox
 from harness.checks.base import Check
 from harness.context import Context, DeadlineExceeded, Shared
 from harness.model import Evidence, Finding, Outcome, now_iso, worst
@@ -86,6 +91,14 @@ def _collect(check: Check, ctx: Context) -> list[Finding]:
     return out
 
 
+class CheckStopped(BaseException):
+    """Raised asynchronously in an overrunning check's thread; a BaseException so `except Exception` in a
+    probe's loop cannot swallow it and keep the thread running."""
+
+
+EXCLUSIVE_RESTORE_GRACE_S = 30.0
+
+
 class _Runner(threading.Thread):
     def __init__(self, check: Check, ctx: Context) -> None:
         super().__init__(name=f"check:{check.meta.id}", daemon=True)
@@ -94,13 +107,31 @@ class _Runner(threading.Thread):
         self.findings: list[Finding] | None = None
         self.error: BaseException | None = None
         self.tb: str = ""
+        self.children = sandbox.Children()
+        self._state = threading.Lock()
+        self._running = True  # inside run()'s outer try: where a CheckStopped from stop() is caught
+        self._stopped = False
 
     def run(self) -> None:
         try:
-            self.findings = _collect(self.check, self.ctx)
-        except BaseException as exc:
-            self.error = exc
-            self.tb = traceback.format_exc(limit=-3)
+            try:
+                with sandbox.bound(self.children):
+                    self.findings = _collect(self.check, self.ctx)
+            except BaseException as exc:
+                self.error = exc
+                self.tb = traceback.format_exc(limit=-3)
+            with self._state:
+                self._running = False
+        except CheckStopped:
+            pass  # stop() landed while the outcome was being recorded: the engine has given up on it already
+
+    def stop(self) -> None:
+        """Kill the check's processes and raise CheckStopped in its thread (once) at its next bytecode."""
+        self.children.kill()
+        with self._state:
+            if self._running and not self._stopped and self.ident is not None:
+                self._stopped = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.ident), ctypes.py_object(CheckStopped))
 
 
 def run_one(check: Check, shared: Shared, timeout: float) -> CheckResult:
@@ -116,6 +147,10 @@ def run_one(check: Check, shared: Shared, timeout: float) -> CheckResult:
         runner.join(0.05)
     duration = time.monotonic() - t0
     if runner.is_alive():
+        runner.stop()
+        if check.meta.exclusive:
+            # A drill stopped at its deadline undoes its fault in a `finally`: give that restore a bounded wait.
+            runner.join(EXCLUSIVE_RESTORE_GRACE_S)
         if shared.cancel.is_set() and not check.meta.exclusive:
             reason, status = "the run was interrupted before this check finished", "not_run"
         else:

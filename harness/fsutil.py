@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,9 +28,50 @@ def write_atomic(path: Path, content: str | bytes) -> None:
 
 
 def read_bounded(path: Path, limit: int) -> bytes:
-    """At most `limit` bytes of a file (raises OSError as open/read do)."""
-    with open(path, "rb") as fh:
+    """At most `limit` bytes of a regular file (symlinks followed).
+
+    Raises OSError as open/read do, and for a FIFO, socket, device or folder: opened
+    non-blocking and checked before any read, so a FIFO placed in a project never blocks.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({_kind(mode)})", str(path))
+        os.set_blocking(fd, True)
+        fh = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with fh:
         return _read_sized(fh, limit)
+
+
+def read_text_bounded(path: Path, limit: int) -> str:
+    """`read_bounded` decoded as UTF-8; raises ValueError past `limit` bytes, UnicodeDecodeError, OSError."""
+    data = read_bounded(path, limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit} bytes")
+    return data.decode("utf-8")
+
+
+def gunzip_bounded(data: bytes, limit: int) -> bytes:
+    """Decompress gzip data, refusing (OSError) output over `limit` bytes: a gzip bomb stops there."""
+    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise OSError(errno.EINVAL, f"not gzip data: {exc}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise OSError(errno.EFBIG, f"decompresses to more than {limit} bytes")
+    return out
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "folder")):
+        if test(mode):
+            return name
+    return "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "special file"
 
 
 def read_regular(path: Path, limit: int) -> bytes | None:

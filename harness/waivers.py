@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import fsutil
 from harness.model import Finding, Waiver
 
 WAIVERS_NAME = "harness-waivers.toml"
@@ -55,8 +56,8 @@ def read_file(path: Path) -> list[dict[str, Any]]:
     try:
         if path.stat().st_size > MAX_WAIVER_BYTES:
             return [{"_error": "waiver file too large"}]
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(fsutil.read_text_bounded(path, MAX_WAIVER_BYTES))  # a FIFO never blocks
+    except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
         return [{"_error": f"cannot read waiver file: {exc}".splitlines()[0]}]
     entries = data.get("waiver", [])
     if not isinstance(entries, list):

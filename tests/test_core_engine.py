@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from harness.checks.base import Check, CheckMeta
 from harness.config import Config
 from harness.context import Shared
-from harness.engine import run_checks
+from harness.engine import run_checks, run_one
 from harness.model import Finding, Outcome
 
 
@@ -123,3 +128,63 @@ def test_results_keep_the_requested_order(tmp_path):
     checks = [make(f"t.{i}", ok) for i in range(20)]
     out = run_checks(checks, shared(tmp_path), concurrency=5)
     assert [r.check.meta.id for r in out.results] == [c.meta.id for c in checks]
+
+
+def spin(ctx):
+    n = 0
+    while True:  # pure Python, never polls the deadline
+        n += 1
+    yield Finding(ctx.check_id, Outcome.PASS, "never")  # pragma: no cover
+
+
+def spin_swallowing(ctx):
+    while True:  # a probe loop that survives any Exception must still stop
+        with contextlib.suppress(Exception):
+            sum(range(1000))
+    yield Finding(ctx.check_id, Outcome.PASS, "never")  # pragma: no cover
+
+
+def spin_child(ctx):
+    from harness import sandbox
+
+    proc = sandbox.popen([sys.executable, "-c", "while True: pass"])
+    ctx.shared.child_pid = proc.pid  # type: ignore[attr-defined]
+    proc.wait(3600)
+    yield Finding(ctx.check_id, Outcome.PASS, "never")
+
+
+def _cpu_of(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.parametrize("fn", [spin, spin_swallowing], ids=["spin", "spin-swallowing-exceptions"])
+def test_an_overrun_check_stops_using_cpu(tmp_path, fn):
+    s = shared(tmp_path)
+    result = run_one(make("t.spin", fn, timeout=0.5), s, 0.5)
+    assert result.status == "timed_out"
+    time.sleep(0.3)  # the thread gets the exception at its next bytecode
+    assert not any(t.name == "check:t.spin" and t.is_alive() for t in threading.enumerate())
+    before = time.process_time()
+    time.sleep(1.0)
+    assert time.process_time() - before < 0.3  # an abandoned spinning thread would use ~1 s
+
+
+def test_an_overrun_check_has_its_processes_killed(tmp_path):
+    s = shared(tmp_path)
+    result = run_one(make("t.child", spin_child, timeout=1.0), s, 1.0)
+    assert result.status == "timed_out"
+    pid = s.child_pid  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            break
+        if state == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        cpu = _cpu_of(pid)
+        os.kill(pid, 9)
+        raise AssertionError(f"the check's process still runs ({cpu:.1f} s CPU)")

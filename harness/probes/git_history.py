@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import redact
-from harness.context import Context
+from harness import redact, sandbox
+from harness.context import Context, DeadlineExceeded
 from harness.model import Evidence
 from harness.probes import gitcmd
 
@@ -238,8 +238,8 @@ def load(root: Path, deadline: float | None = None) -> History:
     mailmap = (root / ".mailmap").is_file()
     timeout = LOG_TIMEOUT_S if deadline is None else max(1.0, min(LOG_TIMEOUT_S, deadline - time.monotonic()))
     args = [
-        "git", "-C", str(root), "-c", "core.quotePath=false", "log",
-        "--exclude=refs/notes/*", "--exclude=refs/stash", "--all", "HEAD",
+        *gitcmd.argv(root, ["log"]),
+        "--exclude=refs/notes/*", "--exclude=refs/stash", "--exclude=refs/replace/*", "--all", "HEAD",
         "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv",
         f"--max-count={MAX_COMMITS}", f"--format={_MAILMAP_FORMAT if mailmap else _FORMAT}", "--numstat", "--summary",
     ]  # fmt: skip
@@ -247,9 +247,7 @@ def load(root: Path, deadline: float | None = None) -> History:
     truncated = ""
     read = 0
     started = time.monotonic()
-    proc = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=gitcmd.git_env()
-    )
+    proc = sandbox.popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=gitcmd.git_env())
     assert proc.stdout is not None
 
     def lines() -> Iterator[str]:
@@ -269,6 +267,8 @@ def load(root: Path, deadline: float | None = None) -> History:
     finally:
         proc.kill()
         proc.wait(timeout=10)
+    if sandbox.stopped():  # git was killed at a check's deadline: a partial history must not be memoised
+        raise DeadlineExceeded("git log was stopped at the check's deadline")
     if not truncated and proc.returncode not in (0, -9) and not commits:
         raise HistoryError(f"git log failed with exit code {proc.returncode}")
     if not truncated and len(commits) >= MAX_COMMITS:
@@ -331,108 +331,3 @@ SHALLOW_REMEDIATION = (
 def remediation_for(why: str) -> str | None:
     """The advice for a could-not-check from `history_or_reason`, when it is not the check's own."""
     return SHALLOW_REMEDIATION if why.startswith(SHALLOW) else None
-
-
-# -- patches, for content scans of history (secrets) --------------------------------
-
-MAX_PATCH_BYTES = 150_000_000
-MAX_PATCH_COMMITS = 20_000
-MAX_FILE_PATCH_CHARS = 1_000_000  # per file and commit: enough for any hand-written change
-
-
-@dataclass(frozen=True)
-class FilePatch:
-    sha: str
-    path: str
-    added: str  # the added lines, joined
-    removed: str  # the removed lines, joined
-
-
-@dataclass
-class PatchScan:
-    """Statistics of one `patches` pass; `truncated` says why it stopped early, if it did."""
-
-    commits: int = 0
-    bytes: int = 0
-    truncated: str = ""
-
-
-def patches(
-    root: Path,
-    scan: PatchScan,
-    deadline: float,
-    skip: Callable[[str], bool],
-    prefilter: Callable[[bytes], bool] | None = None,
-) -> Iterator[FilePatch]:
-    """Every file change of every commit on every ref, newest first, bounded in bytes, commits and time.
-
-    Output is cut into commits and files as bytes; a file section that does not
-    match `prefilter` (checked on the raw section) is skipped without being split
-    into lines, which is what makes a scan of a long history cheap.
-    """
-    args = [
-        "git", "-C", str(root), "-c", "core.quotePath=false", "log",
-        "--exclude=refs/notes/*", "--exclude=refs/stash", "--all", "HEAD",
-        "-p", "-U0", "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv", "--format=" + _START + "%H",
-    ]  # fmt: skip
-    proc = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=gitcmd.git_env()
-    )
-    assert proc.stdout is not None
-    start = _START.encode()
-    buffer = b""
-    try:
-        while True:
-            block = proc.stdout.read(1 << 20)
-            scan.bytes += len(block)
-            if scan.bytes > MAX_PATCH_BYTES:
-                scan.truncated = f"stopped after {MAX_PATCH_BYTES // 1_000_000} MB of patches ({scan.commits} commits)"
-                return
-            if time.monotonic() > deadline:
-                scan.truncated = f"ran out of time after {scan.commits} commits"
-                return
-            buffer += block
-            # Complete commits only: everything before the last commit marker (or all of it at the end).
-            cut = len(buffer) if not block else buffer.rfind(b"\n" + start)
-            if cut <= 0:
-                continue
-            chunk, buffer = buffer[:cut], buffer[cut:]
-            for record in chunk.split(start):
-                if not record.strip():
-                    continue
-                scan.commits += 1
-                if scan.commits > MAX_PATCH_COMMITS:
-                    scan.truncated = f"stopped after {MAX_PATCH_COMMITS} commits"
-                    return
-                if prefilter is not None and not prefilter(record):
-                    continue  # nothing in the whole commit can match: skip splitting it into files
-                yield from _file_patches(record, skip, prefilter)
-            if not block:
-                return
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
-def _file_patches(
-    record: bytes, skip: Callable[[str], bool], prefilter: Callable[[bytes], bool] | None
-) -> Iterator[FilePatch]:
-    sha, _, body = record.partition(b"\n")
-    for section in body.split(b"diff --git ")[1:]:
-        if prefilter is not None and not prefilter(section):
-            continue
-        header, sep, hunks = section.partition(b"\n@@")
-        if not sep:
-            continue  # binary, mode-only or empty change
-        path = ""
-        for line in header.split(b"\n"):
-            if line.startswith((b"+++ ", b"--- ")) and line[4:].strip() != b"/dev/null":
-                path = _unquote(line[4:].strip().decode("utf-8", "replace"))[2:]
-        if not path or skip(path):
-            continue
-        lines = hunks[:MAX_FILE_PATCH_CHARS].split(b"\n")
-        added = b"\n".join(ln[1:] for ln in lines if ln[:1] == b"+")
-        removed = b"\n".join(ln[1:] for ln in lines if ln[:1] == b"-")
-        yield FilePatch(
-            sha.decode().strip(), path, added.decode("utf-8", "replace"), removed.decode("utf-8", "replace")
-        )

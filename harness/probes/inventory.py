@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from harness import textscan
+from harness import textscan, yamlsafe
 from harness.context import Context
 from harness.model import Evidence
 from harness.probes import repository
@@ -168,7 +168,7 @@ _TolerantLoader.add_multi_constructor("!", _any_tag)
 
 def load_yaml_all(text: str) -> list[Any]:
     """Every document of a YAML stream; raises yaml.YAMLError (or ValueError) when malformed."""
-    return list(yaml.load_all(text, Loader=_TolerantLoader))  # nosec B506: a SafeLoader subclass
+    return yamlsafe.load_all(text, _TolerantLoader)
 
 
 @dataclass

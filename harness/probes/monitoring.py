@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from harness import textscan
+from harness import textscan, yamlsafe
 from harness.context import Context
 from harness.model import Evidence
 from harness.probes import repository
@@ -255,7 +255,7 @@ def _is_test_path(path: str) -> bool:
 
 def _safe_yaml_docs(text: str) -> tuple[list[Any], str | None]:
     try:
-        return [d for d in yaml.safe_load_all(text) if d is not None], None
+        return [d for d in yamlsafe.load_all(text) if d is not None], None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

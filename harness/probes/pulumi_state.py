@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import fsutil
+
 COMPUTE_TYPE = re.compile(
     r"container:Container$|ec2/instance:Instance$|VirtualMachine|compute/instance:Instance$|"
     r"apps/v1:(Deployment|StatefulSet|DaemonSet)$|ecs/service:Service$|autoscaling/group:Group$|"
@@ -90,9 +92,9 @@ def read_json(path: Path) -> Any:
     try:
         if path.stat().st_size > MAX_STATE_BYTES:
             raise StateError(f"{path}: larger than {MAX_STATE_BYTES} bytes")
-        raw = path.read_bytes()
+        raw = fsutil.read_bounded(path, MAX_STATE_BYTES)  # a FIFO never blocks
         if path.suffix == ".gz":
-            raw = gzip.decompress(raw)
+            raw = fsutil.gunzip_bounded(raw, MAX_STATE_BYTES)  # a gzip bomb stops at the cap
         return json.loads(raw)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise StateError(f"{path}: cannot read: {exc}") from None

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import fsutil
+from harness import fsutil, sandbox
 from harness.context import Context
 from harness.probes import gitcmd
 
@@ -161,10 +162,9 @@ class RepoSnapshot:
 
     def _fetch(self, oids: list[str], wanted: dict[str, tuple[int, list[str]]]) -> bool:
         try:
-            proc = subprocess.run(
-                ["git", "-C", str(self.root), "cat-file", "--batch"],
+            proc = sandbox.run(
+                gitcmd.argv(self.root, ["cat-file", "--batch"]),
                 input="".join(f"{oid}\n" for oid in oids).encode(),
-                capture_output=True,
                 timeout=PREFETCH_TIMEOUT_S,
                 env=gitcmd.git_env(),
             )
@@ -202,7 +202,7 @@ class RepoSnapshot:
         try:
             if self._batch is None or self._batch.poll() is not None:
                 self._batch = subprocess.Popen(
-                    ["git", "-C", str(self.root), "cat-file", "--batch"],
+                    gitcmd.argv(self.root, ["cat-file", "--batch"]),
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
@@ -273,7 +273,10 @@ def _list_disk(root: Path, max_files: int, problems: list[str]) -> tuple[list[Re
             except OSError as exc:
                 problems.append(f"{rel}: {exc.strerror}")
                 continue
-            mode = "120000" if full.is_symlink() else ("100755" if st.st_mode & 0o111 else "100644")
+            if not stat.S_ISREG(st.st_mode) and not stat.S_ISLNK(st.st_mode):
+                problems.append(f"{rel}: not a regular file (FIFO, socket or device): not read")
+                continue
+            mode = "120000" if stat.S_ISLNK(st.st_mode) else ("100755" if st.st_mode & 0o111 else "100644")
             files.append(RepoFile(path=rel, size=st.st_size, mode=mode))
             if len(files) >= max_files:
                 return files, True

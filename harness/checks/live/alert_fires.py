@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from harness import yamlsafe
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome, now_iso
@@ -217,7 +218,7 @@ def _scrape_interval(prom: PrometheusClient) -> float:
     """The global scrape interval from the running config (Prometheus's default, 1 m, if unreadable)."""
     try:
         text = prom.get("/api/v1/status/config").data.get("yaml", "")
-        return parse_duration(((yaml.safe_load(text) or {}).get("global") or {}).get("scrape_interval")) or 60.0
+        return parse_duration(((yamlsafe.load(text) or {}).get("global") or {}).get("scrape_interval")) or 60.0
     except (PrometheusError, AttributeError, yaml.YAMLError):
         return 60.0
 

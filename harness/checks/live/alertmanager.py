@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from harness import yamlsafe
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
@@ -136,7 +137,7 @@ def _receivers(doc: dict[str, Any]) -> tuple[dict[str, list[str]], str]:
     """Receiver name -> its integration kinds, and the root route's receiver, from the loaded config."""
     original = (doc.get("config") or {}).get("original", "")
     try:
-        config = yaml.safe_load(original) or {}
+        config = yamlsafe.load(original) or {}
     except yaml.YAMLError:
         return {}, ""
     out: dict[str, list[str]] = {}

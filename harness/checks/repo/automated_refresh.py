@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import yaml
 
+from harness import yamlsafe
 from harness.checks.base import check, finding
 from harness.checks.repo import deploy_gate
 from harness.context import Context
@@ -121,7 +122,7 @@ def _bots(repo: RepoSnapshot, evidence: list[Evidence]) -> tuple[list[str], list
             continue
         text = repo.read_text(path, 500_000)
         try:
-            doc = yaml.safe_load(text or "")
+            doc = yamlsafe.load(text or "")
         except yaml.YAMLError as exc:
             problems.append(f"{path} is not valid YAML: {str(exc).splitlines()[0]}")
             evidence.append(Evidence(kind="file", summary=f"{path}: malformed", path=path, commit=repo.head))

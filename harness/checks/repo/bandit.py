@@ -8,14 +8,13 @@ import importlib.metadata
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TypedDict
 
-from harness import fsutil
+from harness import fsutil, sandbox
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
@@ -75,7 +74,7 @@ def run(ctx: Context) -> Iterator[Finding]:
                 yield finding(ID, Outcome.COULD_NOT_CHECK, f"no Python file could be read ({len(unread)} too large)")
                 return
             try:
-                report = _run_sharded(sorted(targets), repo.root, ctx.bounded(BANDIT_TIMEOUT_S))
+                report = _run_sharded(sorted(targets), Path(tmp), ctx.bounded(BANDIT_TIMEOUT_S))
             except subprocess.TimeoutExpired:
                 yield finding(
                     ID, Outcome.COULD_NOT_CHECK, f"bandit did not finish within {ctx.bounded(BANDIT_TIMEOUT_S):.0f} s"
@@ -146,7 +145,7 @@ def _targets(repo: repository.RepoSnapshot, files: list[RepoFile], tmp: Path) ->
             continue
         # A plain folder is its own snapshot (read_bytes just read this file from disk): nothing to compare.
         if not repo.is_git or fsutil.read_regular(repo.root / f.path, MAX_PY_BYTES + 1) == data:
-            targets[f"./{f.path}"] = f.path  # "./" so a name starting with "-" is never an option
+            targets[str((repo.root / f.path).absolute())] = f.path  # absolute: bandit runs from elsewhere
             continue
         copy = tmp / "src" / f.path
         if copy.parent not in made:
@@ -204,16 +203,19 @@ def _cache_write(key: str | None, report: Report) -> None:
 def _run_sharded(paths: list[str], cwd: Path, timeout: float) -> Report | str:
     """bandit is single-threaded: run one process per core on a share of the files and merge.
 
+    `cwd` is a private folder, never the project's: `python -m` there with -I imports the real
+    bandit, not a committed `bandit/` package or `sitecustomize.py`.
     Returns the merged report, or the error output of a shard that printed no report.
     """
     shards = max(1, min(os.cpu_count() or 1, MAX_SHARDS, len(paths) // MIN_FILES_PER_SHARD))
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bandit", "-f", "json", "-q", *paths[i::shards]],
+        sandbox.popen(
+            # -x "": the files are chosen already; bandit's default excludes match ".git" anywhere in a path.
+            sandbox.python_module("bandit", "-f", "json", "-q", "-x", "", *paths[i::shards]),
             cwd=cwd,
+            env=sandbox.clean_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
         )
         for i in range(shards)
     ]

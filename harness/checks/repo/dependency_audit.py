@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import tempfile
 import time
 import tomllib
@@ -25,6 +24,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from harness import sandbox
 from harness.checks.base import check, finding
 from harness.checks.repo.osv_ranges import OsvRange
 from harness.context import Context
@@ -217,13 +217,15 @@ def _online_audit(ctx: Context, repo: RepoSnapshot, deps: list[Dep]) -> Iterator
                 yield _not_checked(path, f"not audited: the {PIP_AUDIT_BUDGET:.0f} s budget for pip-audit ran out")
                 continue
             try:
-                proc = subprocess.run(
-                    [sys.executable, "-m", "pip_audit", *args],
-                    cwd=tmp,
-                    capture_output=True,
-                    text=True,
-                    timeout=left,
-                    stdin=subprocess.DEVNULL,
+                # -I, a private folder and no PYTHON* variables: a committed pip_audit/ is never imported.
+                done = sandbox.run(
+                    sandbox.python_module("pip_audit", *args), cwd=tmp, env=sandbox.clean_env(), timeout=left
+                )
+                proc = subprocess.CompletedProcess(
+                    done.args,
+                    done.returncode,
+                    done.stdout.decode("utf-8", "replace"),
+                    done.stderr.decode("utf-8", "replace"),
                 )
             except subprocess.TimeoutExpired:
                 yield _not_checked(path, f"pip-audit did not finish within {left:.0f} s", shown)

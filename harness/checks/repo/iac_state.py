@@ -12,6 +12,7 @@ from collections.abc import Generator, Iterator
 
 import yaml
 
+from harness import yamlsafe
 from harness.checks.base import check, finding
 from harness.checks.repo.secrets import FIXTURE_DIRS, is_placeholder, mask
 from harness.context import Context
@@ -40,7 +41,7 @@ def _kind(path: str) -> str:
 
 def plaintext_stack_secrets(path: str, text: str) -> list[tuple[str, int, str]]:
     """(config key, line, value) of secret-named plain values in a Pulumi stack file; raises yaml.YAMLError."""
-    doc = yaml.safe_load(text)
+    doc = yamlsafe.load(text)
     config = doc.get("config") if isinstance(doc, dict) else None
     if not isinstance(config, dict):
         return []
@@ -154,7 +155,7 @@ def _unreadable_project(text: str | None) -> str | None:
     if text is None:
         return "cannot read (binary or too large)"
     try:
-        data = yaml.safe_load(text)
+        data = yamlsafe.load(text)
     except yaml.YAMLError:
         return "invalid YAML"
     return None if isinstance(data, dict) else "not a Pulumi project file (expected a mapping)"

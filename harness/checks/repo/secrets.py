@@ -1,215 +1,72 @@
 """repo.secrets: no credentials are committed, neither at HEAD nor in the history.
 
-Well-known token formats (private keys, AWS, GCP, Azure, GitHub, Slack, Stripe,
-passwords in URLs), then secret-named assignments whose value looks real:
-anything in a credentials file (.env, *.tfvars, .npmrc, .pypirc, kubeconfig,
-.netrc, Docker config), and random-looking literals elsewhere. Placeholders
-(changeme, example, xxx, ${VAR}, <...>) and lines marked as allowed are skipped.
-Values are masked in every piece of evidence.
+The detection rules (and how placeholders, fixtures, templates and fallbacks are
+judged) are in harness/probes/secret_scan.py. This check reads every regular file
+at HEAD (up to HEAD_MAX_BYTES each, lines of any length) and every patch in the
+history, and says what it did not read: "no secrets found" is only a pass when
+nothing was left unread. A secret still present at HEAD is never reported as
+history only. Values are masked in every piece of evidence.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from bisect import bisect_right
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from harness import redact
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
-from harness.probes import git_history, repository
+from harness.probes import git_history, history_patches, repository
+from harness.probes.secret_scan import (  # noqa: F401 - re-exported: iac_state and the tests import them here
+    FIXTURE_DIRS,
+    SKIP_FILES,
+    Hit,
+    is_placeholder,
+    mask,
+    prefilter_bytes,
+    scan_text,
+)
 
 ID = "repo.secrets"
 MAX_FINDINGS = 50  # per kind (HEAD, history); the rest are counted
-MIN_ENTROPY = 3.0  # bits per character for a secret-named literal outside credentials files
-MIN_LENGTH = 8
-MAX_LINE = 4000
+HEAD_MAX_BYTES = 32_000_000  # larger files at HEAD are listed as not read
+SNIFF = 8000
 
 
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    name: str
-    pattern: re.Pattern[str]
-    group: int | str = 1  # the group holding the secret value
+@dataclass
+class HeadScan:
+    hits: list[Hit] = field(default_factory=list)
+    scanned: int = 0
+    binary: list[str] = field(default_factory=list)  # not text: no text secret to find
+    by_type: list[str] = field(default_factory=list)  # lock files, minified bundles, source maps
+    unread: list[str] = field(default_factory=list)  # "path (why)": the scan is not complete
 
 
-RULES = [
-    Rule("private-key", "private key", re.compile(r"-----BEGIN ((?:RSA|EC|DSA|OPENSSH|PGP|ENCRYPTED) )?PRIVATE KEY")),
-    Rule("aws-access-key-id", "AWS access key id", re.compile(r"\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16})\b")),
-    Rule(
-        "aws-secret-key",
-        "AWS secret access key",
-        re.compile(r"(?i)aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"),
-    ),
-    Rule("gcp-api-key", "Google API key", re.compile(r"\b(AIza[0-9A-Za-z_\-]{35})(?![0-9A-Za-z_\-])")),
-    Rule("azure-storage-key", "Azure storage account key", re.compile(r"AccountKey=([A-Za-z0-9+/]{80,}={0,2})")),
-    Rule(
-        "github-token", "GitHub token", re.compile(r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|github_pat_\w{60,})")
-    ),
-    Rule("slack-token", "Slack token", re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]{10,})")),
-    Rule(
-        "slack-webhook",
-        "Slack webhook URL",
-        re.compile(r"(https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+)"),
-    ),
-    Rule("stripe-key", "Stripe live key", re.compile(r"\b((?:sk|rk)_live_[0-9a-zA-Z]{20,})")),
-    Rule("url-password", "password in a URL", re.compile(r"\b[a-z][a-z0-9+.-]*://[^:/@\s\"']+:([^@/\s\"']{8,})@")),
-]
-_KEYS = r"password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret"
-_ASSIGN = r"[\"']?[ \t]*(?::=|=>|:|=)[ \t]*(?P<q>[\"'`]?)(?P<value>[^\s\"'`,;]+)(?P=q)"
-GENERIC = re.compile(rf"(?i)(?<![\w.-])(?P<key>[\w.-]*(?:{_KEYS}|credentials?)[\w.-]*){_ASSIGN}")
-# In credentials files every secret-named value counts, including plain `auth` and kubeconfig key data.
-RELAXED = re.compile(rf"(?i)(?<![\w.-])(?P<key>[\w.-]*(?:{_KEYS}|credentials?|auth|key-data)[\w.-]*){_ASSIGN}")
-NETRC = re.compile(r"\bpassword\s+(?P<value>\S+)")
-NOT_SECRET_KEY = re.compile(
-    r"(?i)(?:url|uri|file|path|name|names|length|len|type|env|header|field|endpoint|prefix|ttl|expiry|expires|"
-    r"timeout|count|regex|pattern|policy|label|mode|id|ref|arn|version|store|method|provider|kind|format|size|"
-    r"min|max|required|enabled|hash|hashed|reset|confirm|confirmation|input|form|param|validator|encryption|"
-    r"algorithm|algo|scheme|strength)$"
-)
-PLACEHOLDER_WORDS = (
-    "changeme", "change_me", "change-me", "example", "xxx", "dummy", "placeholder", "your_", "your-", "yourpass",
-    "redacted", "sample", "fake", "notreal", "not-a-real", "not_a_real", "todo", "replace", "insert", "test",
-    "secret_here", "****",
-)  # fmt: skip
-COMMON_DEFAULTS = {"password", "postgres", "secret", "admin", "root", "mysql", "guest", "redis", "none", "null", "true"}
-# psql's variable interpolation: blank before the colon, a quote right after it (YAML and JSON never write this).
-PSQL_VARIABLE = re.compile(r"""[ \t]+:['"][A-Za-z_]\w*['"]""")
-ALLOW_MARKERS = ("pragma: allowlist secret", "gitleaks:allow", "harness: allow-secret")
-FIXTURE_DIRS = re.compile(r"(?i)(?:^|/)(?:tests?|fixtures?|testdata|spec|__tests__)(?:/|$)")
-FIXTURE_MARK = re.compile(r"(?i)\b(?:fake|dummy|not a real|test (?:key|only)|for tests?)\b")
-CREDENTIAL_FILES = re.compile(
-    r"(?i)(?:^|/)(?:\.env(?:\.[\w.-]+)?|[\w.-]+\.tfvars(?:\.json)?|\.npmrc|\.pypirc|\.netrc|_netrc|\.git-credentials"
-    r"|\.?kubeconfig[\w.-]*|[\w.-]+\.kubeconfig|\.kube/config|\.docker/config\.json|\.dockercfg)$"
-)
-ENV_TEMPLATES = re.compile(r"(?i)\.env\.(?:example|sample|template|dist|defaults?|tpl)$")
-SKIP_FILES = re.compile(
-    r"(?i)(?:^|/)(?:package-lock\.json|yarn\.lock|pnpm-lock\.yaml|poetry\.lock|Pipfile\.lock|uv\.lock|go\.sum|"
-    r"Cargo\.lock|composer\.lock|Gemfile\.lock)$|\.min\.(?:js|css)$|\.(?:svg|map)$"
-)
-# Substring tests (lowercased) are far faster than one case-insensitive regex over megabytes of patches.
-KEYWORDS = (
-    "private key", "akia", "asia", "aiza", "accountkey", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox",
-    "hooks.slack", "_live_", "://", "pass", "secret", "token", "key", "auth", "credential", "pwd",
-)  # fmt: skip
-KEYWORDS_BYTES = tuple(k.encode() for k in KEYWORDS)
-
-
-def prefilter(text: str) -> bool:
-    low = text.lower()
-    return any(k in low for k in KEYWORDS)
-
-
-def prefilter_bytes(data: bytes) -> bool:
-    low = data.lower()
-    return any(k in low for k in KEYWORDS_BYTES)
-
-
-@dataclass(frozen=True)
-class Hit:
-    rule: str
-    name: str
-    path: str
-    line: int
-    value: str
-    text: str  # the line, value masked
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.rule, self.value)
-
-
-def mask(value: str) -> str:
-    return value[:4] + "***"
-
-
-def entropy(value: str) -> float:
-    counts = Counter(value)
-    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
-
-
-def is_placeholder(value: str) -> bool:
-    low = value.lower().strip()
-    if not low or low in COMMON_DEFAULTS or len(set(low)) <= 2:
-        return True
-    if low[0] in "$%<{[(@&*" or "${" in low or "{{" in low or "$(" in low:
-        return True
-    return any(word in low for word in PLACEHOLDER_WORDS)
-
-
-def _credible(value: str, quoted: bool, relaxed: bool) -> bool:
-    """Whether a secret-named value looks like a real credential rather than code or a placeholder."""
-    if is_placeholder(value):
-        return False
-    if relaxed:
-        return len(value) >= 4
-    if len(value) < MIN_LENGTH or entropy(value) < MIN_ENTROPY:
-        return False
-    if not quoted and re.fullmatch(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*(?:\(\))?", value):
-        return False  # an identifier or attribute path: code, not a literal
-    return not re.search(r"[()\[\]]", value)
-
-
-def scan_text(path: str, text: str) -> list[Hit]:
-    """Secrets in one text (a file, or the added lines of a patch); one hit per line at most."""
-    if SKIP_FILES.search(path) or not prefilter(text):
-        return []
-    relaxed = bool(CREDENTIAL_FILES.search(path)) and not ENV_TEMPLATES.search(path)
-    # Test code is full of made-up passwords: there only well-known token formats count, and those
-    # too are skipped when the file says they are fake.
-    in_tests = bool(FIXTURE_DIRS.search(path))
-    fixture = in_tests and bool(FIXTURE_MARK.search(path + "\n" + text[:2000]))
-    starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    hits: dict[int, Hit] = {}
-
-    def add(rule: str, name: str, pos: int, value: str) -> None:
-        n = bisect_right(starts, pos)
-        if n in hits:
-            return
-        line = text[starts[n - 1] : starts[n] if n < len(starts) else len(text)].rstrip("\n")
-        if len(line) > MAX_LINE or any(m in line for m in ALLOW_MARKERS):
-            return
-        hits[n] = Hit(rule, name, path, n, value, line.replace(value, mask(value)).strip()[:200])
-
-    for rule in RULES:
-        for m in rule.pattern.finditer(text):
-            value = m.group(rule.group) or m.group(0)
-            if rule.id == "private-key":
-                body = text[m.end() : m.end() + 200].split("-----", 2)
-                value = (body[1] if len(body) > 1 else "").strip()[:40] or m.group(0)
-                if fixture or "..." in value or is_placeholder(value):
-                    continue
-                add(rule.id, rule.name, m.start(), value)
-            elif not is_placeholder(value) and not fixture and not (in_tests and rule.id == "url-password"):
-                add(rule.id, rule.name, m.start(rule.group), value)
-    for m in (RELAXED if relaxed else GENERIC).finditer("" if in_tests else text):
-        key, value = m.group("key"), m.group("value")
-        if NOT_SECRET_KEY.search(key) or not _credible(value, bool(m.group("q")), relaxed):
+def _head_scan(ctx: Context, repo: repository.RepoSnapshot) -> HeadScan:
+    out = HeadScan()
+    for n, f in enumerate(repo.files):
+        if n % 500 == 0:
+            ctx.check_deadline()
+        if not f.is_regular:
+            continue  # symlinks and submodules hold no content of their own
+        if SKIP_FILES.search(f.path):
+            out.by_type.append(f.path)
             continue
-        if PSQL_VARIABLE.match(text, m.end("key")):
-            continue  # `PASSWORD :'name'` is psql interpolating a variable, not a literal
-        add("secret-assignment", f"value of {key}", m.start("value"), value)
-    if re.search(r"(?:^|/)[._]netrc$", path):
-        for m in NETRC.finditer(text):
-            if not is_placeholder(m.group("value")):
-                add("netrc-password", ".netrc password", m.start("value"), m.group("value"))
-    for h in hits.values():
-        redact.register(h.value)  # belt and braces: the report masks the value wherever it appears
-    return sorted(hits.values(), key=lambda h: h.line)
-
-
-def _head_hits(repo: repository.RepoSnapshot) -> tuple[list[Hit], int]:
-    hits: list[Hit] = []
-    scanned = 0
-    for f, text in repo.texts([f for f in repo.files if f.is_regular and not SKIP_FILES.search(f.path)]):
-        scanned += 1
-        hits.extend(scan_text(f.path, text))
-    return hits, scanned
+        if f.size > HEAD_MAX_BYTES:
+            out.unread.append(f"{f.path} ({f.size / 1e6:.0f} MB, over the {HEAD_MAX_BYTES // 1_000_000} MB limit)")
+            continue
+        data = repo.read_bytes(f.path, HEAD_MAX_BYTES)
+        if data is None:
+            out.unread.append(f"{f.path} (unreadable)")
+        elif b"\x00" in data[:SNIFF]:
+            out.binary.append(f.path)
+        else:
+            out.scanned += 1
+            out.hits.extend(scan_text(f.path, data.decode("utf-8", "replace")))
+    if repo.truncated:
+        out.unread.append(f"files past the first {len(repo.files)} (not listed)")
+    out.unread += [f"{p}" for p in repo.problems]
+    return out
 
 
 @dataclass
@@ -219,17 +76,16 @@ class Past:
     removed_in: str = ""  # sha of the newest commit removing it
 
 
-def _history_hits(
-    ctx: Context, at_head: set[tuple[str, str]]
-) -> tuple[dict[tuple[str, str], Past], git_history.PatchScan]:
-    scan = git_history.PatchScan()
+def _history_hits(ctx: Context, at_head: set[str]) -> tuple[dict[tuple[str, str], Past], history_patches.PatchScan]:
+    scan = history_patches.PatchScan()
     found: dict[tuple[str, str], Past] = {}
     removed: dict[tuple[str, str], str] = {}
     deadline = ctx.deadline - max(5.0, ctx.remaining() * 0.2)  # leave time to report
-    for patch in git_history.patches(ctx.repo, scan, deadline, lambda p: bool(SKIP_FILES.search(p)), prefilter_bytes):
+    patches = history_patches.patches(ctx.repo, scan, deadline, lambda p: bool(SKIP_FILES.search(p)), prefilter_bytes)
+    for patch in patches:
         for hit in scan_text(patch.path, patch.added):
-            if hit.key in at_head:
-                continue
+            if hit.value in at_head or hit.severity != "fail":
+                continue  # flagged at HEAD already (by any rule), or a dev default: no history finding
             if hit.key in found:
                 found[hit.key].added_in, found[hit.key].hit = patch.sha, hit  # older commit: the real origin
             else:
@@ -270,28 +126,41 @@ def run(ctx: Context) -> Iterator[Finding]:
     if repo.head is None:
         yield finding(ID, Outcome.COULD_NOT_CHECK, "the repository has no commits yet")
         return
-    hits, scanned = _head_hits(repo)
+    head = _head_scan(ctx, repo)
+    hits = [h for h in head.hits if h.severity == "fail"]
     for h in hits[:MAX_FINDINGS]:
-        ev = Evidence(
-            kind="file",
-            summary=f"{h.name} at {h.path}:{h.line} ({mask(h.value)})",
-            path=h.path,
-            start_line=h.line,
-            end_line=h.line,
-            commit=repo.head,
-            excerpt=h.text,
-            data={"rule": h.rule},
-        )
-        yield finding(ID, Outcome.FAIL, f"{h.name} committed at HEAD in {h.path}:{h.line}", [ev], subject=h.path)
+        yield _head_finding(h, repo.head, Outcome.FAIL, f"{h.name} committed at HEAD in {h.path}:{h.line}")
     if len(hits) > MAX_FINDINGS:
         yield finding(ID, Outcome.FAIL, f"{len(hits) - MAX_FINDINGS} more secrets at HEAD not listed")
+    for h in [h for h in head.hits if h.severity == "warn"][:MAX_FINDINGS]:
+        yield _head_finding(
+            h,
+            repo.head,
+            Outcome.WARN,
+            f"{h.path}:{h.line}: {h.name} ({h.value!r}) is what production uses when the variable is unset",
+            remediation="Fail at start-up when the secret is missing (os.environ['X'], no default) instead of "
+            "falling back to a built-in value.",
+        )
 
     history, _ = git_history.history_or_reason(ctx)
-    past, scan = _history_hits(ctx, {h.key for h in hits})
+    past, scan = _history_hits(ctx, {h.value for h in head.hits})
+    still: list[Past] = []  # in the history and perhaps still at HEAD: the file there could not be read
     for key, p in list(past.items()):
-        # Still in the file at HEAD, where it was allowed (marked fixture or allow marker): the HEAD verdict stands.
-        if p.hit.value in (repo.read_text(p.hit.path) or ""):
-            del past[key]
+        f = repo.get(p.hit.path)
+        data = repo.read_bytes(p.hit.path, HEAD_MAX_BYTES) if f is not None and f.is_regular else b""
+        if data is None:
+            still.append(past.pop(key))
+        elif p.hit.value.encode() in data:
+            del past[key]  # at HEAD where it was allowed (marked fixture or allow marker): the HEAD verdict stands
+    for p in still[:MAX_FINDINGS]:
+        yield finding(
+            ID,
+            Outcome.FAIL,
+            f"{p.hit.name} in the history of {p.hit.path} (added in {p.added_in[:10]}), and the file at HEAD "
+            "could not be read: it may still be committed",
+            [_commit_ref(history, p.added_in, f"{p.hit.name} ({mask(p.hit.value)}) added to {p.hit.path}")],
+            subject=p.hit.path,
+        )
     for p in list(past.values())[:MAX_FINDINGS]:
         h = p.hit
         gone = f", removed in {p.removed_in[:10]}" if p.removed_in else ", no removal found: on another branch?"
@@ -308,11 +177,23 @@ def run(ctx: Context) -> Iterator[Finding]:
         )
     if len(past) > MAX_FINDINGS:
         yield finding(ID, Outcome.WARN, f"{len(past) - MAX_FINDINGS} more secrets in the history not listed")
+    unread = head.unread + [
+        f"{path} in {sha[:10]} ({size / 1e6:.0f} MB, not diffed)" for sha, path, size in scan.unread(ctx.repo)
+    ]
     summary = Evidence(
         kind="metric",
-        summary=f"{scanned} files at HEAD and {scan.commits} commits ({scan.bytes // 1000} kB of patches) scanned",
+        summary=f"{head.scanned} files at HEAD and {scan.commits} commits ({scan.bytes // 1000} kB of patches) "
+        f"scanned; {len(head.binary)} binary and {len(head.by_type)} lock/minified files not text-scanned; "
+        f"{len(unread)} not read",
         commit=repo.head,
-        data={"files_scanned": scanned, "commits_scanned": scan.commits, "patch_bytes": scan.bytes},
+        data={
+            "files_scanned": head.scanned,
+            "commits_scanned": scan.commits,
+            "patch_bytes": scan.bytes,
+            "binary_files": head.binary[:20],
+            "skipped_by_type": head.by_type[:20],
+            "not_read": unread[:50],
+        },
     )
     if scan.truncated:
         yield finding(
@@ -322,5 +203,34 @@ def run(ctx: Context) -> Iterator[Finding]:
             [summary],
             remediation="Scan the full history with a dedicated tool (gitleaks detect) or raise the check's timeout.",
         )
-    elif not hits and not past:
-        yield finding(ID, Outcome.PASS, "no secrets found at HEAD or in the history", [summary])
+    elif unread:
+        yield finding(
+            ID,
+            Outcome.COULD_NOT_CHECK,
+            f"{len(unread)} file(s) or blob(s) were not read, so they were not scanned for secrets: "
+            + ", ".join(unread[:5])
+            + ("…" if len(unread) > 5 else ""),
+            [summary],
+            remediation="Keep large data files out of the repository (Git LFS or an artefact store), or scan them "
+            "with a dedicated tool (gitleaks detect).",
+        )
+    elif not hits and not past and not still:
+        warned = len(head.hits) - len(hits)
+        reason = "no secrets found at HEAD or in the history"
+        yield finding(
+            ID, Outcome.PASS, reason + (f" ({warned} dev-default fallback(s) warned)" if warned else ""), [summary]
+        )
+
+
+def _head_finding(h: Hit, head: str, outcome: Outcome, reason: str, remediation: str | None = None) -> Finding:
+    ev = Evidence(
+        kind="file",
+        summary=f"{h.name} at {h.path}:{h.line} ({mask(h.value) if h.severity == 'fail' else repr(h.value)})",
+        path=h.path,
+        start_line=h.line,
+        end_line=h.line,
+        commit=head,
+        excerpt=h.text if h.severity == "fail" else h.text.replace(mask(h.value), h.value),
+        data={"rule": h.rule},
+    )
+    return finding(ID, outcome, reason, [ev], subject=h.path, remediation=remediation)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from harness import sandbox
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
@@ -149,12 +149,10 @@ def _zizmor(ctx: Context, repo: RepoSnapshot, files: dict[str, bytes]) -> Iterat
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         try:
-            proc = subprocess.run(
+            proc = sandbox.run(
                 [exe, "--offline", "--format", "json", "--no-progress", *files],
                 cwd=tmp,
-                capture_output=True,
                 timeout=ctx.bounded(ZIZMOR_TIMEOUT_S),
-                stdin=subprocess.DEVNULL,
                 env=_env(tmp),
             )
         except subprocess.TimeoutExpired:
@@ -218,7 +216,7 @@ def _zizmor(ctx: Context, repo: RepoSnapshot, files: dict[str, bytes]) -> Iterat
 
 def _env(home: str) -> dict[str, str]:
     # No GitHub token reaches zizmor: it runs offline and must never call out.
-    env = {k: v for k, v in os.environ.items() if "TOKEN" not in k.upper()}
+    env = {k: v for k, v in sandbox.clean_env().items() if "TOKEN" not in k.upper()}
     env.update(NO_COLOR="1", HOME=home)
     return env
 

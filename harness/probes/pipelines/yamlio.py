@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from harness import yamlsafe
 from harness.probes.pipelines.model import Command
 
 
@@ -65,7 +66,8 @@ _LineLoader.add_multi_constructor("!", _construct_tag)
 
 
 def load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_LineLoader)  # nosec B506 - a SafeLoader subclass: no arbitrary objects
+    """The first document, bounded against alias bombs, deep nesting and size (harness/yamlsafe.py)."""
+    return yamlsafe.load(text, _LineLoader)
 
 
 def line_of(obj: Any, key: Any, default: int) -> int:
