@@ -276,9 +276,9 @@ def test_referenced_rule_file_missing_fails(make_repo):
 
 
 def test_promtool_absent_is_could_not_check(make_repo, monkeypatch):
-    from harness.probes import monitoring
+    from harness.probes import promtool
 
-    monkeypatch.setattr(monitoring, "promtool_path", lambda: None)
+    monkeypatch.setattr(promtool, "promtool_path", lambda: None)
     repo = monitored_repo(make_repo)
     findings = run_check("repo.alert-rules", repo.path)
     [f] = [f for f in findings if "promtool" in f.reason]
