@@ -86,7 +86,18 @@ __all__ = [
     "text_files",
 ]
 
-HOSTED_IAC = ("terraform", "bicep", "arm", "pulumi", "cloudformation", "cdk", "ansible", "kubernetes", "helm")
+HOSTED_IAC = (
+    "terraform",
+    "bicep",
+    "arm",
+    "pulumi",
+    "cloudformation",
+    "cdk",
+    "serverless",
+    "ansible",
+    "kubernetes",
+    "helm",
+)
 
 
 # -- languages and IaC ---------------------------------------------------------
@@ -107,7 +118,7 @@ def languages(ctx: Context, repo: RepoSnapshot) -> dict[str, list[str]]:
 @dataclass(frozen=True)
 class IacFile:
     path: str
-    kind: str  # terraform, bicep, arm, pulumi, cloudformation, cdk, ansible, kubernetes, helm, compose
+    kind: str  # terraform, bicep, arm, pulumi, cloudformation, cdk, serverless, ansible, kubernetes, helm, compose
     line: int = 1
     note: str = ""
 
@@ -126,7 +137,9 @@ class IacInventory:
 
 
 _YAML_HINT = re.compile(r"^\s*(apiVersion|AWSTemplateFormatVersion|Resources|-?\s*hosts)\s*:", re.M)
-_CDK_IMPORT = re.compile(r"""(from\s+aws_cdk\b|import\s+aws_cdk\b|from\s+['"]aws-cdk-lib|require\(['"]aws-cdk-lib)""")
+_CDK_IMPORT = re.compile(
+    r"""(from\s+aws_cdk\b|import\s+aws_cdk\b|from\s+['"](aws-cdk-lib|@aws-cdk/)|require\(['"](aws-cdk-lib|@aws-cdk/))"""
+)
 _PULUMI_IMPORT = re.compile(r"""^\s*(import\s+pulumi\b|from\s+pulumi\w*\s+import|import .* from ['"]@pulumi/)""", re.M)
 
 
@@ -177,6 +190,13 @@ def iac(ctx: Context, repo: RepoSnapshot) -> IacInventory:
                 inv.files.append(IacFile(f.path, kind, note=f"{name}"))
                 if kind == "pulumi":
                     pulumi_dirs.add(parent)
+            elif name in ("serverless.yml", "serverless.yaml"):
+                p = parsed(ctx, repo, f)
+                doc = p.docs[0] if p is not None and not p.error and p.docs else None
+                if not isinstance(doc, dict) or "provider" not in doc:
+                    inv.problems.append((f.path, (p.error if p else None) or "no `provider` key"))
+                    continue
+                inv.files.append(IacFile(f.path, "serverless", note="Serverless Framework service"))
             elif is_compose(f):
                 inv.files.append(IacFile(f.path, "compose", note="local automation, not hosted IaC"))
             elif "roles" in parts[:-1] and "tasks" in parts[:-1] and suffix in (".yml", ".yaml"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from harness.context import Context
-from harness.probes import monitoring_app, monitoring_cloud, monitoring_prom, repository
+from harness.probes import monitoring_app, monitoring_cloud, monitoring_prom, monitoring_serverless, repository
 from harness.probes.monitoring_model import (  # re-exported: checks import the model from here
     CODE_SUFFIXES,
     DOC_SUFFIXES,
@@ -81,7 +81,9 @@ def get(ctx: Context) -> Monitoring:
     return ctx.memo("monitoring", lambda: collect(repo))
 
 
-_IAC_CODE = re.compile(r"^\s*import pulumi|@pulumi/|aws-cdk-lib|from aws_cdk|github\.com/pulumi/", re.M)
+_IAC_CODE = re.compile(
+    r"^\s*import pulumi|@pulumi/|aws-cdk-lib|@aws-cdk/|from aws_cdk|import aws_cdk|github\.com/pulumi/", re.M
+)
 
 
 # -- the whole collection ------------------------------------------------------------
@@ -125,6 +127,10 @@ def collect(repo: RepoSnapshot) -> Monitoring:
             monitoring_prom.collect_code_embedded(model, f, text)
         if suffix in IAC_SUFFIXES:
             monitoring_cloud.collect_iac(model, f, text)
+        if suffix in IAC_SUFFIXES or suffix in CODE_SUFFIXES:
+            monitoring_serverless.collect_code(model, f, text)  # handlers, CDK, Terraform and Bicep alike
+        if suffix in YAML_SUFFIXES or suffix == ".json":
+            monitoring_serverless.collect_template(model, f, text)
         if (
             suffix in YAML_SUFFIXES
             or suffix == ".tf"
@@ -136,6 +142,7 @@ def collect(repo: RepoSnapshot) -> Monitoring:
             model.app_code_files.append(f.path)
             monitoring_app.collect_routes(model, f, text)
             monitoring_app.collect_metrics(model, f, text)
+            monitoring_serverless.collect_metrics(model, f, text)
         elif f.name.startswith("application") and suffix in (".yml", ".yaml", ".properties"):
             monitoring_app.collect_routes(model, f, text)
     for cfg in model.prom_configs:

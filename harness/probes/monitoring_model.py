@@ -82,13 +82,13 @@ class RuleFile:
 
 @dataclass
 class CloudAlarm:
-    provider: str  # aws, azure, gcp
+    provider: str  # aws, azure, gcp, digitalocean
     kind: str
     name: str
     metric: str | None
     threshold: str | None
     duration: str | None
-    has_actions: bool
+    has_actions: bool  # notifies someone (an SNS topic, action group, e-mail...): without, it only changes state
     loc: Loc
 
 
@@ -164,6 +164,8 @@ class Monitoring:
     monitoring_claims: list[DocMention] = field(default_factory=list)
     alerting_claims: list[DocMention] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, what is wrong)
+    functions: list[tuple[str, Loc]] = field(default_factory=list)  # serverless functions: (platform, where)
+    platform_metrics: list[tuple[str, Loc]] = field(default_factory=list)  # Lambda Insights, Application Insights
 
     @property
     def health_routes(self) -> list[Route]:
