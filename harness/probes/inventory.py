@@ -43,6 +43,7 @@ from harness.probes.inventory_files import (
     open_snapshot,
     parse,
     parsed,
+    strip_line_comments,
     text_files,
 )
 from harness.probes.inventory_tests import TestFile, TestInventory, tests
@@ -82,6 +83,7 @@ __all__ = [
     "parse_dockerfile",
     "parsed",
     "split_image",
+    "strip_line_comments",
     "tests",
     "text_files",
 ]

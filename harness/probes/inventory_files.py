@@ -139,6 +139,15 @@ def line_of(text: str, pattern: str | re.Pattern[str], start: int = 0) -> int:
     return text.count("\n", 0, m.start()) + 1 if m else 1
 
 
+_LINE_COMMENT = re.compile(r"(?m)(?:^|(?<=\s))(?:#|//).*$")
+
+
+def strip_line_comments(text: str) -> str:
+    """The text with `#` and `//` comments blanked (a marker after a space or at a line's start, so that
+    `https://` survives); lines stay where they were, so positions still give line numbers."""
+    return _LINE_COMMENT.sub("", text)
+
+
 def is_vendored(path: str) -> bool:
     return any(part in VENDOR_PARTS for part in PurePosixPath(path).parts[:-1])
 

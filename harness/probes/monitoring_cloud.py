@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from harness import textscan
+from harness.probes.inventory_files import strip_line_comments
 from harness.probes.monitoring_model import CloudAlarm, Dashboard, Loc, Monitoring, Panel, line_at
 from harness.probes.repository import RepoFile
 
@@ -115,10 +116,12 @@ def _cdk_action_elsewhere(text: str, start: int, end: int) -> bool:
     assigned = _ASSIGNED.search(text[line_start:start])
     if not assigned:
         return False
-    return bool(re.search(rf"\b{re.escape(assigned.group(1))}\s*\.\s*(?:addAlarmAction|add_alarm_action)\(", text))
+    call = rf"\b{re.escape(assigned.group(1))}\s*\.\s*(?:addAlarmAction|add_alarm_action)\("
+    return bool(re.search(call, strip_line_comments(text)))
 
 
-def _alarm(provider: str, kind: str, name: str, text: str, start: int, block: str, loc: Loc) -> CloudAlarm:
+def _alarm(provider: str, kind: str, name: str, text: str, span: tuple[int, int], block: str, loc: Loc) -> CloudAlarm:
+    start, end = span
     if provider == "digitalocean":
         alerts = block_after(block, block.find("alerts {")) if "alerts {" in block else ""
         notif = block_after(block, block.find("notifications {")) if "notifications {" in block else ""
@@ -143,7 +146,7 @@ def _alarm(provider: str, kind: str, name: str, text: str, start: int, block: st
     duration = _ALARM_DURATION.search(block)
     has_actions = bool(_ALARM_ACTIONS.search(block))
     if not has_actions and kind in ("cloudwatch.Alarm", "createAlarm"):
-        has_actions = _cdk_action_elsewhere(text, start, start + len(block))
+        has_actions = _cdk_action_elsewhere(text, start, end)
     default_window = "PT5M (default)" if kind == "azurerm_monitor_metric_alert" else None  # Azure's default window
     return CloudAlarm(
         provider=provider,
@@ -163,10 +166,13 @@ def collect_iac(model: Monitoring, f: RepoFile, text: str) -> None:
             continue  # cheap literal test first: these patterns are tried on every code and config file
         for m in rx.finditer(text):
             cfn = kind.startswith("AWS::")
-            block = "\n".join(text[m.start() :].splitlines()[:40]) if cfn else block_after(text, m.start())
+            raw = "\n".join(text[m.start() :].splitlines()[:40]) if cfn else block_after(text, m.start())
+            block = strip_line_comments(raw)  # an action in a comment notifies no one
             start = line_at(text, m.start())
             loc = Loc(f.path, start, start + block.count("\n"))
-            model.cloud_alarms.append(_alarm(provider, kind, m.group(1), text, m.start(), block, loc))
+            model.cloud_alarms.append(
+                _alarm(provider, kind, m.group(1), text, (m.start(), m.start() + len(raw)), block, loc)
+            )
     for kind, rx in _DASHBOARD_IAC:
         if not textscan.may_match(rx, text):
             continue

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from harness import textscan
-from harness.probes.inventory_files import load_yaml_all
+from harness.probes.inventory_files import load_yaml_all, strip_line_comments
 from harness.probes.monitoring_model import Loc, MetricDef, Monitoring, Route, find_line, line_at, normalise_path
 from harness.probes.repository import RepoFile
 
@@ -83,11 +83,13 @@ _TEMPLATE_HINT = re.compile(r"AWS::Serverless|AWS::ApiGateway|^functions\s*:", r
 
 def collect_code(model: Monitoring, f: RepoFile, text: str) -> None:
     """Routes, functions and platform metrics declared in code or HCL (handlers, CDK, Terraform, Bicep)."""
+    code: str | None = None
     for how, rx in _CODE_ROUTES:
         if not textscan.may_match(rx, text):
             continue
-        for m in rx.finditer(text):
-            model.routes.append(Route(normalise_path(m.group(1)), Loc(f.path, line_at(text, m.start())), how))
+        code = strip_line_comments(text) if code is None else code  # a route in a comment serves nothing
+        for m in rx.finditer(code):
+            model.routes.append(Route(normalise_path(m.group(1)), Loc(f.path, line_at(code, m.start())), how))
     if "app.http(" in text:
         for m in _AZURE_HTTP_JS.finditer(text):
             route = _JS_ROUTE_KEY.search(m.group(2))

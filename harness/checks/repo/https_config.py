@@ -221,8 +221,9 @@ def collect(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], list[Evid
         p = inventory.parsed(ctx, repo, f) if f.suffix in (".yaml", ".yml") else None
         if p is not None and not p.error:
             _ingress(repo, f.path, p.docs, text, good, bad)
+        code = inventory.strip_line_comments(text)  # a setting in a comment is not a setting
         serverless = f.path in serverless_paths
-        if by_design := HTTPS_BY_DESIGN.search(text) or (SERVERLESS_HTTP_EVENT.search(text) if serverless else None):
+        if by_design := HTTPS_BY_DESIGN.search(code) or (SERVERLESS_HTTP_EVENT.search(code) if serverless else None):
             number = text.count("\n", 0, by_design.start()) + 1
             good.append(
                 inventory.evidence_at(
@@ -233,11 +234,11 @@ def collect(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], list[Evid
                     text.splitlines()[number - 1],
                 )
             )
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, (line, original) in enumerate(zip(code.splitlines(), text.splitlines(), strict=False), 1):
             if m := IAC_BAD.search(line):
-                bad.append(inventory.evidence_at(repo, f.path, number, f"{f.path}:{number}: {m.group(0)}", line))
+                bad.append(inventory.evidence_at(repo, f.path, number, f"{f.path}:{number}: {m.group(0)}", original))
             elif m := IAC_GOOD.search(line):
-                good.append(inventory.evidence_at(repo, f.path, number, f"{f.path}:{number}: {m.group(0)}", line))
+                good.append(inventory.evidence_at(repo, f.path, number, f"{f.path}:{number}: {m.group(0)}", original))
     return good, bad, considered
 
 
