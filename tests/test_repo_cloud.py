@@ -654,3 +654,11 @@ def test_digitalocean_not_credited(make_repo):
     repo.write("main.tf", bad).commit("do")
     assert has(outcomes("repo.alert-rules", repo.path, Outcome.FAIL), "notify no one", "cpu")
     assert has(outcomes("repo.https-config", repo.path, Outcome.FAIL), "redirect_http_to_https = false")
+
+
+def test_azure_failed_requests_alert_covers_error_rate(make_repo):
+    tf = TF_AZURE.replace('"cpu"', '"failures"').replace('"CpuTime"', '"FailedRequests"')
+    repo = make_repo()
+    repo.write("infra/main.tf", tf).write("function_app.py", AZ_FUNCTION_APP).commit("azure")
+    [coverage] = [r for r in outcomes("repo.alert-rules", repo.path, Outcome.FAIL) if "covers" in r]
+    assert "(covered: error rate: failures)" in coverage and "covers CPU, memory, availability" in coverage

@@ -92,6 +92,25 @@ _WIDGET_QUERY = re.compile(r"\b(?:left|right|metrics|alarm|query_string|queryStr
 _WIDGETS_ADDED = re.compile(r"\.(?:addWidgets|add_widgets)\(|\bwidgets\s*[:=]\s*\[")
 
 
+_SUFFIX_FAMILY = {".tf": "tf", ".hcl": "tf", ".bicep": "bicep", ".yaml": "cfn", ".yml": "cfn", ".json": "cfn"}
+
+
+def family(rx: re.Pattern[str]) -> str:
+    """Which files a declaration pattern can match in: tf, bicep, cfn (YAML/JSON templates) or code."""
+    if rx.pattern.startswith('resource\\s+"'):
+        return "tf"
+    if rx.pattern.startswith("resource\\s+(\\w+)"):
+        return "bicep"
+    return "cfn" if "Type['\\\"]?" in rx.pattern else "code"
+
+
+_FAMILY = {rx: family(rx) for rx in [*(a[2] for a in _ALARM_START), *(d[1] for d in _DASHBOARD_IAC)]}
+
+
+def file_family(f: RepoFile) -> str:
+    return _SUFFIX_FAMILY.get(f.suffix, "code")
+
+
 def block_after(text: str, pos: int, max_lines: int = 60) -> str:
     """The text from pos to the end of its brace/paren block, or max_lines lines."""
     depth = 0
@@ -117,7 +136,7 @@ def _cdk_action_elsewhere(text: str, start: int, end: int) -> bool:
     if not assigned:
         return False
     call = rf"\b{re.escape(assigned.group(1))}\s*\.\s*(?:addAlarmAction|add_alarm_action)\("
-    return bool(re.search(call, strip_line_comments(text)))
+    return bool(re.search(call, text))  # text: comments already blanked
 
 
 def _alarm(provider: str, kind: str, name: str, text: str, span: tuple[int, int], block: str, loc: Loc) -> CloudAlarm:
@@ -161,29 +180,32 @@ def _alarm(provider: str, kind: str, name: str, text: str, span: tuple[int, int]
 
 
 def collect_iac(model: Monitoring, f: RepoFile, text: str) -> None:
+    code: str | None = None  # the text with comments blanked: an alarm, action or widget in a comment does nothing
+    kind_of_file = file_family(f)  # each pattern is tried only on the kind of file it can occur in
     for provider, kind, rx in _ALARM_START:
-        if not textscan.may_match(rx, text):
+        if _FAMILY[rx] != kind_of_file or not textscan.may_match(rx, text):
             continue  # cheap literal test first: these patterns are tried on every code and config file
-        for m in rx.finditer(text):
+        code = strip_line_comments(text) if code is None else code
+        for m in rx.finditer(code):
             cfn = kind.startswith("AWS::")
-            raw = "\n".join(text[m.start() :].splitlines()[:40]) if cfn else block_after(text, m.start())
-            block = strip_line_comments(raw)  # an action in a comment notifies no one
-            start = line_at(text, m.start())
+            block = "\n".join(code[m.start() :].splitlines()[:40]) if cfn else block_after(code, m.start())
+            start = line_at(code, m.start())
             loc = Loc(f.path, start, start + block.count("\n"))
             model.cloud_alarms.append(
-                _alarm(provider, kind, m.group(1), text, (m.start(), m.start() + len(raw)), block, loc)
+                _alarm(provider, kind, m.group(1), code, (m.start(), m.start() + len(block)), block, loc)
             )
     for kind, rx in _DASHBOARD_IAC:
-        if not textscan.may_match(rx, text):
+        if _FAMILY[rx] != kind_of_file or not textscan.may_match(rx, text):
             continue
-        for m in rx.finditer(text):
-            block = block_after(text, m.start())
-            start = line_at(text, m.start())
+        code = strip_line_comments(text) if code is None else code
+        for m in rx.finditer(code):
+            block = block_after(code, m.start())
+            start = line_at(code, m.start())
             panels = [Panel(title=f"widget {i + 1}", queries=[q.strip()]) for i, q in enumerate(_QUERY.findall(block))]
-            if "Dashboard(" in m.group(0) and _WIDGETS_ADDED.search(text):
+            if "Dashboard(" in m.group(0) and _WIDGETS_ADDED.search(code):
                 # CDK adds widgets after construction: dashboard.addWidgets(new GraphWidget({...}))
-                for w in list(_CDK_WIDGET.finditer(text))[:30]:
-                    body = block_after(text, w.start())
+                for w in list(_CDK_WIDGET.finditer(code))[:30]:
+                    body = block_after(code, w.start())
                     title = re.search(r"\btitle\s*[:=]\s*['\"`]([^'\"`]+)", body)
                     queries = [q.strip() for q in _WIDGET_QUERY.findall(body)]
                     panels.append(Panel(title.group(1) if title else w.group(1), queries or [w.group(1)]))

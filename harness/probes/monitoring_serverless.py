@@ -18,8 +18,11 @@ import yaml
 
 from harness import textscan
 from harness.probes.inventory_files import load_yaml_all, strip_line_comments
+from harness.probes.monitoring_cloud import family, file_family
 from harness.probes.monitoring_model import Loc, MetricDef, Monitoring, Route, find_line, line_at, normalise_path
 from harness.probes.repository import RepoFile
+
+SHOWN = 5  # functions and platform-metric features kept as evidence
 
 # Route declarations in code and HCL; group 1 is the path (a method before it is dropped).
 _CODE_ROUTES: list[tuple[str, re.Pattern[str]]] = [
@@ -84,8 +87,9 @@ _TEMPLATE_HINT = re.compile(r"AWS::Serverless|AWS::ApiGateway|^functions\s*:", r
 def collect_code(model: Monitoring, f: RepoFile, text: str) -> None:
     """Routes, functions and platform metrics declared in code or HCL (handlers, CDK, Terraform, Bicep)."""
     code: str | None = None
+    kind_of_file = file_family(f)
     for how, rx in _CODE_ROUTES:
-        if not textscan.may_match(rx, text):
+        if family(rx) != kind_of_file or not textscan.may_match(rx, text) or not rx.search(text):
             continue
         code = strip_line_comments(text) if code is None else code  # a route in a comment serves nothing
         for m in rx.finditer(code):
@@ -97,10 +101,10 @@ def collect_code(model: Monitoring, f: RepoFile, text: str) -> None:
             model.routes.append(
                 Route(normalise_path(path), Loc(f.path, line_at(text, m.start())), "Azure Functions app.http")
             )
-    for platform, rx in _FUNCTIONS:
+    for platform, rx in _FUNCTIONS if len(model.functions) < SHOWN else ():  # a few show that there are some
         if textscan.may_match(rx, text) and (found := rx.search(text)):
             model.functions.append((platform, Loc(f.path, line_at(text, found.start()))))
-    for feature, rx in _PLATFORM_METRICS:
+    for feature, rx in _PLATFORM_METRICS if len(model.platform_metrics) < SHOWN else ():
         if textscan.may_match(rx, text) and (found := rx.search(text)):
             model.platform_metrics.append((feature, Loc(f.path, line_at(text, found.start()))))
 

@@ -29,7 +29,7 @@ CATEGORIES: dict[str, re.Pattern[str]] = {
     "memory": re.compile(r"(?i)memory|resident|heap|memavailable|\bmem_|_mem\b"),
     "error rate": re.compile(
         r"(?i)(?:status|code|status_code|http_status)\s*=~?\s*\"5|5xx|errors?_total|error|fail(?:ed|ures?)?_total"
-        r"|exception|fault"
+        r"|exception|fault|failed_?requests"
     ),
     "availability": re.compile(
         r"(?i)\bup\b|probe_success|absent(?:_over_time)?\s*\(|health|statuscheck|uptime|availability|check_passed"
