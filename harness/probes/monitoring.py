@@ -117,8 +117,9 @@ def collect(repo: RepoSnapshot) -> Monitoring:
             if suffix != ".txt" or "readme" in f.name.lower():
                 monitoring_app.collect_claims(model, f, text)
             continue
+        docs, error = monitoring_prom.yaml_docs(text) if suffix in YAML_SUFFIXES else ([], None)  # one parse
         if suffix in YAML_SUFFIXES:
-            monitoring_prom.collect_yaml(model, f, text)
+            monitoring_prom.collect_yaml(model, f, text, docs, error)
         elif suffix == ".json":
             monitoring_app.collect_json(model, f, text)
         elif suffix == ".html":
@@ -130,7 +131,7 @@ def collect(repo: RepoSnapshot) -> Monitoring:
         if suffix in IAC_SUFFIXES or suffix in CODE_SUFFIXES:
             monitoring_serverless.collect_code(model, f, text)  # handlers, CDK, Terraform and Bicep alike
         if suffix in YAML_SUFFIXES or suffix == ".json":
-            monitoring_serverless.collect_template(model, f, text)
+            monitoring_serverless.collect_template(model, f, text, docs)
         if (
             suffix in YAML_SUFFIXES
             or suffix == ".tf"

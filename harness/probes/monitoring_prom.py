@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from harness.probes.inventory_files import load_yaml_all
 from harness.probes.monitoring_model import (
     MAX_CONFIG_BYTES,
     AlertRule,
@@ -24,10 +25,12 @@ from harness.probes.monitoring_model import (
 from harness.probes.repository import RepoFile, RepoSnapshot
 
 
-def _safe_yaml_docs(text: str) -> tuple[list[Any], str | None]:
+def yaml_docs(text: str) -> tuple[list[Any], str | None]:
+    """The documents of a YAML stream (CloudFormation tags such as !Ref read as plain values, so that one parse
+    serves the Prometheus and the template collectors), or why it cannot be read."""
     try:
-        return [d for d in yaml.safe_load_all(text) if d is not None], None
-    except yaml.YAMLError as exc:
+        return [d for d in load_yaml_all(text) if d is not None], None
+    except (yaml.YAMLError, ValueError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         return [], f"invalid YAML{where}: {getattr(exc, 'problem', None) or exc}"
@@ -161,8 +164,8 @@ def _rule_file(doc: dict[str, Any], loc: Loc, text: str, rule_text: str, embedde
     return rf
 
 
-def collect_yaml(model: Monitoring, f: RepoFile, text: str) -> None:
-    docs, error = _safe_yaml_docs(text)
+def collect_yaml(model: Monitoring, f: RepoFile, text: str, docs: list[Any], error: str | None) -> None:
+    """Prometheus configs, rule groups, Alertmanager and Grafana provisioning in a YAML file's documents."""
     if error:
         if re.search(r"(?m)^\s*(scrape_configs|groups|receivers|route)\s*:", text):
             # Looks like monitoring config but Prometheus/promtool would reject it too.
@@ -198,7 +201,7 @@ def collect_yaml(model: Monitoring, f: RepoFile, text: str) -> None:
 def _collect_embedded_string(model: Monitoring, f: RepoFile, text: str, s: str) -> None:
     if "scrape_configs" not in s and "groups" not in s:
         return
-    docs, error = _safe_yaml_docs(s)
+    docs, error = yaml_docs(s)
     first = s.strip().splitlines()[0] if s.strip() else ""
     line = find_line(text, re.escape(first.strip())) if first.strip() else None
     loc = Loc(f.path, line or 1)
@@ -225,7 +228,7 @@ def collect_code_embedded(model: Monitoring, f: RepoFile, text: str) -> None:
             continue
         body, start = block
         seen.add(start)
-        docs, error = _safe_yaml_docs(body)
+        docs, error = yaml_docs(body)
         if error:
             model.problems.append((f.path, f"embedded monitoring config at line {start}: {error}"))
             continue
@@ -253,7 +256,7 @@ def resolve_rule_files(model: Monitoring, repo: RepoSnapshot) -> None:
                             model.unreadable_rule_files.append((p, cfg.loc))
                         else:
                             # Referenced explicitly: give promtool a go even if our parse saw no alerts.
-                            docs, error = _safe_yaml_docs(text)
+                            docs, error = yaml_docs(text)
                             rf = RuleFile(Loc(p, 1), text, embedded=False, error=error)
                             if not error and docs and isinstance(docs[0], dict):
                                 rf = _rule_file(docs[0], Loc(p, 1), text, text, embedded=False)

@@ -14,10 +14,8 @@ import posixpath
 import re
 from typing import Any
 
-import yaml
-
 from harness import textscan
-from harness.probes.inventory_files import load_yaml_all, strip_line_comments
+from harness.probes.inventory_files import strip_line_comments
 from harness.probes.monitoring_cloud import family, file_family
 from harness.probes.monitoring_model import Loc, MetricDef, Monitoring, Route, find_line, line_at, normalise_path
 from harness.probes.repository import RepoFile
@@ -109,17 +107,20 @@ def collect_code(model: Monitoring, f: RepoFile, text: str) -> None:
             model.platform_metrics.append((feature, Loc(f.path, line_at(text, found.start()))))
 
 
-def collect_template(model: Monitoring, f: RepoFile, text: str) -> None:
-    """Routes from serverless.yml, SAM and CloudFormation templates (YAML or JSON) and Azure function.json."""
+def collect_template(model: Monitoring, f: RepoFile, text: str, yaml_docs: list[Any]) -> None:
+    """Routes from serverless.yml, SAM and CloudFormation templates (YAML, already parsed, or JSON) and Azure
+    function.json."""
     if f.name == "function.json":
         _function_json(model, f, text)
         return
     if not _TEMPLATE_HINT.search(text):
         return
-    try:
-        docs = [json.loads(text)] if f.suffix == ".json" else load_yaml_all(text)
-    except (yaml.YAMLError, ValueError, RecursionError):  # a template that cannot be read adds no routes
-        return
+    docs = yaml_docs
+    if f.suffix == ".json":
+        try:
+            docs = [json.loads(text)]
+        except (ValueError, RecursionError):  # a template that cannot be read adds no routes
+            return
     for doc in docs:
         if not isinstance(doc, dict):
             continue
