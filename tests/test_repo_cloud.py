@@ -662,3 +662,47 @@ def test_azure_failed_requests_alert_covers_error_rate(make_repo):
     repo.write("infra/main.tf", tf).write("function_app.py", AZ_FUNCTION_APP).commit("azure")
     [coverage] = [r for r in outcomes("repo.alert-rules", repo.path, Outcome.FAIL) if "covers" in r]
     assert "(covered: error rate: failures)" in coverage and "covers CPU, memory, availability" in coverage
+
+
+SLS_ALERTS = """\
+service: shop
+provider:
+  name: aws
+custom:
+  alerts:
+    topics:
+      alarm:
+        topic: shop-alerts
+        notifications:
+          - protocol: email
+            endpoint: ops@example.org
+    definitions:
+      memoryHigh:
+        metric: MaxMemoryUsed
+        threshold: 900
+        evaluationPeriods: 2
+    alarms:
+      - functionErrors
+functions:
+  api:
+    handler: handler.api
+    alarms:
+      - memoryHigh
+"""
+
+
+def test_serverless_framework_alerts_notify_through_an_alarm_topic(make_repo):
+    repo = make_repo()
+    repo.write("serverless.yml", SLS_ALERTS).write("handler.py", "def api(event, context):\n    return {}\n")
+    repo.commit("alerts")
+    passed = outcomes("repo.alert-rules", repo.path, Outcome.PASS)
+    assert has(passed, "2 cloud alarm(s) notify someone", "functionErrors", "memoryHigh")
+    coverage = [r for r in outcomes("repo.alert-rules", repo.path, Outcome.FAIL) if "covers" in r]
+    assert coverage and "memory: memoryHigh" in coverage[0] and "error rate: functionErrors" in coverage[0]
+    silent = SLS_ALERTS.replace(
+        "    topics:\n      alarm:\n        topic: shop-alerts\n        notifications:\n"
+        "          - protocol: email\n            endpoint: ops@example.org\n",
+        "",
+    )
+    repo.write("serverless.yml", silent).commit("no topic")
+    assert has(outcomes("repo.alert-rules", repo.path, Outcome.FAIL), "notify no one", "functionErrors")

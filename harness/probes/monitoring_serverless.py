@@ -17,7 +17,16 @@ from typing import Any
 from harness import textscan
 from harness.probes.inventory_files import strip_line_comments
 from harness.probes.monitoring_cloud import family, file_family
-from harness.probes.monitoring_model import Loc, MetricDef, Monitoring, Route, find_line, line_at, normalise_path
+from harness.probes.monitoring_model import (
+    CloudAlarm,
+    Loc,
+    MetricDef,
+    Monitoring,
+    Route,
+    find_line,
+    line_at,
+    normalise_path,
+)
 from harness.probes.repository import RepoFile
 
 SHOWN = 5  # functions and platform-metric features kept as evidence
@@ -132,6 +141,7 @@ def collect_template(model: Monitoring, f: RepoFile, text: str, yaml_docs: list[
                 )
                 for event in (fn.get("events") or []) if isinstance(fn, dict) else []:
                     _serverless_event(model, f, text, event)
+            _serverless_alerts(model, f, text, doc, functions)
         for res in [
             doc.get("Resources"),
             (doc.get("resources") or {}).get("Resources") if isinstance(doc.get("resources"), dict) else None,
@@ -157,6 +167,57 @@ def _serverless_event(model: Monitoring, f: RepoFile, text: str, event: Any) -> 
         spec = event.get(key)
         path = spec.get("path") if isinstance(spec, dict) else spec
         _add(model, f, text, path, f"serverless.yml {key} event")
+
+
+# The Serverless Framework's alerts (v4, or serverless-plugin-aws-alerts): built-in definitions with their metric.
+_BUILTIN_ALARMS = {
+    "functionErrors": "Errors",
+    "functionThrottles": "Throttles",
+    "functionInvocations": "Invocations",
+    "functionDuration": "Duration",
+}
+
+
+def _serverless_alerts(
+    model: Monitoring, f: RepoFile, text: str, doc: dict[str, Any], functions: dict[str, Any]
+) -> None:
+    """`custom.alerts` alarms: they notify someone only through an `alarm` topic."""
+    custom = doc.get("custom")
+    alerts = custom.get("alerts") if isinstance(custom, dict) else None
+    if not isinstance(alerts, dict):
+        return
+    topics = alerts.get("topics")
+    notifies = isinstance(topics, dict) and bool(topics.get("alarm"))
+    raw_defs = alerts.get("definitions")
+    definitions: dict[str, Any] = raw_defs if isinstance(raw_defs, dict) else {}
+    entries: list[Any] = []
+    for key in ("alarms", "global", "function"):
+        if isinstance(alerts.get(key), list):
+            entries += alerts[key]
+    for fn in functions.values():
+        if isinstance(fn, dict) and isinstance(fn.get("alarms"), list):
+            entries += fn["alarms"]
+    for entry in entries:
+        name = entry.get("name") if isinstance(entry, dict) else entry
+        if not isinstance(name, str):
+            continue
+        spec = {**(definitions.get(name) or {}), **(entry if isinstance(entry, dict) else {})}
+        builtin = name in _BUILTIN_ALARMS
+        threshold = spec.get("threshold", "default" if builtin else None)
+        duration = spec.get("evaluationPeriods", spec.get("period", "default" if builtin else None))
+        line = find_line(text, rf"\b{re.escape(name)}\b") or 1
+        model.cloud_alarms.append(
+            CloudAlarm(
+                provider="aws",
+                kind="serverless alerts",
+                name=name,
+                metric=str(spec.get("metric") or _BUILTIN_ALARMS.get(name) or name),
+                threshold=None if threshold is None else str(threshold),
+                duration=None if duration is None else str(duration),
+                has_actions=notifies and spec.get("actionsEnabled") is not False,
+                loc=Loc(f.path, line),
+            )
+        )
 
 
 def _cfn_resource(model: Monitoring, f: RepoFile, text: str, body: dict[str, Any]) -> None:
