@@ -706,3 +706,14 @@ def test_serverless_framework_alerts_notify_through_an_alarm_topic(make_repo):
     )
     repo.write("serverless.yml", silent).commit("no topic")
     assert has(outcomes("repo.alert-rules", repo.path, Outcome.FAIL), "notify no one", "functionErrors")
+
+
+def test_lambda_insights_in_a_comment_is_not_enabled(make_repo):
+    tf = TF_AWS.replace(
+        '  layers        = ["arn:aws:lambda:eu-west-2:580247275435:layer:LambdaInsightsExtension:38"]',
+        '  # layers      = ["arn:aws:lambda:eu-west-2:580247275435:layer:LambdaInsightsExtension:38"]',
+    )
+    repo = make_repo()
+    repo.write("infra/main.tf", tf).write("src/handler.py", HANDLER_AWS).commit("insights commented out")
+    assert has(outcomes("repo.monitoring-config", repo.path, Outcome.FAIL), "no CPU and memory monitoring")
+    assert not has(outcomes("repo.monitoring-config", repo.path, Outcome.PASS), "Lambda Insights")

@@ -109,11 +109,15 @@ def collect_code(model: Monitoring, f: RepoFile, text: str) -> None:
                 Route(normalise_path(path), Loc(f.path, line_at(text, m.start())), "Azure Functions app.http")
             )
     for platform, rx in _FUNCTIONS if len(model.functions) < SHOWN else ():  # a few show that there are some
-        if textscan.may_match(rx, text) and (found := rx.search(text)):
-            model.functions.append((platform, Loc(f.path, line_at(text, found.start()))))
+        if textscan.may_match(rx, text) and rx.search(text):
+            code = strip_line_comments(text) if code is None else code
+            if found := rx.search(code):
+                model.functions.append((platform, Loc(f.path, line_at(code, found.start()))))
     for feature, rx in _PLATFORM_METRICS if len(model.platform_metrics) < SHOWN else ():
-        if textscan.may_match(rx, text) and (found := rx.search(text)):
-            model.platform_metrics.append((feature, Loc(f.path, line_at(text, found.start()))))
+        if textscan.may_match(rx, text) and rx.search(text):
+            code = strip_line_comments(text) if code is None else code  # Lambda Insights in a comment is off
+            if found := rx.search(code):
+                model.platform_metrics.append((feature, Loc(f.path, line_at(code, found.start()))))
 
 
 def collect_template(model: Monitoring, f: RepoFile, text: str, yaml_docs: list[Any]) -> None:
