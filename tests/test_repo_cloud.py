@@ -717,3 +717,13 @@ def test_lambda_insights_in_a_comment_is_not_enabled(make_repo):
     repo.write("infra/main.tf", tf).write("src/handler.py", HANDLER_AWS).commit("insights commented out")
     assert has(outcomes("repo.monitoring-config", repo.path, Outcome.FAIL), "no CPU and memory monitoring")
     assert not has(outcomes("repo.monitoring-config", repo.path, Outcome.PASS), "Lambda Insights")
+
+
+def test_iac_text_inside_tests_is_not_the_stack(make_repo):
+    fixture = 'STACK = """\nfrom aws_cdk import Stack\n"""\nBAD = "https_only = false"\n'
+    cdk_test = "import { Template } from 'aws-cdk-lib/assertions';\ntest('stack', () => {});\n"
+    repo = make_repo()
+    repo.write("Caddyfile", "shop.example.org {\n  reverse_proxy app:8000\n}\n")
+    repo.write("tests/test_https.py", fixture).write("test/stack.test.ts", cdk_test).commit("tests")
+    assert outcomes("repo.https-config", repo.path, Outcome.FAIL) == []
+    assert not has(outcomes("repo.code-and-iac", repo.path, Outcome.PASS), "cdk")

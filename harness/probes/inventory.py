@@ -46,7 +46,7 @@ from harness.probes.inventory_files import (
     strip_line_comments,
     text_files,
 )
-from harness.probes.inventory_tests import TestFile, TestInventory, tests
+from harness.probes.inventory_tests import TestFile, TestInventory, is_test_code, tests
 from harness.probes.repository import RepoSnapshot
 
 __all__ = [
@@ -74,6 +74,7 @@ __all__ = [
     "iac",
     "is_compose",
     "is_dockerfile",
+    "is_test_code",
     "is_vendored",
     "languages",
     "line_of",
@@ -230,6 +231,8 @@ def iac(ctx: Context, repo: RepoSnapshot) -> IacInventory:
         for f in repo.files:
             if f.suffix not in (".py", ".ts", ".js", ".go", ".cs", ".java") or is_vendored(f.path):
                 continue
+            if is_test_code(f.path):
+                continue  # a test of the stack (or a fixture holding IaC text) is not the stack
             parent = str(PurePosixPath(f.path).parent)
             in_pulumi = any(parent == d or parent.startswith(d + "/") or d == "." for d in pulumi_dirs)
             if not in_pulumi and f.suffix not in (".py", ".ts", ".js"):

@@ -38,6 +38,14 @@ _TEST_CASE = re.compile(
 _TEST_DIRS = {"test", "tests", "__tests__", "spec", "specs", "testing", "__mocks__", "mocks", "fakes", "fixtures"}
 
 
+def is_test_code(path: str) -> bool:
+    """A test or test-support file, by its folder or its name."""
+    p = PurePosixPath(path)
+    parts = {x.lower() for x in p.parts[:-1]}
+    in_test_dir = bool(parts & _TEST_DIRS) or any(x.endswith((".tests", ".test")) for x in parts)
+    return in_test_dir or bool(_TEST_NAME.search(p.name))
+
+
 @dataclass(frozen=True)
 class TestFile:
     path: str
