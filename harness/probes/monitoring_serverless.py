@@ -1,9 +1,9 @@
 """Serverless and cloud-native evidence: the routes API Gateway, Lambda and Azure Functions serve, the functions
 themselves, and the platform metrics (Lambda Insights, Application Insights) that watch their CPU and memory.
 
-Routes are read wherever they are declared: handler code (`event["path"] == "/health"`, Azure Functions
-`@app.route(route="health")`, `app.http("health", ...)`), templates (serverless.yml `http` events, SAM `Events`
-with a `Path`, CloudFormation API Gateway resources), Azure `function.json` bindings, CDK (`addResource` /
+Routes are read wherever they are declared: handler code (the event's path or rawPath compared with a path,
+Azure Functions `route=` decorators and `app.http` registrations), templates (serverless.yml `http` events, SAM
+`Events` with a `Path`, CloudFormation API Gateway resources), Azure `function.json` bindings, CDK (`addResource` /
 `add_resource`, `addRoutes`) and Terraform (`aws_api_gateway_resource` path_part, `aws_apigatewayv2_route`).
 """
 
