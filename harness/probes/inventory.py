@@ -8,199 +8,99 @@ cannot be parsed is recorded in `problems` instead of raising.
 
 from __future__ import annotations
 
-import functools
-import json
 import re
-import tomllib
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-import yaml
-
-from harness import textscan, yamlsafe
 from harness.context import Context
-from harness.model import Evidence
-from harness.probes import repository
-from harness.probes.repository import RepoFile, RepositoryError, RepoSnapshot
+from harness.probes.inventory_containers import (  # re-exported: checks use them through this module
+    COMPOSE_NAME,
+    ComposeFile,
+    Dockerfile,
+    ImageRef,
+    Instruction,
+    compose_files,
+    dockerfiles,
+    is_compose,
+    is_dockerfile,
+    parse_dockerfile,
+    split_image,
+)
+from harness.probes.inventory_files import (
+    LANGUAGES,
+    LINE_EXCERPT,
+    PARSE_LIMIT,
+    VENDOR_PARTS,
+    Hit,
+    Parsed,
+    evidence_at,
+    excerpt_line,
+    grep,
+    is_vendored,
+    line_of,
+    load_yaml_all,
+    open_snapshot,
+    parse,
+    parsed,
+    strip_line_comments,
+    text_files,
+)
+from harness.probes.inventory_tests import TestFile, TestInventory, is_test_code, tests
+from harness.probes.repository import RepoSnapshot
 
-PARSE_LIMIT = 1_000_000  # structured files larger than this are not parsed
-LINE_EXCERPT = 200
+__all__ = [
+    "COMPOSE_NAME",
+    "HOSTED_IAC",
+    "LANGUAGES",
+    "LINE_EXCERPT",
+    "PARSE_LIMIT",
+    "VENDOR_PARTS",
+    "ComposeFile",
+    "Dockerfile",
+    "Hit",
+    "IacFile",
+    "IacInventory",
+    "ImageRef",
+    "Instruction",
+    "Parsed",
+    "TestFile",
+    "TestInventory",
+    "compose_files",
+    "dockerfiles",
+    "evidence_at",
+    "excerpt_line",
+    "grep",
+    "iac",
+    "is_compose",
+    "is_dockerfile",
+    "is_test_code",
+    "is_vendored",
+    "languages",
+    "line_of",
+    "load_yaml_all",
+    "open_snapshot",
+    "parse",
+    "parse_dockerfile",
+    "parsed",
+    "split_image",
+    "strip_line_comments",
+    "tests",
+    "text_files",
+]
 
-LANGUAGES = {
-    ".py": "Python",
-    ".js": "JavaScript",
-    ".mjs": "JavaScript",
-    ".cjs": "JavaScript",
-    ".jsx": "JavaScript",
-    ".ts": "TypeScript",
-    ".tsx": "TypeScript",
-    ".go": "Go",
-    ".java": "Java",
-    ".kt": "Kotlin",
-    ".cs": "C#",
-    ".fs": "F#",
-    ".rb": "Ruby",
-    ".php": "PHP",
-    ".rs": "Rust",
-    ".scala": "Scala",
-    ".swift": "Swift",
-    ".c": "C",
-    ".cpp": "C++",
-    ".cc": "C++",
-    ".ex": "Elixir",
-    ".dart": "Dart",
-}
-# Vendored or generated code is not the apprentice's own.
-VENDOR_PARTS = {"node_modules", "vendor", "dist", "build", ".venv", "venv", "site-packages", "third_party"}
-
-HOSTED_IAC = ("terraform", "bicep", "arm", "pulumi", "cloudformation", "cdk", "ansible", "kubernetes", "helm")
-
-
-# -- shared helpers ----------------------------------------------------------
-
-
-def open_snapshot(ctx: Context) -> tuple[RepoSnapshot | None, str | None]:
-    """The snapshot, or why there is nothing to judge (an empty repository, an unreadable one)."""
-    try:
-        repo = repository.get(ctx)
-    except RepositoryError as exc:
-        return None, f"the repository cannot be read: {exc}"
-    if repo.is_git and repo.head is None:
-        return None, "the repository has no commits yet"
-    return repo, None
-
-
-_USERINFO = re.compile(r"(://[^:/@\s]*):[^@/\s]+@")
-
-
-def excerpt_line(text: str) -> str:
-    """One line for a report: clipped, with any password in a URL masked."""
-    return _USERINFO.sub(r"\1:***@", text.strip())[:LINE_EXCERPT]
-
-
-def evidence_at(
-    repo: RepoSnapshot,
-    path: str,
-    line: int | None,
-    summary: str,
-    excerpt: str | None = None,
-    end_line: int | None = None,
-    data: dict[str, Any] | None = None,
-) -> Evidence:
-    return Evidence(
-        kind="file",
-        summary=summary,
-        path=path,
-        start_line=line or 1,
-        end_line=end_line or line or 1,
-        commit=repo.head,
-        excerpt=excerpt_line(excerpt) if excerpt else None,
-        data=data or {},
-    )
-
-
-@dataclass(frozen=True)
-class Hit:
-    path: str
-    line: int
-    text: str
-
-
-def grep(repo: RepoSnapshot, files: Iterable[RepoFile], pattern: re.Pattern[str], limit: int = 200) -> list[Hit]:
-    """Lines matching `pattern` in the text files given (binary and oversized files are skipped)."""
-    hits: list[Hit] = []
-    # One search over the whole text first: most files have no match, and splitting them into lines is
-    # what costs. With MULTILINE it matches wherever some line would, given "\n"-only line breaks and
-    # patterns without \A, \Z or lookarounds that look for a line break (none of ours do).
-    whole = _multiline(pattern)
-    for f, text in repo.texts(list(files)):
-        if not textscan.may_match(pattern, text):
-            continue
-        if not whole.search(text) and not _OTHER_BREAKS.search(text):
-            continue
-        for number, line in enumerate(text.splitlines(), 1):
-            if pattern.search(line):
-                hits.append(Hit(f.path, number, line))
-                if len(hits) >= limit:
-                    return hits
-    return hits
-
-
-# Line breaks str.splitlines() honours besides "\n": where present, the whole-text prefilter is skipped.
-_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-
-
-@functools.lru_cache(maxsize=256)
-def _multiline(pattern: re.Pattern[str]) -> re.Pattern[str]:
-    return re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
-
-
-def line_of(text: str, pattern: str | re.Pattern[str], start: int = 0) -> int:
-    """1-based line of the first match at or after character `start`, or 1."""
-    rx = re.compile(pattern) if isinstance(pattern, str) else pattern
-    m = rx.search(text, start)
-    return text.count("\n", 0, m.start()) + 1 if m else 1
-
-
-def is_vendored(path: str) -> bool:
-    return any(part in VENDOR_PARTS for part in PurePosixPath(path).parts[:-1])
-
-
-# -- structured files --------------------------------------------------------
-
-
-class _TolerantLoader(yaml.SafeLoader):
-    """SafeLoader that accepts CloudFormation short forms (!Ref, !Sub, !GetAtt ...) as plain values."""
-
-
-def _any_tag(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node)
-    return loader.construct_mapping(node)  # type: ignore[arg-type]
-
-
-_TolerantLoader.add_multi_constructor("!", _any_tag)
-
-
-def load_yaml_all(text: str) -> list[Any]:
-    """Every document of a YAML stream; raises yaml.YAMLError (or ValueError) when malformed."""
-    return yamlsafe.load_all(text, _TolerantLoader)
-
-
-@dataclass
-class Parsed:
-    """A structured file: its documents, or the reason it could not be parsed."""
-
-    path: str
-    text: str
-    docs: list[Any] = field(default_factory=list)
-    error: str | None = None
-
-
-def parse(repo: RepoSnapshot, f: RepoFile) -> Parsed | None:
-    """YAML, JSON or TOML by suffix; None for binary, absent or oversized files."""
-    text = repo.read_text(f.path, PARSE_LIMIT)
-    if text is None:
-        return None
-    out = Parsed(f.path, text)
-    try:
-        if f.suffix == ".json":
-            out.docs = [json.loads(text)]
-        elif f.suffix == ".toml":
-            out.docs = [tomllib.loads(text)]
-        else:
-            out.docs = [d for d in load_yaml_all(text) if d is not None]
-    except (yaml.YAMLError, ValueError, RecursionError) as exc:
-        out.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'malformed'}"[:300]
-    return out
-
-
-def parsed(ctx: Context, repo: RepoSnapshot, f: RepoFile) -> Parsed | None:
-    return ctx.memo(f"inventory.parsed:{f.path}", lambda: parse(repo, f))
+HOSTED_IAC = (
+    "terraform",
+    "bicep",
+    "arm",
+    "pulumi",
+    "cloudformation",
+    "cdk",
+    "serverless",
+    "ansible",
+    "kubernetes",
+    "helm",
+)
 
 
 # -- languages and IaC ---------------------------------------------------------
@@ -221,7 +121,7 @@ def languages(ctx: Context, repo: RepoSnapshot) -> dict[str, list[str]]:
 @dataclass(frozen=True)
 class IacFile:
     path: str
-    kind: str  # terraform, bicep, arm, pulumi, cloudformation, cdk, ansible, kubernetes, helm, compose
+    kind: str  # terraform, bicep, arm, pulumi, cloudformation, cdk, serverless, ansible, kubernetes, helm, compose
     line: int = 1
     note: str = ""
 
@@ -239,14 +139,11 @@ class IacInventory:
         return self.of(*HOSTED_IAC)
 
 
-COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$", re.I)
 _YAML_HINT = re.compile(r"^\s*(apiVersion|AWSTemplateFormatVersion|Resources|-?\s*hosts)\s*:", re.M)
-_CDK_IMPORT = re.compile(r"""(from\s+aws_cdk\b|import\s+aws_cdk\b|from\s+['"]aws-cdk-lib|require\(['"]aws-cdk-lib)""")
+_CDK_IMPORT = re.compile(
+    r"""(from\s+aws_cdk\b|import\s+aws_cdk\b|from\s+['"](aws-cdk-lib|@aws-cdk/)|require\(['"](aws-cdk-lib|@aws-cdk/))"""
+)
 _PULUMI_IMPORT = re.compile(r"""^\s*(import\s+pulumi\b|from\s+pulumi\w*\s+import|import .* from ['"]@pulumi/)""", re.M)
-
-
-def is_compose(f: RepoFile) -> bool:
-    return bool(COMPOSE_NAME.match(f.name))
 
 
 def _classify_docs(docs: list[Any], path: str) -> tuple[str, str] | None:
@@ -296,6 +193,13 @@ def iac(ctx: Context, repo: RepoSnapshot) -> IacInventory:
                 inv.files.append(IacFile(f.path, kind, note=f"{name}"))
                 if kind == "pulumi":
                     pulumi_dirs.add(parent)
+            elif name in ("serverless.yml", "serverless.yaml"):
+                p = parsed(ctx, repo, f)
+                doc = p.docs[0] if p is not None and not p.error and p.docs else None
+                if not isinstance(doc, dict) or "provider" not in doc:
+                    inv.problems.append((f.path, (p.error if p else None) or "no `provider` key"))
+                    continue
+                inv.files.append(IacFile(f.path, "serverless", note="Serverless Framework service"))
             elif is_compose(f):
                 inv.files.append(IacFile(f.path, "compose", note="local automation, not hosted IaC"))
             elif "roles" in parts[:-1] and "tasks" in parts[:-1] and suffix in (".yml", ".yaml"):
@@ -327,6 +231,8 @@ def iac(ctx: Context, repo: RepoSnapshot) -> IacInventory:
         for f in repo.files:
             if f.suffix not in (".py", ".ts", ".js", ".go", ".cs", ".java") or is_vendored(f.path):
                 continue
+            if is_test_code(f.path):
+                continue  # a test of the stack (or a fixture holding IaC text) is not the stack
             parent = str(PurePosixPath(f.path).parent)
             in_pulumi = any(parent == d or parent.startswith(d + "/") or d == "." for d in pulumi_dirs)
             if not in_pulumi and f.suffix not in (".py", ".ts", ".js"):
@@ -341,246 +247,3 @@ def iac(ctx: Context, repo: RepoSnapshot) -> IacInventory:
         return inv
 
     return ctx.memo("inventory.iac", build)
-
-
-# -- tests -------------------------------------------------------------------
-
-_TEST_NAME = re.compile(
-    r"(^test_.*\.py$|_test\.py$|_test\.go$|\.(test|spec|cy|e2e)\.[cm]?[jt]sx?$|Tests?\.(java|kt|cs)$|IT\.java$"
-    r"|_spec\.rb$|Test\.php$|_test\.rs$)"
-)
-_E2E_PARTS = {"e2e", "end-to-end", "end_to_end", "acceptance", "cypress", "playwright", "smoke", "ui-tests", "system"}
-_INTEGRATION_PARTS = {"integration", "integration_tests", "integration-tests", "it", "integ", "functional"}
-_UNIT_PARTS = {"unit", "unit_tests", "unittests", "unit-tests"}
-# Imports and calls, not mentions: a test of a tool that scans for Playwright names it in its fixtures.
-_E2E_CONTENT = re.compile(
-    r"(^\s*(from|import)\s+(selenium|playwright|splinter|pyppeteer)\b"
-    r"|^\s*import\b.*\bfrom\s+['\"](@playwright/test|playwright|cypress|puppeteer|selenium-webdriver|webdriverio)['\"]"
-    r"|\brequire\(\s*['\"](@playwright/test|playwright|cypress|puppeteer|selenium-webdriver)['\"]\s*\)"
-    r"|\bcy\.(visit|get|request)\(|\bpage\.goto\(|^\s*@pytest\.mark\.e2e\b|\bpytestmark\s*=.*\bmark\.e2e\b"
-    r"|^\s*import\s+org\.openqa\.selenium\b|^\s*using\s+(OpenQA\.Selenium|Microsoft\.Playwright)\b)",
-    re.M,
-)
-_INTEGRATION_CONTENT = re.compile(
-    r"(https?://(localhost|127\.0\.0\.1)|\btestcontainers\b|\bdocker\.from_env\b|pytest\.mark\.integration"
-    r"|@SpringBootTest|WebApplicationFactory)"
-)
-_TEST_CASE = re.compile(
-    r"(^\s*(async\s+)?def test\w*\s*\(|^\s*func Test\w*\(|\b(it|test)(\.each\([^)]*\))?\(\s*['\"`]|@Test\b|\[Fact\]"
-    r"|\[Test\]|\[TestMethod\]|^\s*it ['\"])",
-    re.M,
-)
-_TEST_DIRS = {"test", "tests", "__tests__", "spec", "specs", "testing", "__mocks__", "mocks", "fakes", "fixtures"}
-
-
-@dataclass(frozen=True)
-class TestFile:
-    path: str
-    level: str  # unit, integration, e2e
-    cases: int
-    why: str
-
-
-@dataclass
-class TestInventory:
-    tests: list[TestFile] = field(default_factory=list)
-    support: list[str] = field(default_factory=list)  # conftest, fakes, mocks: scanned for doubles too
-
-    def pyramid(self) -> dict[str, dict[str, int]]:
-        out = {lvl: {"files": 0, "cases": 0} for lvl in ("unit", "integration", "e2e")}
-        for t in self.tests:
-            out[t.level]["files"] += 1
-            out[t.level]["cases"] += t.cases
-        return out
-
-
-def _level(path: str, text: str) -> tuple[str, str]:
-    parts = {p.lower() for p in PurePosixPath(path).parts[:-1]}
-    name = PurePosixPath(path).name
-    if parts & _E2E_PARTS or re.search(r"\.(cy|e2e)\.", name) or "e2e" in name.lower():
-        return "e2e", "folder or name"
-    if parts & _INTEGRATION_PARTS or name.endswith("IT.java") or "integration" in name.lower():
-        return "integration", "folder or name"
-    if parts & _UNIT_PARTS:
-        return "unit", "folder"
-    if m := _E2E_CONTENT.search(text):
-        return "e2e", f"uses {m.group(0).strip()}"
-    if m := _INTEGRATION_CONTENT.search(text):
-        return "integration", f"uses {m.group(0)}"
-    return "unit", "no integration or end-to-end markers"
-
-
-def tests(ctx: Context, repo: RepoSnapshot) -> TestInventory:
-    def build() -> TestInventory:
-        inv = TestInventory()
-        for f in repo.files:
-            if not f.is_regular or is_vendored(f.path) or f.suffix not in LANGUAGES:
-                continue
-            parts = {p.lower() for p in PurePosixPath(f.path).parts[:-1]}
-            in_test_dir = bool(parts & _TEST_DIRS) or any(p.endswith((".tests", ".test")) for p in parts)
-            named = bool(_TEST_NAME.search(f.name)) or (f.path.startswith("src/test/") and f.suffix in (".java", ".kt"))
-            if not (named or in_test_dir):
-                continue
-            text = repo.read_text(f.path)
-            if text is None:
-                continue
-            cases = len(_TEST_CASE.findall(text))
-            if named or cases:
-                level, why = _level(f.path, text)
-                inv.tests.append(TestFile(f.path, level, cases, why))
-            else:
-                inv.support.append(f.path)
-        return inv
-
-    return ctx.memo("inventory.tests", build)
-
-
-# -- Dockerfiles ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Instruction:
-    line: int
-    end_line: int
-    keyword: str  # upper case
-    args: str
-
-
-@dataclass
-class Dockerfile:
-    path: str
-    instructions: list[Instruction] = field(default_factory=list)
-    error: str | None = None
-
-
-def is_dockerfile(f: RepoFile) -> bool:
-    low = f.name.lower()
-    return f.is_regular and (
-        low in ("dockerfile", "containerfile")
-        or low.startswith(("dockerfile.", "containerfile."))
-        or low.endswith((".dockerfile", ".containerfile"))
-    )
-
-
-_HEREDOC = re.compile(r"<<-?\s*['\"]?(\w+)['\"]?")
-
-
-def parse_dockerfile(text: str) -> list[Instruction]:
-    """Instructions with their first and last line, joining continuations and skipping heredoc bodies."""
-    out: list[Instruction] = []
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        raw = lines[i].strip()
-        start = i + 1
-        if not raw or raw.startswith("#"):
-            i += 1
-            continue
-        parts = [raw]
-        while parts[-1].endswith("\\") and i + 1 < len(lines):
-            parts[-1] = parts[-1][:-1]
-            i += 1
-            nxt = lines[i].strip()
-            if nxt.startswith("#"):
-                continue
-            parts.append(nxt)
-        joined = " ".join(p.strip() for p in parts)
-        keyword, _, args = joined.partition(" ")
-        if m := _HEREDOC.search(args):
-            marker = m.group(1)
-            while i + 1 < len(lines) and lines[i + 1].strip() != marker:
-                i += 1
-            i += 1
-        out.append(Instruction(start, i + 1, keyword.upper(), args.strip()))
-        i += 1
-    return out
-
-
-def dockerfiles(ctx: Context, repo: RepoSnapshot) -> list[Dockerfile]:
-    def build() -> list[Dockerfile]:
-        out: list[Dockerfile] = []
-        for f in repo.files:
-            if not is_dockerfile(f) or is_vendored(f.path):
-                continue
-            text = repo.read_text(f.path)
-            if text is None:
-                out.append(Dockerfile(f.path, error="binary, too large or unreadable"))
-                continue
-            out.append(Dockerfile(f.path, parse_dockerfile(text)))
-        return out
-
-    return ctx.memo("inventory.dockerfiles", build)
-
-
-# -- compose -----------------------------------------------------------------
-
-
-@dataclass
-class ComposeFile:
-    path: str
-    text: str
-    data: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-
-    @property
-    def services(self) -> dict[str, dict[str, Any]]:
-        raw = self.data.get("services")
-        if not isinstance(raw, dict):
-            return {}
-        return {str(k): v for k, v in raw.items() if isinstance(v, dict)}
-
-    def line_of_key(self, key: str, after: str | None = None) -> int:
-        """Line of `key:` (after the line of `after:` when given), for evidence."""
-        start = 0
-        if after:
-            m = re.search(rf"^\s*{re.escape(after)}\s*:", self.text, re.M)
-            start = m.end() if m else 0
-        return line_of(self.text, re.compile(rf"^\s*-?\s*{re.escape(key)}\s*:", re.M), start)
-
-
-def compose_files(ctx: Context, repo: RepoSnapshot) -> list[ComposeFile]:
-    def build() -> list[ComposeFile]:
-        out: list[ComposeFile] = []
-        for f in repo.files:
-            if not f.is_regular or not is_compose(f) or is_vendored(f.path):
-                continue
-            p = parsed(ctx, repo, f)
-            if p is None:
-                out.append(ComposeFile(f.path, "", error="binary, too large or unreadable"))
-            elif p.error:
-                out.append(ComposeFile(f.path, p.text, error=p.error))
-            elif len(p.docs) != 1 or not isinstance(p.docs[0], dict):
-                out.append(ComposeFile(f.path, p.text, error="not a YAML mapping"))
-            else:
-                out.append(ComposeFile(f.path, p.text, p.docs[0]))
-        return out
-
-    return ctx.memo("inventory.compose", build)
-
-
-def text_files(repo: RepoSnapshot, files: Iterable[RepoFile]) -> Iterator[tuple[RepoFile, str]]:
-    return repo.texts([f for f in files if f.is_regular and not is_vendored(f.path)])
-
-
-# -- image references --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    raw: str
-    name: str
-    tag: str | None
-    digest: str | None
-
-
-def split_image(ref: str) -> ImageRef:
-    """`registry:5000/org/app:1.2@sha256:...` -> name, tag, digest (a port is not a tag)."""
-    raw = ref.strip().strip("'\"")
-    rest, _, digest = raw.partition("@")
-    slash = rest.rfind("/")
-    colon = rest.rfind(":")
-    if colon > slash:
-        name, tag = rest[:colon], rest[colon + 1 :]
-    else:
-        name, tag = rest, None
-    return ImageRef(raw, name, tag or None, digest or None)

@@ -29,7 +29,7 @@ CATEGORIES: dict[str, re.Pattern[str]] = {
     "memory": re.compile(r"(?i)memory|resident|heap|memavailable|\bmem_|_mem\b"),
     "error rate": re.compile(
         r"(?i)(?:status|code|status_code|http_status)\s*=~?\s*\"5|5xx|errors?_total|error|fail(?:ed|ures?)?_total"
-        r"|exception|fault"
+        r"|exception|fault|failed_?requests"
     ),
     "availability": re.compile(
         r"(?i)\bup\b|probe_success|absent(?:_over_time)?\s*\(|health|statuscheck|uptime|availability|check_passed"
@@ -258,7 +258,29 @@ def _notification(model: monitoring.Monitoring, head: str | None) -> Iterator[Fi
                 "`alerting: {alertmanagers: [{static_configs: [{targets: ['alertmanager:9093']}]}]}` "
                 "to prometheus.yml.",
             )
-    for alarm in model.cloud_alarms:
+    silent = [a for a in model.cloud_alarms if not a.has_actions]
+    if silent and len(silent) == len(model.cloud_alarms) and not prom_alerts:
+        yield finding(
+            ID,
+            Outcome.FAIL,
+            f"cloud alarms notify no one: none of {len(silent)} alarm(s) has an action "
+            f"({listing([f'{a.name} ({a.loc})' for a in silent], 5)}); an alarm without an action only changes state",
+            [evidence(a.loc, f"{a.kind} {a.name}: no alarm action", head) for a in silent[:10]],
+            remediation="Give each alarm an action that reaches a person: alarm_actions = [aws_sns_topic.x.arn] with "
+            "an e-mail subscription, alarm.addAlarmAction(new SnsAction(topic)) in CDK, "
+            "an `action { action_group_id }` block (Azure), or `alerts { email = [...] }` (DigitalOcean).",
+        )
+        return
+    notifying = [a for a in model.cloud_alarms if a.has_actions]
+    if notifying:
+        yield finding(
+            ID,
+            Outcome.PASS,
+            f"{len(notifying)} cloud alarm(s) notify someone through their actions: "
+            + listing([f"{a.name} ({a.kind})" for a in notifying], 6),
+            [evidence(a.loc, f"{a.kind} {a.name} with alarm actions", head) for a in notifying[:10]],
+        )
+    for alarm in silent:
         if not alarm.has_actions:
             yield finding(
                 ID,

@@ -21,11 +21,26 @@ IAC_GOOD = re.compile(
 |viewerProtocolPolicy['"]?\s*[:=]\s*['"](redirect-to-https|https-only)|aws_acm_certificate|acm\.Certificate\(
 |managed_certificate|ManagedCertificate|certificate_arn|certificateArn|min(imum)?_tls_version|minTlsVersion
 |https_traffic_only_enabled\s*=\s*true|enable_https_traffic_only\s*=\s*true|supportsHttpsTrafficOnly['"]?\s*[:=]\s*true
-|cert-manager|ClusterIssuer|ssl_policy|SslPolicy|redirect-to-https|HTTPS_REDIRECT|"HTTP_301")""".replace("\n", "")
+|cert-manager|ClusterIssuer|ssl_policy|SslPolicy|redirect-to-https|HTTPS_REDIRECT|"HTTP_301"
+|ViewerProtocolPolicy\.(REDIRECT_TO_HTTPS|HTTPS_ONLY)|redirectHTTP\s*:\s*true|redirect_http\s*=\s*True
+|ApplicationProtocol\.HTTPS|redirect_http_to_https\s*=\s*true|redirectHttpToHttps['"]?\s*:\s*true)""".replace("\n", "")
 )
+# Endpoints that have no plain-HTTP side at all: API Gateway and Lambda function URLs answer only on HTTPS.
+HTTPS_BY_DESIGN = re.compile(
+    r"""(resource\s+"aws_api_gateway_rest_api"|resource\s+"aws_apigatewayv2_api"|resource\s+"aws_lambda_function_url"
+|AWS::ApiGateway::RestApi|AWS::ApiGatewayV2::Api|AWS::Serverless::(Http)?Api\b|^\s*Type:\s*['"]?(Api|HttpApi)['"]?\s*$
+|FunctionUrlConfig|\b(LambdaRestApi|RestApi|HttpApi|SpecRestApi)\(|\.(addFunctionUrl|add_function_url)\()""".replace(
+        "\n", ""
+    ),
+    re.M,
+)
+SERVERLESS_HTTP_EVENT = re.compile(r"^\s*-\s*(http|httpApi)\s*:", re.M)  # serverless.yml: served by API Gateway
 IAC_BAD = re.compile(
     r"""(https_only\s*[=:]\s*(false|False)|httpsOnly\s*[=:]\s*false|viewer_protocol_policy\s*=\s*"allow-all"
-|viewerProtocolPolicy['"]?\s*[:=]\s*['"]allow-all|ssl-redirect['"]?\s*:\s*['"]false)""".replace("\n", "")
+|viewerProtocolPolicy['"]?\s*[:=]\s*['"]allow-all|ssl-redirect['"]?\s*:\s*['"]false
+|ViewerProtocolPolicy['"]?\s*:\s*['"]?allow-all|ViewerProtocolPolicy\.ALLOW_ALL|redirect_http_to_https\s*=\s*false)""".replace(
+        "\n", ""
+    )
 )
 TRAEFIK_GOOD = re.compile(
     r"(redirections\.entrypoint\.(to|scheme)|redirectscheme\.scheme=https|\.tls\.certresolver"
@@ -128,7 +143,20 @@ def _alb(repo: RepoSnapshot, path: str, text: str, good: list[Evidence], bad: li
         if not re.match(r'resource\s+"aws_(lb|alb)_listener"', b.header):
             continue
         proto = re.search(r'^\s*protocol\s*=\s*"(\w+)"', b.body, re.M)
-        if proto and proto.group(1) == "HTTP" and "redirect" not in b.body:
+        where = f"{path}:{b.line}"
+        if proto and proto.group(1) in ("HTTPS", "TLS") and "certificate_arn" in b.body:
+            good.append(
+                inventory.evidence_at(
+                    repo, path, b.line, f"{where}: {proto.group(1)} listener with a certificate", b.header
+                )
+            )
+        elif (
+            proto and proto.group(1) == "HTTP" and re.search(r'protocol\s*=\s*"HTTPS"', b.body) and "redirect" in b.body
+        ):
+            good.append(
+                inventory.evidence_at(repo, path, b.line, f"{where}: HTTP listener redirects to HTTPS", b.header)
+            )
+        elif proto and proto.group(1) == "HTTP" and "redirect" not in b.body:
             bad.append(
                 inventory.evidence_at(
                     repo,
@@ -162,6 +190,7 @@ def collect(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], list[Evid
     considered = 0
     inv = inventory.iac(ctx, repo)
     iac_paths = {f.path for f in inv.hosted}
+    serverless_paths = {f.path for f in inv.of("serverless")}
     for f in repo.files:
         if not f.is_regular or inventory.is_vendored(f.path):
             continue
@@ -192,11 +221,24 @@ def collect(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], list[Evid
         p = inventory.parsed(ctx, repo, f) if f.suffix in (".yaml", ".yml") else None
         if p is not None and not p.error:
             _ingress(repo, f.path, p.docs, text, good, bad)
-        for number, line in enumerate(text.splitlines(), 1):
+        code = inventory.strip_line_comments(text)  # a setting in a comment is not a setting
+        serverless = f.path in serverless_paths
+        if by_design := HTTPS_BY_DESIGN.search(code) or (SERVERLESS_HTTP_EVENT.search(code) if serverless else None):
+            number = text.count("\n", 0, by_design.start()) + 1
+            good.append(
+                inventory.evidence_at(
+                    repo,
+                    f.path,
+                    number,
+                    f"{f.path}:{number}: API Gateway / function URL endpoints answer on HTTPS only",
+                    text.splitlines()[number - 1],
+                )
+            )
+        for number, (line, original) in enumerate(zip(code.splitlines(), text.splitlines(), strict=False), 1):
             if m := IAC_BAD.search(line):
-                bad.append(inventory.evidence_at(repo, f.path, number, f"{f.path}:{number}: {m.group(0)}", line))
+                bad.append(inventory.evidence_at(repo, f.path, number, f"{f.path}:{number}: {m.group(0)}", original))
             elif m := IAC_GOOD.search(line):
-                good.append(inventory.evidence_at(repo, f.path, number, f"{f.path}:{number}: {m.group(0)}", line))
+                good.append(inventory.evidence_at(repo, f.path, number, f"{f.path}:{number}: {m.group(0)}", original))
     return good, bad, considered
 
 

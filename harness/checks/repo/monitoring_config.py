@@ -51,7 +51,11 @@ def run(ctx: Context) -> Iterator[Finding]:
                 remediation=f"Fix {path} so that Prometheus can load it (check with `promtool check config`).",
                 subject=path,
             )
-    has_cloud = bool(model.cloud_alarms) or any(d.kind in ("cloudwatch", "azure", "gcp") for d in model.dashboards)
+    has_cloud = (
+        bool(model.cloud_alarms)
+        or bool(model.platform_metrics)
+        or any(d.kind in ("cloudwatch", "azure", "gcp") for d in model.dashboards)
+    )
     if not model.prom_configs and not has_cloud:
         if model.monitoring_claims:
             ev = [
@@ -67,6 +71,7 @@ def run(ctx: Context) -> Iterator[Finding]:
             )
         else:
             yield finding(ID, Outcome.FAIL, "no monitoring configuration: no Prometheus config and no cloud alarms")
+        yield from _routes(model)  # the health route is evidence of availability whatever watches it
         return
     yield from _prom_configs(model)
     yield from _exporters(model)
@@ -114,6 +119,25 @@ def _exporters(model: monitoring.Monitoring) -> Iterator[Finding]:
             f"host CPU/RAM are watched by cloud alarms: {listing([f'{a.name} ({a.metric})' for a in cloud_cpu_mem])}",
             [evidence(a.loc, f"{a.kind} {a.name}", head) for a in cloud_cpu_mem[:10]],
         )
+    elif model.functions and model.platform_metrics:
+        feature, loc = model.platform_metrics[0]
+        yield finding(
+            ID,
+            Outcome.PASS,
+            f"serverless functions ({model.functions[0][0]}): {feature} collects their CPU and memory ({loc})",
+            [evidence(loc, feature, head)] + [evidence(fl, f"{p} function", head) for p, fl in model.functions[:3]],
+        )
+    elif model.functions:
+        platform, loc = model.functions[0]
+        yield finding(
+            ID,
+            Outcome.FAIL,
+            f"serverless functions ({platform}, {loc}) run with no CPU and memory monitoring: neither Lambda Insights "
+            "nor Application Insights is enabled, and no cloud alarm watches CPU or memory",
+            [evidence(fl, f"{p} function", head) for p, fl in model.functions[:5]],
+            remediation="Enable Lambda Insights (the LambdaInsightsExtension layer, `insightsVersion` in CDK) or "
+            "connect Application Insights (APPLICATIONINSIGHTS_CONNECTION_STRING), or alarm on memory and CPU.",
+        )
     elif model.metrics_routes:
         yield finding(
             ID,
@@ -135,7 +159,7 @@ def _exporters(model: monitoring.Monitoring) -> Iterator[Finding]:
 def _routes(model: monitoring.Monitoring) -> Iterator[Finding]:
     head = model.head
     routes = sorted({r.path for r in model.routes})
-    if not model.app_code_files:
+    if not model.app_code_files and not model.routes:
         yield finding(
             ID,
             Outcome.COULD_NOT_CHECK,
