@@ -6,6 +6,7 @@ Every key and password in this file is fake, for tests only.
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -160,3 +161,16 @@ def test_a_fallback_secret_fails_the_check(make_repo):
     found = by_outcome(findings)
     assert [f.subject for f in found.get(Outcome.FAIL, [])] == ["app/db.py"]
     assert "hunter2" not in text_of(findings)
+
+
+def test_a_shallow_clone_never_claims_a_clean_history(make_repo, tmp_path):
+    repo = make_repo()
+    repo.write("config.py", 'AWS_ACCESS_KEY_ID = "AKIAQ3EGRQ7X5ZJT2MNB"\n').commit("oops")
+    repo.write("config.py", "import os\nKEY = os.environ['AWS_SECRET_ACCESS_KEY']\n").commit("read it from the env")
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(shallow)], check=True, timeout=60)
+    full = run_check("repo.secrets", repo.path)
+    assert any(f.outcome is Outcome.WARN and "history" in f.reason for f in full), [f.reason for f in full]
+    found = run_check("repo.secrets", shallow)
+    assert not any(f.outcome is Outcome.PASS for f in found), [(f.outcome, f.reason) for f in found]
+    assert any(f.outcome is Outcome.COULD_NOT_CHECK and "shallow clone" in f.reason for f in found)

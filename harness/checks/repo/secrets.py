@@ -142,7 +142,8 @@ def run(ctx: Context) -> Iterator[Finding]:
             "falling back to a built-in value.",
         )
 
-    history, _ = git_history.history_or_reason(ctx)
+    history, why = git_history.history_or_reason(ctx)
+    shallow = history is None and why.startswith(git_history.SHALLOW)
     past, scan = _history_hits(ctx, {h.value for h in head.hits})
     still: list[Past] = []  # in the history and perhaps still at HEAD: the file there could not be read
     for key, p in list(past.items()):
@@ -213,6 +214,14 @@ def run(ctx: Context) -> Iterator[Finding]:
             [summary],
             remediation="Keep large data files out of the repository (Git LFS or an artefact store), or scan them "
             "with a dedicated tool (gitleaks detect).",
+        )
+    elif shallow and not hits and not still:
+        yield finding(
+            ID,
+            Outcome.COULD_NOT_CHECK,
+            f"no secrets found at HEAD, but this is a {why}: the rest of the history was not scanned",
+            [summary],
+            remediation=git_history.SHALLOW_REMEDIATION,
         )
     elif not hits and not past and not still:
         warned = len(head.hits) - len(hits)
