@@ -20,6 +20,7 @@ FILE_FORMATS = {
     "junit": "harness.reports.junit",
     "sarif": "harness.reports.sarif",
     "markdown": "harness.reports.markdown",
+    "codequality": "harness.reports.codequality",
 }
 
 

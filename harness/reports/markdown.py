@@ -61,25 +61,24 @@ def _criteria_table(doc: dict[str, Any]) -> list[str]:
 
 
 def _fixes(doc: dict[str, Any]) -> list[str]:
-    """Each failing or could-not-check finding's fix, worst first, one line per distinct remediation."""
+    """Each failing, could-not-check or warning finding's fix, worst first, once per check and remedy."""
     seen: set[str] = set()
     out: list[str] = []
     found = sorted(
-        (f for _c, f in view.iter_findings(doc) if f.get("outcome") in ("fail", "could_not_check", "warn")),
-        key=lambda f: view.outcome_rank(f.get("outcome", "")),
+        ((c, f) for c, f in view.iter_findings(doc) if f.get("outcome") in ("fail", "could_not_check", "warn")),
+        key=lambda cf: view.outcome_rank(cf[1].get("outcome", "")),
     )
-    for f in found:
-        if f.get("waived") or not f.get("remediation"):
-            continue
-        key = f"{f.get('check_id')}|{f['remediation']}"
-        if key in seen:
+    for check, f in found:
+        fix = f.get("remediation") or check.get("remediation")
+        key = f"{f.get('check_id')}|{fix}"
+        if f.get("waived") or not fix or key in seen:
             continue
         seen.add(key)
         where = view.locations(f)
         at = f" (at `{_md(where[0], 80)}`)" if where else ""
         out.append(
             f"{len(out) + 1}. **{_md(f.get('check_id'))}** ({view.outcome_label(f.get('outcome', ''))}): "
-            f"{_md(f.get('reason'), 200)}{at}. Fix: {_md(f['remediation'], 300)}"
+            f"{_md(f.get('reason'), 200)}{at}. Fix: {_md(fix, 300)}"
         )
         if len(out) >= TOP_FIXES:
             break
@@ -87,11 +86,12 @@ def _fixes(doc: dict[str, Any]) -> list[str]:
 
 
 def render(doc: dict[str, Any]) -> str:
-    lines = [*_grade_lines(doc), "", "### Criteria", "", *_criteria_table(doc)]
+    lines = [*_grade_lines(doc), *(f"> ⚠️ {_md(n, 500)}" for n in view.checkout_lines(doc))]
+    lines += ["", "### Criteria", "", *_criteria_table(doc)]
     fixes = _fixes(doc)
     if fixes:
         lines += ["", f"### Top fixes ({len(fixes)})", "", *fixes]
-    notes = view.provenance_lines(doc)
+    notes = [n for n in view.provenance_lines(doc) if n.strip() != "settings:"]
     if notes:
         lines += [
             "",

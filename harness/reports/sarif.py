@@ -46,7 +46,7 @@ def _line(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
 
 
-def _locations(finding: dict[str, Any], repo: str) -> list[dict[str, Any]]:
+def file_locations(finding: dict[str, Any], repo: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for ev in finding.get("evidence", []):
         uri = _relative_uri(str(ev["path"]), repo) if ev.get("path") else None
@@ -68,7 +68,7 @@ def _locations(finding: dict[str, Any], repo: str) -> list[dict[str, Any]]:
     return out
 
 
-def _root_location(finding: dict[str, Any]) -> dict[str, Any]:
+def root_location(finding: dict[str, Any]) -> dict[str, Any]:
     where = view.locations(finding)
     text = "repository-level finding" + (f" ({', '.join(where[:3])})" if where else "")
     return {
@@ -93,7 +93,7 @@ def _rule(check: dict[str, Any], criteria: list[str]) -> dict[str, Any]:
     }
 
 
-def _fingerprint(finding: dict[str, Any], location: dict[str, Any]) -> str:
+def fingerprint(finding: dict[str, Any], location: dict[str, Any]) -> str:
     uri = location["physicalLocation"]["artifactLocation"]["uri"]
     key = json.dumps([finding.get("check_id"), uri, finding.get("subject"), finding.get("reason")])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
@@ -108,7 +108,7 @@ def _result(
         "level": LEVEL[finding["outcome"]],
         "message": {"text": finding.get("reason") or finding["check_id"]},
         "locations": locations,
-        "partialFingerprints": {"harnessFinding/v1": _fingerprint(finding, locations[0])},
+        "partialFingerprints": {"harnessFinding/v1": fingerprint(finding, locations[0])},
         "properties": {"outcome": finding["outcome"], "criteria": criteria},
     }
     if finding.get("subject"):
@@ -152,10 +152,10 @@ def render(doc: dict[str, Any]) -> str:
             )
         if f.get("outcome") not in LEVEL:
             continue
-        locations = _locations(f, repo)
+        locations = file_locations(f, repo)
         if not locations:
             unlocated += 1
-            locations = [_root_location(f)]
+            locations = [root_location(f)]
         results.append(_result(f, index[cid], locations, mapping.get(cid, [])))
     run: dict[str, Any] = {
         "tool": {
