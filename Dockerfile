@@ -14,7 +14,8 @@ ARG EXTRAS=""
 COPY pyproject.toml README.md /src/
 RUN mkdir /src/harness && touch /src/harness/__init__.py \
  && python3 -m venv /opt/harness \
- && /opt/harness/bin/pip install --no-cache-dir --disable-pip-version-check "/src${EXTRAS:+[$EXTRAS]}"
+ && /opt/harness/bin/pip install --no-cache-dir --disable-pip-version-check "/src${EXTRAS:+[$EXTRAS]}" \
+ && rm -rf /src/build /src/*.egg-info /src/harness
 COPY harness /src/harness
 RUN /opt/harness/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps --force-reinstall /src
 

@@ -354,15 +354,16 @@ def test_wheel_with_only_the_core_verifies_a_project_and_names_the_extras(make_r
     assert built.returncode == 0, built.stderr[-2000:]
     wheel = next(dist.glob("st0825_harness-*.whl"))
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    install = ["install", "--no-index", "--find-links", str(WHEELHOUSE), str(wheel)]
-    if _pip(python, *install).returncode != 0:
+    # This interpreter's pip installs into the new environment (--python): no pip bootstrap in it.
+    install = ["--python", str(python), "install", "--no-index", "--find-links", str(WHEELHOUSE), str(wheel)]
+    if _pip(sys.executable, *install).returncode != 0:
         WHEELHOUSE.mkdir(parents=True, exist_ok=True)
         fetched = _pip(sys.executable, "download", "-d", str(WHEELHOUSE), str(wheel))
         if fetched.returncode != 0:
             pytest.skip(f"no wheelhouse for the core's dependencies and no index: {fetched.stderr.strip()[-200:]}")
-        done = _pip(python, *install)
+        done = _pip(sys.executable, *install)
         assert done.returncode == 0, done.stderr[-2000:]
     for absent in ("sslyze", "docker", "psycopg", "pulumi"):  # the core pulls no live or lab dependency
         probe = subprocess.run([str(python), "-c", f"import {absent}"], capture_output=True, timeout=60)
