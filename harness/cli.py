@@ -169,14 +169,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     problem = validate_document(doc)
     if problem:
         raise ConfigError(f"{args.run}: not a harness JSON report: {problem}")
-    formats = args.formats or ["terminal"]
-    emit(doc, formats, (args.out or Path("harness-report")).resolve())
-    gate = args.gate or doc["run"].get("gate", "pass")
     from harness.grading import GRADE_ORDER
 
+    gate = args.gate or doc["run"].get("gate", "pass")
     reached = doc["run"].get("complete", False) and (
         gate == "none" or GRADE_ORDER.index(doc["grade"]["value"]) >= GRADE_ORDER.index(gate)
     )
+    doc["run"].update(gate=gate, gate_reached=bool(reached))  # the JUnit gate case agrees with this exit code
+    emit(doc, args.formats or ["terminal"], (args.out or Path("harness-report")).resolve())
     return EXIT_OK if reached else EXIT_GATE
 
 

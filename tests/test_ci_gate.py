@@ -203,6 +203,17 @@ def test_junit_gate_case_fails_exactly_when_the_exit_code_is_1(tmp_path: Path) -
         assert root.get("failures") == str(counted)
 
 
+def test_rerendered_junit_gate_case_follows_the_report_commands_gate(tmp_path: Path) -> None:
+    from harness.cli import main
+
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps(synthetic_doc(tmp_path)))  # graded fail, complete
+    for gate, code in (("none", 0), ("pass", 1)):
+        out = tmp_path / gate
+        assert main(["report", str(saved), "--gate", gate, "--format", "junit", "--out", str(out)]) == code
+        assert (_junit_gate(out / "harness-junit.xml").find("failure") is not None) == (code == 1)
+
+
 def test_sarif_of_a_synthetic_run_validates_and_keeps_repository_level_findings(tmp_path: Path) -> None:
     doc = synthetic_doc(tmp_path)
     doc["run"]["target"]["commit"] = "a" * 40
