@@ -342,6 +342,17 @@ def test_checkout_state_names_changes_and_shallow_history(make_repo: Any, tmp_pa
     assert checkout.state(tmp_path / "shallow" / ".git") == {}  # not a work tree's top: nothing claimed
 
 
+def test_summaries_name_a_shallow_checkout_and_uncommitted_changes(tmp_path: Path) -> None:
+    from harness.reports import terminal
+
+    doc = synthetic_doc(tmp_path)
+    doc["run"]["target"].update(commit="b" * 40, shallow=True, changed_files=7, changed_sample=["a.py", "b.py"])
+    for text in (terminal.render(doc), markdown.render(doc), "\n".join(terminal.summary_lines(doc))):
+        assert "fetch-depth: 0" in text and "7 tracked file" in text and "and 5 more" in text
+    head = terminal.summary_lines(doc)[0]
+    assert head.startswith("harness: grade fail (provisional); gate") and "NOT reached" in head
+
+
 # -- installed from a wheel, with only the core -------------------------------------------------
 
 WHEELHOUSE = Path(os.environ.get("HARNESS_WHEELHOUSE", Path.home() / ".cache" / "harness-test-wheelhouse"))
