@@ -266,6 +266,18 @@ def test_gitlab_template_matches_gitlab_schema_and_writes_the_reports_it_declare
         assert issue["location"]["path"] and issue["location"]["lines"]["begin"] >= 1
 
 
+def test_dependency_audit_without_a_source_says_none_is_configured(make_repo: Any) -> None:
+    from harness.model import Outcome
+    from tests.conftest import run_check
+
+    repo = make_repo()
+    repo.write("requirements.txt", "flask==2.0.0\n").commit("deps")
+    [f] = run_check("repo.dependency-audit", repo.path)
+    assert f.outcome is Outcome.COULD_NOT_CHECK
+    assert f.reason.startswith("no advisory source configured") and "reachable" not in f.reason
+    assert "--advisory-file" in (f.remediation or "") and "--online-audit" in (f.remediation or "")
+
+
 # -- missing extras -----------------------------------------------------------------------------
 
 BLOCK_EXTRAS = """
