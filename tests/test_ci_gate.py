@@ -261,6 +261,7 @@ def test_gitlab_template_matches_gitlab_schema_and_writes_the_reports_it_declare
 
     issues = json.loads(codequality.render(synthetic_doc(tmp_path)))
     assert {i["check_name"] for i in issues} == {"repo.gitignore", "repo.commit-size", "live.tls"}  # waived: out
+    assert next(i for i in issues if i["check_name"] == "live.tls")["location"]["path"] == "."  # repository-level
     for issue in issues:
         assert issue["severity"] in ("major", "minor") and len(issue["fingerprint"]) == 64
         assert issue["location"]["path"] and issue["location"]["lines"]["begin"] >= 1

@@ -1,8 +1,8 @@
 """GitLab Code Quality: failing and warning findings as GitLab's Code Climate-style issue list.
 
 GitLab shows these in the merge request's Code Quality widget. A finding is located at its first
-file inside the repository, else at the repository root (as in the SARIF report); the fingerprint
-is the SARIF one, so both reports name the same finding the same way.
+file inside the repository, else at the repository root (`.`); the fingerprint is the SARIF one,
+so both reports name the same finding the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def render(doc: dict[str, Any]) -> str:
             continue
         located = sarif.file_locations(f, repo) or [sarif.root_location(f)]
         physical = located[0]["physicalLocation"]
+        path = physical["artifactLocation"]["uri"]
         issues.append(
             {
                 "type": "issue",
@@ -34,7 +35,7 @@ def render(doc: dict[str, Any]) -> str:
                 "severity": SEVERITY[f["outcome"]],
                 "fingerprint": sarif.fingerprint(f, located[0]),
                 "location": {
-                    "path": physical["artifactLocation"]["uri"],
+                    "path": "." if path == sarif.ROOT_URI else path,
                     "lines": {"begin": physical.get("region", {}).get("startLine", 1)},
                 },
             }

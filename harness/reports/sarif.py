@@ -3,8 +3,8 @@
 Location policy (docs/report-schema.md): code scanning accepts only results that
 point into the repository. A finding whose evidence names files inside the
 repository points at them; any other (a missing file, the history, a live URL) is
-a repository-level result located at the repository root, as OpenSSF Scorecard
-does, and counted in `runs[0].properties.findingsWithoutFileLocation`.
+a repository-level result with OpenSSF Scorecard's placeholder location ("no file
+associated with this alert", line 1), counted in `runs[0].properties.findingsWithoutFileLocation`.
 Could-not-check findings are tool execution notifications, never results:
 missing data is not a code defect.
 """
@@ -25,7 +25,9 @@ SRCROOT = "SRCROOT"
 LEVEL = {"fail": "error", "warn": "warning"}
 MAX_LOCATIONS = 10  # per result; the JSON report keeps every piece of evidence
 INFORMATION_URI = "https://pypi.org/project/st0825-harness/"
-ROOT_URI = "."  # the repository itself, for findings about no single file
+# A finding about the repository as a whole: Scorecard's placeholder, which code scanning shows as a
+# repository-level alert (it is not a path, and no file by that name can collide with it: it has spaces).
+ROOT_URI = "no file associated with this alert"
 
 
 def _relative_uri(path: str, repo: str) -> str | None:
@@ -72,7 +74,7 @@ def root_location(finding: dict[str, Any]) -> dict[str, Any]:
     where = view.locations(finding)
     text = "repository-level finding" + (f" ({', '.join(where[:3])})" if where else "")
     return {
-        "physicalLocation": {"artifactLocation": {"uri": ROOT_URI, "uriBaseId": SRCROOT}},
+        "physicalLocation": {"artifactLocation": {"uri": ROOT_URI}, "region": {"startLine": 1}},
         "message": {"text": text},
     }
 
