@@ -148,6 +148,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         doc["run"]["complete"] = False
         doc["run"]["gate_reached"] = False
     emit(doc, config.run.formats, out_dir(config))
+    if not sys.stderr.isatty():  # a CI log: end with the verdict, whatever the formats
+        for line in terminal.summary_lines(doc):
+            print(line, file=sys.stderr)
     return EXIT_OK if doc["run"]["gate_reached"] else EXIT_GATE
 
 
@@ -166,16 +169,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     problem = validate_document(doc)
     if problem:
         raise ConfigError(f"{args.run}: not a harness JSON report: {problem}")
-    formats = args.formats or ["terminal"]
     from harness import redact  # a run saved before a masking pattern existed is masked on re-rendering
-
-    emit(redact.deep(doc), formats, (args.out or Path("harness-report")).resolve())
-    gate = args.gate or doc["run"].get("gate", "pass")
     from harness.grading import GRADE_ORDER
 
+    gate = args.gate or doc["run"].get("gate", "pass")
     reached = doc["run"].get("complete", False) and (
         gate == "none" or GRADE_ORDER.index(doc["grade"]["value"]) >= GRADE_ORDER.index(gate)
     )
+    doc["run"].update(gate=gate, gate_reached=bool(reached))  # the JUnit gate case agrees with this exit code
+    emit(redact.deep(doc), args.formats or ["terminal"], (args.out or Path("harness-report")).resolve())
     return EXIT_OK if reached else EXIT_GATE
 
 

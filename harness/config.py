@@ -186,7 +186,7 @@ class Config:
 
 VALID_SCOPES = ("all", "repository", "live")
 VALID_GATES = ("none", "pass", "distinction")
-VALID_FORMATS = ("terminal", "json", "html", "junit", "sarif")
+VALID_FORMATS = ("terminal", "json", "html", "junit", "sarif", "markdown", "codequality")
 
 
 def _type_name(tp: Any) -> str:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import __version__, redact, waivers
+from harness import __version__, checkout, redact, waivers
 from harness.catalogue import Catalogue
 from harness.catalogue import load as load_catalogue
 from harness.checks.base import Check, load_checks, load_extras
@@ -138,6 +138,7 @@ def build_document(
                 "repo": str(config.repo_path),
                 "name": config.project.name or Path(config.repo_path).name,
                 "urls": list(config.live.urls),
+                **checkout.state(Path(config.repo_path)),  # commit, shallow, uncommitted changes
             },
             "settings": settings_summary(config),
         },

@@ -34,8 +34,11 @@ def test_results_point_at_files(tmp_path: Path) -> None:
     run = _run(tmp_path)
     rules = run["tool"]["driver"]["rules"]
     by_rule = {r["ruleId"]: r for r in run["results"]}
-    # fail and warn with a file become results; the URL-only live finding does not
-    assert set(by_rule) == {"repo.gitignore", "repo.secrets", "repo.commit-size"}
+    # every fail and warn becomes a result; the URL-only live finding is a repository-level result
+    assert set(by_rule) == {"repo.gitignore", "repo.secrets", "repo.commit-size", "live.tls"}
+    root = by_rule["live.tls"]["locations"][0]
+    assert root["physicalLocation"]["artifactLocation"] == {"uri": "no file associated with this alert"}
+    assert "https://" in root["message"]["text"]
     gitignore = by_rule["repo.gitignore"]
     assert gitignore["level"] == "error" and rules[gitignore["ruleIndex"]]["id"] == "repo.gitignore"
     loc = gitignore["locations"][0]["physicalLocation"]

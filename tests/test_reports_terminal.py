@@ -54,12 +54,16 @@ def test_hostile_text_is_not_markup(tmp_path: Path) -> None:
     assert "[bold red]not markup[/]" in terminal.render(doc)
 
 
-def test_progress_is_off_without_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "stderr", io.StringIO())
-    with terminal.progress(True) as update:
-        assert update is None
-    with terminal.progress(False) as update:
-        assert update is None
+def test_progress_without_a_terminal_is_one_line_per_finished_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    result = CheckResult(_check("repo.bandit"), [Finding("repo.bandit", Outcome.FAIL, "no")], now_iso(), 2.345)
+    for enabled in (True, False):  # a CI log gets the lines whatever the formats
+        with terminal.progress(enabled) as update:
+            assert update is not None
+            update("start", None)
+            update("done", result)
+    assert log.getvalue().splitlines() == ["harness: repo.bandit fail 2.3 s"] * 2
 
 
 class _Tty(io.StringIO):

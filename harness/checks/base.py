@@ -8,13 +8,15 @@ yields `Finding`s. Its id is a public contract (catalogue, waivers, CI gates):
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import pkgutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from harness import extras
 from harness.model import Evidence, Finding, Outcome
 
 if TYPE_CHECKING:
@@ -95,7 +97,7 @@ def check(
     """Register a check. Inside it, build findings with `finding(...)` below."""
 
     def register(fn: CheckFn) -> CheckFn:
-        if id in REGISTRY and REGISTRY[id].fn is not fn:
+        if id in REGISTRY and getattr(REGISTRY[id].fn, "__wrapped__", None) is not fn:
             raise ValueError(f"duplicate check id {id}")
         meta = CheckMeta(
             id=id,
@@ -109,11 +111,71 @@ def check(
             order=order,
             module=fn.__module__,
         )
-        REGISTRY[id] = Check(meta=meta, fn=fn)
+        REGISTRY[id] = Check(meta=meta, fn=_guarded(id, fn))
         fn.check_id = id  # type: ignore[attr-defined]
         return fn
 
     return register
+
+
+def _missing_extra_finding(check_id: str, missing: tuple[str, str]) -> Finding:
+    module, extra = missing
+    return Finding(
+        check_id=check_id,
+        outcome=Outcome.COULD_NOT_CHECK,
+        reason=f"{module} is not installed: install {extras.DISTRIBUTION}[{extra}]",
+        remediation=f"Install the optional dependencies this check needs: {extras.install_line(extra)}.",
+    )
+
+
+def _guarded(check_id: str, fn: CheckFn) -> CheckFn:
+    """`fn`, except that a missing optional dependency (an extra not installed) is a could-not-check finding."""
+
+    @functools.wraps(fn)
+    def run(ctx: Context) -> Iterator[Finding]:
+        try:
+            yield from fn(ctx) or []
+        except ImportError as exc:
+            missing = extras.missing_extra(exc)
+            if missing is None:
+                raise
+            yield _missing_extra_finding(check_id, missing)
+
+    return run
+
+
+def _register_unavailable(check_id: str, missing: tuple[str, str]) -> None:
+    """A check whose module cannot be imported without an extra: it runs, and says which extra to install."""
+
+    def unavailable(_ctx: Context) -> Iterator[Finding]:
+        yield _missing_extra_finding(check_id, missing)
+
+    advice = f"Install the optional dependencies: {extras.install_line(missing[1])}."
+    REGISTRY[check_id] = Check(
+        CheckMeta(
+            id=check_id,
+            title=check_id,
+            failure_title=check_id,
+            proves=f"(not installed: {missing[0]})",
+            remediation=advice,
+            source="live" if check_id.startswith("live.") else "repository",
+            module=module_for(check_id),
+        ),
+        unavailable,
+    )
+
+
+def _import_check_module(name: str, check_id: str | None = None) -> None:
+    try:
+        importlib.import_module(name)
+    except ImportError as exc:
+        missing = extras.missing_extra(exc)
+        if missing is None:
+            raise
+        if check_id is None:  # load_all: the id follows from the module's name
+            family, _, stem = name.removeprefix("harness.checks.").partition(".")
+            check_id = f"{family}.{stem.replace('_', '-')}"
+        _register_unavailable(check_id, missing)
 
 
 def finding(
@@ -137,9 +199,9 @@ def load_all() -> dict[str, Check]:
     import harness.checks as pkg
 
     for info in pkgutil.walk_packages(pkg.__path__, prefix="harness.checks."):
-        if info.name.endswith(".base"):
+        if info.name.endswith(".base") or info.ispkg:
             continue
-        importlib.import_module(info.name)
+        _import_check_module(info.name)
     return load_extras()
 
 
@@ -154,7 +216,7 @@ def load_checks(ids: set[str]) -> dict[str, Check]:
     """Import only the modules of these check ids (start-up cost is paid for what runs)."""
     for cid in sorted(ids):
         if cid not in REGISTRY:
-            importlib.import_module(module_for(cid))
+            _import_check_module(module_for(cid), cid)
     return REGISTRY
 
 

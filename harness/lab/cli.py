@@ -23,7 +23,15 @@ def _setup_logging() -> None:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    from harness.lab import endpoints, lab
+    from harness import extras
+
+    try:
+        from harness.lab import endpoints, lab
+    except ImportError as exc:
+        if extras.missing_extra(exc) is None:
+            raise
+        print(f"harness lab: {exc.name} is not installed: install {extras.DISTRIBUTION}[lab]", file=sys.stderr)
+        return 2
     from harness.lab.settings import Paths
 
     variant = getattr(args, "variant", None) or ""

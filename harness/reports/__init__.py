@@ -19,6 +19,8 @@ FILE_FORMATS = {
     "html": "harness.reports.html",
     "junit": "harness.reports.junit",
     "sarif": "harness.reports.sarif",
+    "markdown": "harness.reports.markdown",
+    "codequality": "harness.reports.codequality",
 }
 
 

@@ -1,5 +1,9 @@
 """JUnit XML: one testcase per criterion, so any CI system shows the AM1 criteria as tests.
 
+Test case names are the criterion ids (stable across catalogue wording changes); the
+wording is in system-out. One more test case, `gate`, fails exactly when harness exits 1
+(the grade did not reach the gate, or the run was incomplete), so the counts agree with the job.
+
 not met -> <failure>; could not check, awaiting assessor and out of scope ->
 <skipped> with a message: missing data is neither a pass nor a fail. The grade
 travels as testsuite properties. xml.etree escapes markup; characters XML 1.0
@@ -15,7 +19,6 @@ from typing import Any
 from harness.reports import view
 
 FILENAME = "harness-junit.xml"
-NAME_LIMIT = 100
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 SKIP_MESSAGE = {
     "undetermined": "could not check",
@@ -43,11 +46,10 @@ def _duration(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> float:
 
 
 def _testcase(crit: dict[str, Any], theme: str, checks: dict[str, dict[str, Any]]) -> ET.Element:
-    text = view.first_line(crit.get("text"), NAME_LIMIT)
     case = ET.Element(
         "testcase",
         classname=_x(theme),
-        name=_x(f"{crit['id']}: {text}"),
+        name=_x(crit["id"]),
         time=f"{_duration(crit, checks):.3f}",
     )
     status = crit["status"]
@@ -64,16 +66,34 @@ def _testcase(crit: dict[str, Any], theme: str, checks: dict[str, dict[str, Any]
         if details:
             skipped.text = _x(details)
     waived = view.waived_findings(crit, checks)
-    out = [_finding_text(f) + f"\n    WAIVED: {(f.get('waiver') or {}).get('justification', '')}" for f in waived]
+    level = " (Distinction)" if crit.get("level") == "distinction" else ""
+    out = [f"{crit['id']}{level}: {crit.get('text', '')}"]
     if view.is_partial(crit):  # a pass in CI, but it says what it rests on and what did not run
-        out.insert(0, f"{crit.get('reason', '')}; the grade is provisional")
+        out.append(f"{crit.get('reason', '')}; the grade is provisional")
         props = ET.SubElement(case, "properties")
         ET.SubElement(props, "property", name="partial", value="true")
         ET.SubElement(props, "property", name="checks_not_run", value=_x(" ".join(crit.get("checks_not_run", []))))
+    out += [_finding_text(f) + f"\n    WAIVED: {(f.get('waiver') or {}).get('justification', '')}" for f in waived]
     if status == "assessor":
         out += [f"look at: {crit.get('look_at', '')}"] + [f"ask: {q}" for q in crit.get("questions", [])]
-    if out:
-        ET.SubElement(case, "system-out").text = _x("\n".join(out))
+    ET.SubElement(case, "system-out").text = _x("\n".join(out))
+    return case
+
+
+def _gate_case(doc: dict[str, Any]) -> ET.Element:
+    """A test case for the gate itself: failed exactly when the run's exit code is 1."""
+    run, grade = doc["run"], doc["grade"]
+    gate = str(run.get("gate", "pass"))
+    case = ET.Element("testcase", classname="harness", name="gate", time="0.000")
+    if run.get("gate_reached"):
+        ET.SubElement(case, "system-out").text = _x(f"grade {grade.get('value')} reached the gate {gate}")
+        return case
+    if not run.get("complete", False):
+        why = f"the run was incomplete (interrupted by {run.get('interrupted_by') or 'a stop'})"
+    else:
+        why = f"grade {grade.get('value')} did not reach the gate {gate}"
+    failure = ET.SubElement(case, "failure", message=_x(why), type="gate_not_reached")
+    failure.text = _x(f"{why}\n{grade.get('summary', '')}")
     return case
 
 
@@ -82,11 +102,12 @@ def render(doc: dict[str, Any]) -> str:
     names = view.theme_names(doc)
     criteria = doc["criteria"]
     grade, run = doc["grade"], doc["run"]
+    gate_failed = not run.get("gate_reached")
     suite = ET.Element(
         "testsuite",
         name="harness ST0825 AM1",
-        tests=str(len(criteria)),
-        failures=str(sum(1 for c in criteria if c["status"] == "not_met")),
+        tests=str(len(criteria) + 1),
+        failures=str(sum(1 for c in criteria if c["status"] == "not_met") + int(gate_failed)),
         errors="0",
         skipped=str(sum(1 for c in criteria if c["status"] in SKIP_MESSAGE)),
         time=f"{float(run.get('duration_s', 0) or 0):.3f}",
@@ -110,6 +131,7 @@ def render(doc: dict[str, Any]) -> str:
     for tid, crits in view.themes_in_order(doc):
         for crit in crits:
             suite.append(_testcase(crit, names.get(tid, tid), checks))
+    suite.append(_gate_case(doc))
     root = ET.Element("testsuites", name="harness", tests=suite.get("tests", "0"))
     root.set("failures", suite.get("failures", "0"))
     root.set("skipped", suite.get("skipped", "0"))

@@ -1,11 +1,12 @@
-"""SARIF 2.1.0 for code-scanning tools: one rule per check, one result per failing or warning finding in a file.
+"""SARIF 2.1.0 for code-scanning tools: one rule per check, one result per failing or warning finding.
 
 Location policy (docs/report-schema.md): code scanning accepts only results that
-point into the repository, so a fail/warn finding becomes a result only when its
-evidence names a file inside the repository. Findings without one (a missing
-file, a live URL) are counted in `runs[0].properties.findingsWithoutFileLocation`
-and are in the JSON, HTML and JUnit reports. Could-not-check findings are tool
-execution notifications, never results: missing data is not a code defect.
+point into the repository. A finding whose evidence names files inside the
+repository points at them; any other (a missing file, the history, a live URL) is
+a repository-level result with OpenSSF Scorecard's placeholder location ("no file
+associated with this alert", line 1), counted in `runs[0].properties.findingsWithoutFileLocation`.
+Could-not-check findings are tool execution notifications, never results:
+missing data is not a code defect.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schem
 SRCROOT = "SRCROOT"
 LEVEL = {"fail": "error", "warn": "warning"}
 MAX_LOCATIONS = 10  # per result; the JSON report keeps every piece of evidence
+INFORMATION_URI = "https://pypi.org/project/st0825-harness/"
+# A finding about the repository as a whole: Scorecard's placeholder, which code scanning shows as a
+# repository-level alert (it is not a path, and no file by that name can collide with it: it has spaces).
+ROOT_URI = "no file associated with this alert"
 
 
 def _relative_uri(path: str, repo: str) -> str | None:
@@ -43,7 +48,7 @@ def _line(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
 
 
-def _locations(finding: dict[str, Any], repo: str) -> list[dict[str, Any]]:
+def file_locations(finding: dict[str, Any], repo: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for ev in finding.get("evidence", []):
         uri = _relative_uri(str(ev["path"]), repo) if ev.get("path") else None
@@ -65,19 +70,32 @@ def _locations(finding: dict[str, Any], repo: str) -> list[dict[str, Any]]:
     return out
 
 
+def root_location(finding: dict[str, Any]) -> dict[str, Any]:
+    where = view.locations(finding)
+    text = "repository-level finding" + (f" ({', '.join(where[:3])})" if where else "")
+    return {
+        "physicalLocation": {"artifactLocation": {"uri": ROOT_URI}, "region": {"startLine": 1}},
+        "message": {"text": text},
+    }
+
+
 def _rule(check: dict[str, Any], criteria: list[str]) -> dict[str, Any]:
     return {
         "id": check["id"],
         "name": check["id"],
         "shortDescription": {"text": check.get("title") or check["id"]},
         "fullDescription": {"text": check.get("proves") or check.get("title") or check["id"]},
-        "help": {"text": check.get("remediation") or "See the harness HTML report."},
+        "help": {
+            "text": check.get("remediation") or "See the harness HTML report.",
+            "markdown": f"**How to fix:** {check.get('remediation') or 'see the harness HTML report.'}\n\n"
+            f"**What a pass proves:** {check.get('proves') or check.get('title') or check['id']}",
+        },
         "defaultConfiguration": {"level": "error"},
         "properties": {"criteria": criteria, "source": check.get("source", ""), "tags": ["ST0825", *criteria]},
     }
 
 
-def _fingerprint(finding: dict[str, Any], location: dict[str, Any]) -> str:
+def fingerprint(finding: dict[str, Any], location: dict[str, Any]) -> str:
     uri = location["physicalLocation"]["artifactLocation"]["uri"]
     key = json.dumps([finding.get("check_id"), uri, finding.get("subject"), finding.get("reason")])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
@@ -92,7 +110,7 @@ def _result(
         "level": LEVEL[finding["outcome"]],
         "message": {"text": finding.get("reason") or finding["check_id"]},
         "locations": locations,
-        "partialFingerprints": {"harnessFinding/v1": _fingerprint(finding, locations[0])},
+        "partialFingerprints": {"harnessFinding/v1": fingerprint(finding, locations[0])},
         "properties": {"outcome": finding["outcome"], "criteria": criteria},
     }
     if finding.get("subject"):
@@ -136,16 +154,17 @@ def render(doc: dict[str, Any]) -> str:
             )
         if f.get("outcome") not in LEVEL:
             continue
-        locations = _locations(f, repo)
+        locations = file_locations(f, repo)
         if not locations:
             unlocated += 1
-            continue
+            locations = [root_location(f)]
         results.append(_result(f, index[cid], locations, mapping.get(cid, [])))
     run: dict[str, Any] = {
         "tool": {
             "driver": {
                 "name": "harness",
                 "version": str(doc.get("tool", {}).get("version", "")),
+                "informationUri": INFORMATION_URI,
                 "rules": rules,
             }
         },
@@ -169,6 +188,12 @@ def render(doc: dict[str, Any]) -> str:
         },
     }
     if repo.startswith("/"):
-        run["originalUriBaseIds"] = {SRCROOT: {"uri": "file://" + quote(repo.rstrip("/") + "/", safe="/")}}
+        root_uri = "file://" + quote(repo.rstrip("/") + "/", safe="/")
+        run["originalUriBaseIds"] = {SRCROOT: {"uri": root_uri}}
+        commit = run_info.get("target", {}).get("commit")
+        if commit:
+            run["versionControlProvenance"] = [
+                {"repositoryUri": root_uri, "revisionId": str(commit), "mappedTo": {"uriBaseId": SRCROOT}}
+            ]
     sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return view.utf8_safe(json.dumps(sarif, indent=2, ensure_ascii=False) + "\n")

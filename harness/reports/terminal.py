@@ -133,6 +133,7 @@ def _grade_lines(doc: dict[str, Any]) -> list[Text]:
     gate = Text(f"gate {run.get('gate', '?')}: ")
     gate.append("reached" if reached else "NOT reached", style="green" if reached else "red")
     out.append(gate)
+    out += [Text(line, style="yellow") for line in view.checkout_lines(doc)]
     out += [Text(line, style="dim") for line in view.provenance_lines(doc)]
     return out
 
@@ -176,10 +177,43 @@ def show(doc: dict[str, Any]) -> None:
     Console(highlight=False).print(renderables(doc))
 
 
+_PRINT_LOCK = threading.Lock()
+
+
+def _plain_lines(event: str, result: CheckResult | None) -> None:
+    if event != "done" or result is None:
+        return
+    line = f"harness: {result.check.meta.id} {view.outcome_label(result.outcome.value)} {result.duration_s:.1f} s"
+    with _PRINT_LOCK:  # callbacks arrive from the engine's worker threads
+        print(line, file=sys.stderr, flush=True)
+
+
+def summary_lines(doc: dict[str, Any]) -> list[str]:
+    """The final summary for a CI log: grade, gate, counts, and what to know about the checkout."""
+    grade, run = doc["grade"], doc["run"]
+    counts: dict[str, int] = {}
+    for crit in doc.get("criteria", []):
+        counts[crit["status"]] = counts.get(crit["status"], 0) + 1
+    tally = ", ".join(
+        f"{n} {view.status_label(s)}" for s, n in sorted(counts.items(), key=lambda p: view.status_rank(p[0]))
+    )
+    head = f"harness: grade {grade.get('value')}{' (provisional)' if grade.get('provisional') else ''}"
+    head += f"; gate {run.get('gate')} {'reached' if run.get('gate_reached') else 'NOT reached'}"
+    head += f"{'' if run.get('complete') else ' (incomplete run)'}; {tally}; {run.get('duration_s', 0):.1f} s"
+    return [head] + [f"harness: {line}" for line in view.checkout_lines(doc)]
+
+
 @contextlib.contextmanager
 def progress(enabled: bool) -> Iterator[ProgressFn | None]:
-    """A live progress display on stderr, fed by the engine's callback; only on a terminal."""
-    if not enabled or not sys.stderr.isatty():
+    """A live progress display on stderr, fed by the engine's callback, on a terminal; else plain lines.
+
+    Without a terminal (a CI log) each finished check is one line: its id, outcome and seconds,
+    so a long run shows it is alive and the log says which check took the time.
+    """
+    if not sys.stderr.isatty():
+        yield _plain_lines
+        return
+    if not enabled:
         yield None
         return
     bar = Progress(

@@ -217,3 +217,24 @@ def provenance_lines(doc: dict[str, Any]) -> list[str]:
             "the operator accepts them with --accept-waivers)"
         )
     return lines
+
+
+def checkout_lines(doc: dict[str, Any]) -> list[str]:
+    """One line per caveat about the checkout verified (shallow, uncommitted changes), for the summaries."""
+    target = doc.get("run", {}).get("target", {})
+    out: list[str] = []
+    if target.get("shallow"):
+        out.append(
+            "shallow checkout: git history is incomplete, so history checks cannot judge it; "
+            "fetch the full history (actions/checkout with `fetch-depth: 0`, GitLab `GIT_DEPTH: 0`)"
+        )
+    count = target.get("changed_files") or 0
+    if count:
+        named = [str(p) for p in target.get("changed_sample", [])]
+        more = f" and {count - len(named)} more" if count > len(named) else ""
+        sample = ", ".join(named)
+        out.append(
+            f"uncommitted changes: {count} tracked file(s) differ from commit {str(target.get('commit', ''))[:12]} "
+            f"({sample}{more}); harness judged the commit, not the working tree: commit them and run again"
+        )
+    return out

@@ -105,10 +105,10 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(
             ID,
             Outcome.COULD_NOT_CHECK,
-            f"advisory service not reachable / offline: {len(deps)} dependencies in {', '.join(manifests)} "
-            "were not audited; pass --advisory-file (or opt in to --online-audit)",
-            remediation="Run with --advisory-file FILE (see docs/advisory-file.md) or --online-audit, or run "
-            "pip-audit/npm audit in CI.",
+            f"no advisory source configured (no --advisory-file, no --online-audit), so nothing was tried: "
+            f"{len(deps)} dependencies in {', '.join(manifests)} were not audited",
+            remediation="Give an advisory source: --advisory-file FILE (a committed snapshot, see "
+            "docs/advisory-file.md) for a gate without network access, or --online-audit where the network is allowed.",
         )
         return
     if online:
