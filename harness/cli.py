@@ -119,7 +119,7 @@ def emit(doc: dict[str, Any], formats: list[str], out: Path) -> None:
 
     written = reports.write(doc, formats, out)
     if "terminal" in formats:
-        terminal.show(doc)
+        terminal.show(doc, [p.name for p in written])
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
 
