@@ -30,12 +30,18 @@ def project(make_repo) -> tuple[RepoBuilder, dict[str, str]]:
     c["feature"] = repo.write("feature.py", "f = 1\n").commit("add feature", date="2024-01-01T12:00:00+00:00")
     git(repo.path, "tag", "-a", "v1.0.0", "-m", "first release", c["feature"], env=_at("2024-01-02T09:00:00+00:00"))
     git(repo.path, "tag", "wip-experiment", c["app"])  # not a release name: no deployment
+    git(repo.path, "tag", "1.0.x", c["app"])  # a maintenance line, not a release
+    git(
+        repo.path, "tag", "-a", "deploy-later", "-m", "again", c["feature"], env=_at("2024-01-02T10:00:00+00:00")
+    )  # same commit: one event
     c["config"] = repo.write("config.py", "x = 2\n").commit("change config", date="2024-01-03T08:00:00+00:00")
     git(repo.path, "revert", "--no-edit", c["config"], env=_at("2024-01-03T08:30:15+00:00"))
     c["revert"] = git(repo.path, "rev-parse", "HEAD")
     c["db"] = repo.write("db.py", "url = 'a'\n").commit("refactor db access", date="2024-01-04T10:00:00+00:00")
     c["fix"] = repo.write("db.py", "url = 'b'\n").commit("fix: db connection", date="2024-01-04T13:20:00+00:00")
     c["release"] = repo.write("CHANGELOG.md", "1.1.0\n").commit("Release 1.1.0", date="2024-01-05T09:00:00+00:00")
+    # Tagged a day after the release commit: one deployment, at the tag's date.
+    git(repo.path, "tag", "-a", "v1.1.0", "-m", "1.1.0", c["release"], env=_at("2024-01-06T09:00:00+00:00"))
     return repo, c
 
 
@@ -44,19 +50,19 @@ def test_events_lead_times_and_recoveries_to_the_second(project) -> None:
     d = delivery.measure(git_history.load(repo.path))
     assert [(e.name, e.kind, e.sha) for e in d.events] == [
         ("v1.0.0", "tag", c["feature"]),  # the annotated tag's own date, not its commit's
-        ("Release 1.1.0", "release commit", c["release"]),
+        ("v1.1.0", "tag", c["release"]),  # the release commit, at its tag's date
     ]
     assert d.lead_times == {
         c["app"]: 82800,  # 2024-01-01 10:00 -> 2024-01-02 09:00
         c["feature"]: 75600,
-        c["config"]: 176400,  # 2024-01-03 08:00 -> 2024-01-05 09:00
-        c["revert"]: 174585,
-        c["db"]: 82800,
-        c["fix"]: 70800,
-        c["release"]: 0,
+        c["config"]: 262800,  # 2024-01-03 08:00 -> 2024-01-06 09:00
+        c["revert"]: 260985,
+        c["db"]: 169200,
+        c["fix"]: 157200,
+        c["release"]: 86400,
     }
-    assert d.median_lead_time == 82800
-    assert d.mean_interval == 259200  # two events three days apart
+    assert d.median_lead_time == 157200
+    assert d.mean_interval == 345600  # two events four days apart
     pairs = [(r.broken.sha, r.restored.sha, r.seconds, r.how) for r in d.recoveries]
     assert pairs == [
         (c["config"], c["revert"], 1815, "a revert naming the commit"),
@@ -69,17 +75,17 @@ def test_finding_prints_each_figure_with_its_definition_and_band(project) -> Non
     repo, c = project
     (f,) = run_check(ID, repo.path)
     assert f.outcome is Outcome.MANUAL  # evidence for the assessor, never a verdict
-    assert "median lead time 23 h [DORA 2024: elite (less than one day)]" in f.reason
-    assert "2.33 deployments per week (one every 3 d) [DORA 2024: high" in f.reason
+    assert "median lead time 1 d 19 h [DORA 2024: high (between one day and one week)]" in f.reason
+    assert "1.75 deployments per week (one every 4 d) [DORA 2024: high" in f.reason
     assert "median recovery time 1 h 55 min [DORA 2024: high" in f.reason
     by_summary = {e.summary.split(" [")[0]: e for e in f.evidence if e.kind == "metric"}
-    lead = by_summary["median lead time 23 h"]
-    assert lead.data["seconds"] == 82800 and lead.data["events"] == 7
+    lead = by_summary["median lead time 1 d 19 h"]
+    assert lead.data["seconds"] == 157200 and lead.data["events"] == 7
     assert lead.data["definition"].startswith("lead time for changes: for each commit, from its commit date")
     assert by_summary["median recovery time 1 h 55 min"].data["events"] == 2
     deploys = [e for e in f.evidence if e.kind == "commit" and e.data.get("kind")]
     assert [(e.commit, e.data["commits_deployed"]) for e in deploys] == [(c["feature"], 2), (c["release"], 5)]
-    assert deploys[0].timestamp == "2024-01-02T09:00:00+00:00"
+    assert [e.timestamp for e in deploys] == ["2024-01-02T09:00:00+00:00", "2024-01-06T09:00:00+00:00"]
     restored = [e for e in f.evidence if e.data.get("broken_commit")]
     assert [(e.commit, e.data["recovery_seconds"]) for e in restored] == [(c["revert"], 1815), (c["fix"], 12000)]
 

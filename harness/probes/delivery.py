@@ -23,7 +23,8 @@ from harness.probes.git_history import Commit, History
 
 # A tag that names a release or a deployment: v1.2, 1.2.3, release-7, deploy/2024-05-01, prod_12.
 DEPLOY_TAG = re.compile(
-    r"(?i)^(?:v|release[-/_.]?|rel[-/_])?\d+(?:\.\d+)+\b|^(?:release|deploy(?:ed|ment)?|prod(?:uction)?)[-/_.]"
+    r"(?i)^(?:v|release[-/_.]?|rel[-/_])?\d+(?:\.\d+)+(?:[-+][\w.]+)?$"  # not a maintenance line like 1.0.x
+    r"|^(?:release|deploy(?:ed|ment)?|prod(?:uction)?)[-/_.]"
 )
 # A commit that records a release or a deployment: "Release 1.2.0", "chore(release): 1.2", "deploy to production".
 RELEASE_SUBJECT = re.compile(
@@ -35,7 +36,8 @@ DEFINITIONS = {
     "deployments": (
         "deployment events: tags named like a release or deployment (v1.2, 1.2.3, release-*, deploy-*, prod-*; "
         "time = the annotated tag's date, else its commit's) and commits recording one ('Release …', "
-        "'chore(release): …', 'deploy … to prod…'; time = commit date), on the checked-out branch"
+        "'chore(release): …', 'deploy … to prod…'; time = commit date), on the checked-out branch; "
+        "one per commit"
     ),
     "lead_time": (
         "lead time for changes: for each commit, from its commit date to the first deployment event that "
@@ -110,16 +112,20 @@ def _tag_dates(history: History) -> dict[str, dt.datetime]:
 
 
 def deploy_events(history: History, branch: set[str]) -> list[DeployEvent]:
-    """Deployment events on the branch's commits (`branch`: their shas), oldest first, one per commit and time."""
-    events: dict[tuple[str, dt.datetime], DeployEvent] = {}
+    """Deployment events on the branch's commits (`branch`: their shas), oldest first, one per commit.
+
+    A commit with several deploy tags, or a release commit that is also tagged, is one deployment: the
+    earliest tag's, else the release commit's (a tag is when it was released, the commit when it was written).
+    """
+    events: dict[str, DeployEvent] = {}
     dates = _tag_dates(history) if history.tags else {}
-    for name, sha in history.tags.items():
-        if sha in branch and DEPLOY_TAG.search(name) and name in dates:
-            events.setdefault((sha, dates[name]), DeployEvent(name, "tag", sha, dates[name]))
+    for name, sha in sorted(history.tags.items()):
+        earliest = sha not in events or dates.get(name, events[sha].at) < events[sha].at
+        if sha in branch and DEPLOY_TAG.search(name) and name in dates and earliest:
+            events[sha] = DeployEvent(name, "tag", sha, dates[name])
     for c in history.commits:
-        if c.sha in branch and RELEASE_SUBJECT.search(c.subject):
-            events.setdefault((c.sha, c.committed), DeployEvent(c.subject, "release commit", c.sha, c.committed))
-    # A release commit that is also tagged at the same moment is one event, named by its tag.
+        if c.sha in branch and c.sha not in events and RELEASE_SUBJECT.search(c.subject):
+            events[c.sha] = DeployEvent(c.subject, "release commit", c.sha, c.committed)
     return sorted(events.values(), key=lambda e: (e.at, e.name))
 
 
