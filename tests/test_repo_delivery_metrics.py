@@ -5,6 +5,7 @@ Every time below is set through git's dates, so each expected figure is exact to
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,19 @@ def test_evidence_only_mapping_neither_meets_nor_holds_back(project) -> None:
     for r in criteria:
         if r.criterion.id in ("CI-2", "PR-1"):
             assert all(ref["check_id"] != ID for ref in r.held_back_by)
+
+
+def test_reports_attach_it_to_ci2_and_pr1_as_evidence_not_graded(project, tmp_path: Path) -> None:
+    from harness.cli import main
+
+    repo, _ = project
+    out = tmp_path / "out"
+    args = ["verify", "--repo", str(repo.path), "--out", str(out), "--format", "html", "--format", "json"]
+    main([*args, "--only", ID, "--only", "repo.pipeline-deploy", "--only", "repo.fix-commits"])
+    html = (out / "harness-report.html").read_text()
+    ci2 = html[html.index('id="crit-CI-2"') : html.index('id="crit-CI-3"')]
+    assert "Evidence, not graded" in ci2 and ID in ci2
+    doc = json.loads((out / "harness-report.json").read_text())
+    ci2_doc = next(c for c in doc["criteria"] if c["id"] == "CI-2")
+    assert ci2_doc["evidence_only"] == [ID] and ID not in ci2_doc["checks"]
+    assert ci2_doc["status"] != "met"  # pipeline-deploy fails on this project; the metrics change nothing
