@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +24,7 @@ def failing_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     repo = RepoBuilder(base / "repo")
     repo.write("app.py", "print('hello')\n").commit("init")
     assert main(["verify", "--repo", str(repo.path), "--format", "json", "--out", str(base / "out")]) == 1
-    return json.loads((base / "out" / "harness-report.json").read_text())
+    return json.loads((base / "out" / "harness-report.json").read_text()) | {"_repo": str(repo.path)}
 
 
 def test_first_screen_holds_the_fix_first_list(failing_run: dict) -> None:
@@ -64,3 +67,21 @@ def test_waived_findings_are_not_actions(tmp_path: Path) -> None:
     doc = synthetic_doc(tmp_path)  # repo.secrets is waived there
     assert all(a.check_id != "repo.secrets" for a in fixfirst.compute(doc, limit=100).actions)
     assert any(a.check_id == "repo.gitignore" for a in fixfirst.compute(doc, limit=100).actions)
+
+
+def test_the_command_on_an_80_column_screen(failing_run: dict, tmp_path: Path) -> None:
+    """The real `harness verify` output, as an 80x24 terminal shows it, with no report file written."""
+    env = dict(os.environ, COLUMNS="80", LINES="24")
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "verify", "--repo", failing_run["_repo"], "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    screen = proc.stdout.splitlines()[:24]
+    assert screen[0].startswith("FIX FIRST") and all(len(line) <= 80 for line in screen)
+    assert sum(1 for line in screen if line[:3] in {f"{n}. " for n in range(1, 10)}) == 4
+    assert "live checks not configured" in "\n".join(screen)
+    assert "see the HTML" not in proc.stdout and "wrote " not in proc.stderr  # no file was written
