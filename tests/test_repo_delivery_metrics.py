@@ -136,3 +136,21 @@ def test_reports_attach_it_to_ci2_and_pr1_as_evidence_not_graded(project, tmp_pa
     ci2_doc = next(c for c in doc["criteria"] if c["id"] == "CI-2")
     assert ci2_doc["evidence_only"] == [ID] and ID not in ci2_doc["checks"]
     assert ci2_doc["status"] != "met"  # pipeline-deploy fails on this project; the metrics change nothing
+
+
+def test_release_commits_count_only_when_nothing_is_tagged(make_repo) -> None:
+    repo = make_repo()
+    app = repo.write("app.py", "a = 1\n").commit("add app", date="2024-02-01T10:00:00+00:00")
+    rel = repo.write("CHANGELOG.md", "1.0\n").commit("chore(release): 1.0.0", date="2024-02-01T11:00:01+00:00")
+    d = delivery.measure(git_history.load(repo.path))
+    assert [(e.kind, e.sha) for e in d.events] == [("release commit", rel)]
+    assert d.lead_times == {app: 3601, rel: 0}
+    # Released on a branch, merged, and the merge tagged: one deployment (the tag), not two.
+    repo.git("checkout", "-q", "-b", "release-2")
+    rel2 = repo.write("CHANGELOG.md", "2.0\n").commit("Release 2.0.0", date="2024-02-03T10:00:00+00:00")
+    repo.git("checkout", "-q", "main")
+    git(repo.path, "merge", "-q", "--no-ff", "release-2", "-m", "Merge release 2", env=_at("2024-02-03T10:05:00+00:00"))
+    git(repo.path, "tag", "-a", "v2.0.0", "-m", "2.0.0", "HEAD", env=_at("2024-02-03T10:06:00+00:00"))
+    d = delivery.measure(git_history.load(repo.path))
+    assert [(e.name, e.kind) for e in d.events] == [("v2.0.0", "tag")]
+    assert d.lead_times[rel2] == 360 and d.lead_times[app] == 172800 + 360

@@ -36,8 +36,8 @@ DEFINITIONS = {
     "deployments": (
         "deployment events: tags named like a release or deployment (v1.2, 1.2.3, release-*, deploy-*, prod-*; "
         "time = the annotated tag's date, else its commit's) and commits recording one ('Release …', "
-        "'chore(release): …', 'deploy … to prod…'; time = commit date), on the checked-out branch; "
-        "one per commit"
+        "'chore(release): …', 'deploy … to prod…'; time = commit date) when there is no such tag, "
+        "on the checked-out branch; one per commit"
     ),
     "lead_time": (
         "lead time for changes: for each commit, from its commit date to the first deployment event that "
@@ -114,8 +114,9 @@ def _tag_dates(history: History) -> dict[str, dt.datetime]:
 def deploy_events(history: History, branch: set[str]) -> list[DeployEvent]:
     """Deployment events on the branch's commits (`branch`: their shas), oldest first, one per commit.
 
-    A commit with several deploy tags, or a release commit that is also tagged, is one deployment: the
-    earliest tag's, else the release commit's (a tag is when it was released, the commit when it was written).
+    Deploy tags when the branch has any (a commit with several is one deployment, at the earliest tag's
+    date); else release commits. Counting both would count a release twice: a release commit on a
+    branch, then the merge tagged.
     """
     events: dict[str, DeployEvent] = {}
     dates = _tag_dates(history) if history.tags else {}
@@ -123,8 +124,10 @@ def deploy_events(history: History, branch: set[str]) -> list[DeployEvent]:
         earliest = sha not in events or dates.get(name, events[sha].at) < events[sha].at
         if sha in branch and DEPLOY_TAG.search(name) and name in dates and earliest:
             events[sha] = DeployEvent(name, "tag", sha, dates[name])
+    if events:  # a project that tags its deployments: a release commit is not one more (it is merged, then tagged)
+        return sorted(events.values(), key=lambda e: (e.at, e.name))
     for c in history.commits:
-        if c.sha in branch and c.sha not in events and RELEASE_SUBJECT.search(c.subject):
+        if c.sha in branch and RELEASE_SUBJECT.search(c.subject):
             events[c.sha] = DeployEvent(c.subject, "release commit", c.sha, c.committed)
     return sorted(events.values(), key=lambda e: (e.at, e.name))
 

@@ -1,6 +1,6 @@
 """Delivery-metrics cases: an author who floods the history with deployments to look like an elite team.
 
-- 4,000 release commits and deploy tags in a minute, a secret in a release subject, and reverts naming
+- 4,000 release commits and deploy tags a second apart, a token in a deploy tag's name, and reverts naming
   commits that do not exist: the figures stay evidence (manual), never a pass of CI-2 or PR-1, the
   secret is masked, and the run stays inside its deadline and memory.
 """
@@ -22,8 +22,6 @@ def _fast_import(repo: Path) -> None:
     lines: list[str] = []
     for i in range(1, COMMITS + 1):
         message = f"Release 1.{i}.0" if i % 2 else f'Revert "x"\n\nThis reverts commit {i:040x}.'
-        if i == COMMITS - 1:  # shown among the last events, by its subject (no tag on it)
-            message = f"Release 1.{i}.0 with token {PLANTED}"
         data = message.encode()
         when = 1_700_000_000 + i  # one second apart
         lines += [f"commit refs/heads/main\nmark :{i}\ncommitter Mallory <m@example.org> {when} +0000"]
@@ -31,8 +29,8 @@ def _fast_import(repo: Path) -> None:
         if i > 1:
             lines += [f"from :{i - 1}"]
         lines += [f"M 644 inline app.py\ndata {len(str(i)) + 1}\n{i}\n"]
-        if i != COMMITS - 1:
-            lines += [f"reset refs/tags/deploy-{i}\nfrom :{i}\n"]
+        tag = f"deploy-{PLANTED}" if i == COMMITS - 1 else f"deploy-{i}"  # a token in a tag's name, shown
+        lines += [f"reset refs/tags/{tag}\nfrom :{i}\n"]
     subprocess.run(
         ["git", "-C", str(repo), "fast-import", "--quiet"],
         input="\n".join(lines).encode(),
