@@ -154,3 +154,11 @@ def test_release_commits_count_only_when_nothing_is_tagged(make_repo) -> None:
     d = delivery.measure(git_history.load(repo.path))
     assert [(e.name, e.kind) for e in d.events] == [("v2.0.0", "tag")]
     assert d.lead_times[rel2] == 360 and d.lead_times[app] == 172800 + 360
+
+
+def test_band_placement_names_the_gap_the_report_leaves() -> None:
+    assert delivery.band("recovery_time", 3599) == "DORA 2024: elite (less than one hour)"
+    assert delivery.band("recovery_time", 3 * 86400).startswith("DORA 2024: between high")
+    assert delivery.band("recovery_time", 8 * 86400) == "DORA 2024: low (between one week and one month)"
+    assert delivery.band("lead_time", 400 * 86400) == "DORA 2024: slower than every published band"
+    assert delivery.bands()["source"]["url"].startswith("https://dora.dev/")

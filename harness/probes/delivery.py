@@ -190,10 +190,14 @@ def bands() -> dict[str, Any]:
 
 def band(metric: str, seconds: float) -> str:
     """'elite (less than one day)'-style placement of a value among DORA's published bands."""
+    year, previous = bands()["source"]["year"], None
     for b in bands()["metrics"][metric]["bands"]:
+        if seconds < b.get("lower_s", 0) and previous is not None:  # a gap the report leaves unbanded
+            return f"DORA {year}: between {previous['level']} ({previous['wording']}) and {b['level']} ({b['wording']})"
         if seconds < b["upper_s"]:
-            return f"DORA {bands()['source']['year']}: {b['level']} ({b['wording']})"
-    return f"DORA {bands()['source']['year']}: slower than every published band"
+            return f"DORA {year}: {b['level']} ({b['wording']})"
+        previous = b
+    return f"DORA {year}: slower than every published band"
 
 
 def duration(seconds: float) -> str:
