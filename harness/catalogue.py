@@ -36,6 +36,8 @@ class Criterion:
     checks: tuple[str, ...]
     look_at: str
     questions: tuple[str, ...]
+    # Checks whose findings are attached as evidence but never graded: they neither meet nor hold back.
+    evidence_only: tuple[str, ...] = ()
 
     @property
     def decided_by_assessor(self) -> bool:
@@ -53,7 +55,7 @@ class Criterion:
             "checks": list(self.checks),
             "look_at": self.look_at,
             "questions": list(self.questions),
-        }
+        } | ({"evidence_only": list(self.evidence_only)} if self.evidence_only else {})
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,10 @@ class Catalogue:
         return next((t.name for t in self.themes if t.id == tid), tid)
 
     def check_ids(self) -> set[str]:
-        return {c for crit in self.criteria for c in crit.checks}
+        return {c for crit in self.criteria for c in crit.checks + crit.evidence_only}
 
     def criteria_for(self, check_id: str) -> list[Criterion]:
-        return [c for c in self.criteria if check_id in c.checks]
+        return [c for c in self.criteria if check_id in c.checks + c.evidence_only]
 
 
 def parse(raw: Any) -> Catalogue:
@@ -113,6 +115,7 @@ def parse(raw: Any) -> Catalogue:
                 checks=tuple(entry["checks"]),
                 look_at=" ".join(entry.get("look_at", "").split()),
                 questions=tuple(entry.get("questions", [])),
+                evidence_only=tuple(entry.get("evidence_only", [])),
             )
         )
     cat = Catalogue(

@@ -1,4 +1,4 @@
-"""The `harness` command. Exit codes: 0 gate reached, 1 not reached, 2 usage or configuration error."""
+"""The `harness` command. Exit codes: 0 gate reached, 1 not reached, 2 usage or configuration error, 3 regressed."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from harness import __version__
 from harness.config import VALID_FORMATS, VALID_GATES, VALID_SCOPES, Config, ConfigError, user_config_path
 from harness.context import Shared
 
-EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_REGRESSED = 0, 1, 2, 3
 Handler = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, Handler] = {}
 
@@ -119,7 +119,7 @@ def emit(doc: dict[str, Any], formats: list[str], out: Path) -> None:
 
     written = reports.write(doc, formats, out)
     if "terminal" in formats:
-        terminal.show(doc)
+        terminal.show(doc, [p.name for p in written])
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
 
@@ -129,6 +129,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from harness.run import verify
 
     config = load_config(args)
+    previous_run = read_run(args.compare) if args.compare is not None else None  # a bad file stops before checking
     shared = Shared(config=config)
     interrupted: list[str] = []
 
@@ -151,25 +152,48 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not sys.stderr.isatty():  # a CI log: end with the verdict, whatever the formats
         for line in terminal.summary_lines(doc):
             print(line, file=sys.stderr)
+    if previous_run is not None:
+        from harness.diff import compare
+        from harness.reports.diff_render import text
+
+        diff = compare(previous_run, doc)
+        print("\n" + text(diff), end="")
+        if diff["regressed"]:
+            return EXIT_REGRESSED
     return EXIT_OK if doc["run"]["gate_reached"] else EXIT_GATE
 
 
-def cmd_report(args: argparse.Namespace) -> int:
+def read_run(path: Path) -> dict[str, Any]:
+    """A saved JSON run, validated and masked again (it may predate a masking pattern); ConfigError if not one."""
+    from harness import redact
     from harness.reports.schema import validate_document
 
     try:
-        raw = args.run.read_bytes()
+        raw = path.read_bytes()
         if len(raw) > 200_000_000:
-            raise ConfigError(f"{args.run}: run file too large")
+            raise ConfigError(f"{path}: run file too large")
         doc = json.loads(raw)
     except OSError as exc:
-        raise ConfigError(f"{args.run}: cannot read: {exc.strerror or exc}") from None
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{args.run}: not a harness JSON report: {exc}") from None
+        raise ConfigError(f"{path}: not a harness JSON report: {exc}") from None
     problem = validate_document(doc)
     if problem:
-        raise ConfigError(f"{args.run}: not a harness JSON report: {problem}")
-    from harness import redact  # a run saved before a masking pattern existed is masked on re-rendering
+        raise ConfigError(f"{path}: not a harness JSON report: {problem}")
+    return dict(redact.deep(doc))
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from harness.diff import compare
+    from harness.reports.diff_render import RENDERERS
+
+    diff = compare(read_run(args.old), read_run(args.new))
+    sys.stdout.write(RENDERERS[args.format](diff))
+    return EXIT_REGRESSED if diff["regressed"] else EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    doc = read_run(args.run)  # validated and masked again
     from harness.grading import GRADE_ORDER
 
     gate = args.gate or doc["run"].get("gate", "pass")
@@ -177,7 +201,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         gate == "none" or GRADE_ORDER.index(doc["grade"]["value"]) >= GRADE_ORDER.index(gate)
     )
     doc["run"].update(gate=gate, gate_reached=bool(reached))  # the JUnit gate case agrees with this exit code
-    emit(redact.deep(doc), args.formats or ["terminal"], (args.out or Path("harness-report")).resolve())
+    emit(doc, args.formats or ["terminal"], (args.out or Path("harness-report")).resolve())
     return EXIT_OK if reached else EXIT_GATE
 
 
@@ -224,7 +248,16 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("verify", help="run the checks and write the reports")
     add_target_options(p)
+    p.add_argument(
+        "--compare", type=Path, default=None, metavar="OLD.json", help="also say what changed since this saved run"
+    )
     p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("diff", help="what changed between two saved JSON runs (exit 3: regressed)")
+    p.add_argument("old", type=Path, help="the earlier harness-report.json")
+    p.add_argument("new", type=Path, help="the later harness-report.json")
+    p.add_argument("--format", choices=["terminal", "markdown", "json"], default="terminal")
+    p.set_defaults(handler=cmd_diff)
 
     p = sub.add_parser("report", help="re-render a saved JSON run without re-checking")
     p.add_argument("run", type=Path, help="a harness-report.json")

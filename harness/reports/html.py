@@ -263,6 +263,10 @@ def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]], scope: s
 
         not_run = {str(r.get("check_id")) for r in held if r.get("check_id") not in checks}
         body += [_check_block(cid, checks.get(cid), not_run, scope) for cid in sorted(crit["checks"], key=rank)]
+    extra = [cid for cid in crit.get("evidence_only", []) if cid in checks]
+    if extra:  # attached to the criterion, never graded (catalogue `evidence_only`)
+        body.append("<h3>Evidence, not graded</h3>")
+        body += [_check_block(cid, checks[cid], set(), scope) for cid in extra]
     questions = "".join(f"<li>{_e(q)}</li>" for q in crit.get("questions", []))
     body.append(
         '<div class="assessor"><h3>For the assessor</h3>'

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +22,7 @@ from rich.text import Text
 
 from harness import redact
 from harness.engine import CheckResult, ProgressFn
-from harness.reports import view
+from harness.reports import fixfirst, view
 
 WIDTH = 120
 LABEL_WIDTH = 17  # "? could not check", the longest finding label with its marker
@@ -84,7 +85,42 @@ def _waived_lines(f: dict[str, Any]) -> list[RenderableType]:
     return [_row("WAIVED", "blue", body)]
 
 
-def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[RenderableType]:
+def _cut(text: str, style: str = "") -> Text:
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
+
+def _fix_first(doc: dict[str, Any], width: int) -> list[RenderableType]:
+    """The ranked actions (see harness.reports.fixfirst), each on a few lines so the list fits one screen."""
+    ff = fixfirst.compute(doc)
+    out: list[RenderableType] = []
+    if ff.actions:
+        head = "FIX FIRST: the actions that would move the grade most"
+        out.append(_cut(head + (f" ({ff.total} in all)" if ff.total > len(ff.actions) else ""), "bold underline"))
+    for n, a in enumerate(ff.actions, 1):
+        line = _cut(f"{n}. {a.check_id}", "bold")
+        line.append(f" ({view.outcome_label(a.outcome)}) holds back {', '.join(a.criteria)}")
+        out.append(line)
+        out.append(_cut(f"   why: {a.reason}"))
+        if a.remediation:  # the remediation is the point: two lines of it
+            fix = textwrap.wrap(a.remediation, max(20, width - 8), max_lines=2, placeholder=" …")
+            out += [_cut(("   fix: " if i == 0 else "        ") + part) for i, part in enumerate(fix)]
+        if a.locations:
+            more = f" (+{len(a.locations) - 2} more)" if len(a.locations) > 2 else ""
+            out.append(_cut(f"   at: {', '.join(a.locations[:2])}{more}", "dim"))
+    if ff.unconfigured_checks:
+        said = ", ".join(ff.settings) if ff.settings else "the live settings (see harness.toml)"
+        said = f"{len(ff.unconfigured_checks)} live checks not configured: to run them, set {said}"
+        out += [_cut(part, "yellow") for part in textwrap.wrap(said, width, max_lines=2, placeholder=" …")]
+    return out
+
+
+def _more_where(written: list[str]) -> str:
+    """Point only at a report file this run wrote; otherwise say how to get one."""
+    full = [name for name in written if name.endswith((".html", ".json"))]
+    return f" (see {' or '.join(full)})" if full else " (add --format html to see them all)"
+
+
+def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]], written: list[str]) -> list[RenderableType]:
     status = crit["status"]
     label, style = PARTIAL_STYLE if view.is_partial(crit) else STATUS_STYLE.get(status, (status.upper(), ""))
     head = Text("  ", no_wrap=True, overflow="ellipsis")  # one line per criterion; details follow
@@ -103,7 +139,7 @@ def _criterion(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[
         for f in held[:MAX_FINDINGS_SHOWN]:
             lines += _finding_lines(f)
         if len(held) > MAX_FINDINGS_SHOWN:
-            lines.append(_row("…", "", Text(f"{len(held) - MAX_FINDINGS_SHOWN} more (see the HTML or JSON report)")))
+            lines.append(_row("…", "", Text(f"{len(held) - MAX_FINDINGS_SHOWN} more{_more_where(written)}")))
     elif status == "assessor":
         found = view.criterion_findings(crit, checks)
         for f in found[:3]:
@@ -138,12 +174,13 @@ def _grade_lines(doc: dict[str, Any]) -> list[Text]:
     return out
 
 
-def renderables(doc: dict[str, Any]) -> Group:
+def renderables(doc: dict[str, Any], width: int = WIDTH, written: list[str] | None = None) -> Group:
+    """`written`: the report files this run wrote (names), the only ones the report may point at."""
     # Data may carry terminal escapes (command output, hostile files); a re-rendered saved run is masked again.
     doc = view.deep_printable(redact.deep(doc))
     checks = view.checks_by_id(doc)
     names = view.theme_names(doc)
-    parts: list[RenderableType] = []
+    parts: list[RenderableType] = _fix_first(doc, width)
     for tid, crits in view.themes_in_order(doc):
         counts = {s: sum(1 for c in crits if c["status"] == s) for s in view.STATUS_ORDER}
         partial = sum(1 for c in crits if view.is_partial(c))
@@ -154,16 +191,17 @@ def renderables(doc: dict[str, Any]) -> Group:
         parts.append(Text(""))
         parts.append(Text(f"{names.get(tid, tid)}  ({tally})", style="bold underline"))
         for crit in crits:
-            parts += _criterion(crit, checks)
+            parts += _criterion(crit, checks, written or [])
     parts.append(Text(""))
     parts += _grade_lines(doc)
     return Group(*parts)
 
 
-def render(doc: dict[str, Any]) -> str:
+def render(doc: dict[str, Any], width: int = WIDTH, written: list[str] | None = None) -> str:
     """Plain text (no colour codes), e.g. for logs and tests."""
     buf = io.StringIO()
-    Console(file=buf, width=WIDTH, force_terminal=False, no_color=True, highlight=False).print(renderables(doc))
+    console = Console(file=buf, width=width, force_terminal=False, no_color=True, highlight=False)
+    console.print(renderables(doc, width, written))
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"  # table cells pad with spaces
 
 
@@ -173,8 +211,9 @@ def error_line(message: str, limit: int = 2000) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def show(doc: dict[str, Any]) -> None:
-    Console(highlight=False).print(renderables(doc))
+def show(doc: dict[str, Any], written: list[str] | None = None) -> None:
+    console = Console(highlight=False)
+    console.print(renderables(doc, console.width, written))
 
 
 _PRINT_LOCK = threading.Lock()

@@ -93,8 +93,9 @@ def themes_in_order(doc: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]
 
 
 def criterion_findings(crit: dict[str, Any], checks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every finding of the criterion's mapped checks, worst first."""
-    found = [f for cid in crit.get("checks", []) for f in checks.get(cid, {}).get("findings", [])]
+    """Every finding of the criterion's mapped checks (and its evidence-only checks), worst first."""
+    mapped = list(crit.get("checks", [])) + list(crit.get("evidence_only", []))
+    found = [f for cid in mapped for f in checks.get(cid, {}).get("findings", [])]
     return sorted(found, key=lambda f: outcome_rank(f.get("outcome", "")))
 
 
