@@ -13,7 +13,7 @@ from harness.cli import main
 from harness.reports import FILE_FORMATS
 from harness.reports.schema import load_schema, validate_document
 
-ALL_FILE_FORMATS = ["json", "html", "junit", "sarif"]
+ALL_FILE_FORMATS = ["json", "html", "junit", "sarif", "signoff"]
 
 
 @pytest.fixture
@@ -32,7 +32,14 @@ def real_run(make_repo, tmp_path: Path) -> Path:
 
 def test_verify_writes_every_format(real_run: Path) -> None:
     names = sorted(p.name for p in real_run.iterdir())
-    assert names == sorted(["harness-report.json", "harness-report.html", "harness-junit.xml", "harness.sarif"])
+    expected = [
+        "harness-report.json",
+        "harness-report.html",
+        "harness-junit.xml",
+        "harness.sarif",
+        "harness-signoff.html",
+    ]
+    assert names == sorted(expected)
     assert set(FILE_FORMATS) == set(ALL_FILE_FORMATS)
     ET.fromstring((real_run / "harness-junit.xml").read_bytes())
     sarif = json.loads((real_run / "harness.sarif").read_text())

@@ -19,6 +19,7 @@ FILE_FORMATS = {
     "html": "harness.reports.html",
     "junit": "harness.reports.junit",
     "sarif": "harness.reports.sarif",
+    "signoff": "harness.reports.signoff",
 }
 
 
