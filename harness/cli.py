@@ -266,6 +266,10 @@ def _load_extras() -> None:
 
     if lab_cli.register not in EXTRA_COMMANDS:
         EXTRA_COMMANDS.append(lab_cli.register)
+    from harness import bundle_cli
+
+    if bundle_cli.register not in EXTRA_COMMANDS:
+        EXTRA_COMMANDS.append(bundle_cli.register)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
