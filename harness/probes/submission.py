@@ -7,6 +7,7 @@ Only reads the snapshot; the checks in harness/checks/repo/ judge.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -21,7 +22,7 @@ DIAGRAM_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".pdf"}
 DIAGRAM_NAME = re.compile(
     r"(architect|diagram|topology|infra|system|overview|design|c4|context|container|deploy)", re.I
 )
-MARKDOWN_DIAGRAM = re.compile(r"^\s*(```|~~~)\s*(mermaid|plantuml|puml|dot|graphviz|structurizr)\b", re.M | re.I)
+MARKDOWN_DIAGRAM = re.compile(r"^[ \t]*(```|~~~)[ \t]*(mermaid|plantuml|puml|dot|graphviz|structurizr)\b", re.M | re.I)
 ANALYSIS_NAME = re.compile(r"(analysis|technical[-_ ]?breadth|ksb)", re.I)
 ANALYSIS_HEADING = re.compile(r"^(#{1,6})\s*(.*(analysis|technical breadth|ksbs?\b).*)$", re.M | re.I)
 HEADING = re.compile(r"^(#{1,6})\s", re.M)
@@ -172,11 +173,18 @@ def components(ctx: Context, repo: RepoSnapshot) -> list[Component]:
             if path not in comp.declared_in:
                 comp.declared_in.append(path)
 
+        built: set[PurePosixPath] = set()  # folders a compose service builds: their Dockerfile is that service
         for cf in inventory.compose_files(ctx, repo):
             for svc, spec in cf.services.items():
                 add(svc, cf.path, role_of(f"{svc} {spec.get('image', '')}"))
+                build_spec = spec.get("build")
+                context = build_spec.get("context", ".") if isinstance(build_spec, dict) else build_spec
+                if isinstance(context, str):
+                    built.add(PurePosixPath(os.path.normpath(PurePosixPath(cf.path).parent / context)))
         for df in inventory.dockerfiles(ctx, repo):
             p = PurePosixPath(df.path)
+            if p.parent in built:
+                continue
             stem = p.name.split(".")[0] if p.name.lower() != "dockerfile" else ""
             stem = stem if stem.lower() != "dockerfile" else ""
             add(stem or (p.parent.name if str(p.parent) != "." else "app"), df.path)
