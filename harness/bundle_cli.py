@@ -31,7 +31,11 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         if len(words) != 2 or args.key is None:
             raise ConfigError("usage: harness bundle verify BUNDLE --key PUBLIC_KEY")
         try:
-            result = bundle.verify(Path(words[1]), bundle.load_public(args.key))
+            key = bundle.load_public(args.key)
+        except bundle.BundleError as exc:
+            raise ConfigError(str(exc)) from None
+        try:
+            result = bundle.verify(Path(words[1]), key)
         except bundle.BundleError as exc:
             print(f"harness: bundle does NOT verify: {exc}", file=sys.stderr)
             return EXIT_FAILED
