@@ -261,3 +261,17 @@ def test_reference_project_signoff_prints_on_at_most_four_a4_pages(tmp_path):
     pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
     assert 1 <= pages <= 4
     assert "A4" in info
+
+
+def test_html_report_gains_contents_page_numbers_commit_and_submission_status(make_repo, tmp_path):
+    from harness.reports import html
+
+    repo = make_repo()
+    repo.write(".gitignore", ".env\n").write("app.py", "print(1)\n")
+    head = repo.commit("init")
+    doc = verify(repo.path, tmp_path / "out")
+    page = html.render(doc)
+    assert "<nav class='contents'><h2>Contents</h2>" in page and 'href="#checks-run"' in page
+    assert 'counter(page) " of " counter(pages)' in page
+    assert f"<code>{head}</code> on <code>main</code>" in page
+    assert "SUBMISSION INCOMPLETE: SR-1, SR-2, SR-3 not met" in page  # no diagram, analysis or build script
