@@ -275,3 +275,7 @@ def test_html_report_gains_contents_page_numbers_commit_and_submission_status(ma
     assert 'counter(page) " of " counter(pages)' in page
     assert f"<code>{head}</code> on <code>main</code>" in page
     assert "SUBMISSION INCOMPLETE: SR-1, SR-2, SR-3 not met" in page  # no diagram, analysis or build script
+    from harness.reports import terminal
+
+    lines = [str(t) for t in terminal._grade_lines(doc)]
+    assert lines[2] == "SUBMISSION INCOMPLETE: SR-1, SR-2, SR-3 not met"  # right under the grade and its summary
