@@ -49,7 +49,7 @@ def prerequisites(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "complete": not missing,
         "missing": missing,
-        "summary": "submission complete" if not missing else f"SUBMISSION INCOMPLETE: {', '.join(missing)} not met",
+        "summary": "submission complete" if not missing else f"Submission incomplete: {', '.join(missing)} not met",
     }
 
 

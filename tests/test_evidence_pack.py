@@ -148,7 +148,7 @@ def test_missing_prerequisite_says_submission_incomplete_beside_the_grade(make_r
     doc = verify(repo.path, tmp_path / "out")
     pre = doc["evidence_pack"]["prerequisites"]
     assert pre["complete"] is False and pre["missing"] == ["SR-1", "SR-2"]
-    assert "SUBMISSION INCOMPLETE: SR-1, SR-2 not met" in signoff.render(doc)
+    assert "Submission incomplete: SR-1, SR-2 not met" in signoff.render(doc)
     # The prerequisites never change the AM1 grade itself.
     assert not any(c.startswith("SR-") for c in doc["grade"]["not_met"] + doc["grade"]["undetermined"])
 
@@ -274,8 +274,8 @@ def test_html_report_gains_contents_page_numbers_commit_and_submission_status(ma
     assert "<nav class='contents'><h2>Contents</h2>" in page and 'href="#checks-run"' in page
     assert 'counter(page) " of " counter(pages)' in page
     assert f"<code>{head}</code> on <code>main</code>" in page
-    assert "SUBMISSION INCOMPLETE: SR-1, SR-2, SR-3 not met" in page  # no diagram, analysis or build script
+    assert "Submission incomplete: SR-1, SR-2, SR-3 not met" in page  # no diagram, analysis or build script
     from harness.reports import terminal
 
     lines = [str(t) for t in terminal._grade_lines(doc)]
-    assert lines[2] == "SUBMISSION INCOMPLETE: SR-1, SR-2, SR-3 not met"  # right under the grade and its summary
+    assert lines[2] == "Submission incomplete: SR-1, SR-2, SR-3 not met"  # right under the grade and its summary
