@@ -30,6 +30,7 @@ WORD = re.compile(r"[A-Za-z0-9][\w'’/-]*")
 KSB = re.compile(r"\b([KSB])(\d{1,2})\b")
 KSB_RANGE = {"K": 25, "S": 22, "B": 4}
 DOC_SUFFIXES = {".md", ".markdown", ".rst", ".txt", ".adoc"}
+MAX_BLOCKS_PER_DOC = 50  # a document with more diagram blocks is listed by its first ones
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ def _notation(suffix: str) -> str:
     }.get(suffix, "plantuml" if suffix in {".puml", ".plantuml", ".pu", ".iuml"} else "image")
 
 
+def _has_content(text: str) -> bool:
+    """At least two lines with words: a diagram's header and one element (or an image's markup)."""
+    return sum(1 for line in text.splitlines() if WORD.search(line)) >= 2
+
+
 def _is_doc(f: RepoFile) -> bool:
     return f.is_regular and f.suffix in DOC_SUFFIXES and not inventory.is_vendored(f.path)
 
@@ -66,20 +72,27 @@ def diagrams(ctx: Context, repo: RepoSnapshot) -> list[DiagramSource]:
             if f.suffix in DIAGRAM_TEXT_SUFFIXES:
                 if f.suffix in {".svg", ".dsl", ".dot"} and not DIAGRAM_NAME.search(f.path):
                     continue  # icons and unrelated DSLs
-                out.append(DiagramSource(f.path, _notation(f.suffix), 1, repo.read_text(f.path) or ""))
+                text = repo.read_text(f.path) or ""
+                if _has_content(text):  # an empty or one-word file is not a diagram
+                    out.append(DiagramSource(f.path, _notation(f.suffix), 1, text))
             elif f.suffix in DIAGRAM_IMAGE_SUFFIXES and DIAGRAM_NAME.search(f.name):
                 out.append(DiagramSource(f.path, "image"))
             elif f.name.lower().endswith(".drawio.png") or f.name.lower().endswith(".drawio.svg"):
                 out.append(DiagramSource(f.path, "drawio"))
         for f, text in repo.texts([f for f in repo.files if _is_doc(f)]):
-            for m in MARKDOWN_DIAGRAM.finditer(text):
+            pos, line = 0, 1  # lines counted forward from the last block: one pass over the text
+            for i, m in enumerate(MARKDOWN_DIAGRAM.finditer(text)):
+                if i >= MAX_BLOCKS_PER_DOC:
+                    break
                 fence, lang = m.group(1), m.group(2).lower()
                 body_start = text.find("\n", m.end()) + 1
                 body_end = text.find(fence, body_start)
                 body = text[body_start : body_end if body_end >= 0 else len(text)]
-                line = text.count("\n", 0, m.start()) + 1
+                line += text.count("\n", pos, m.start())
+                pos = m.start()
                 notation = {"puml": "plantuml", "dot": "graphviz", "graphviz": "graphviz"}.get(lang, lang)
-                out.append(DiagramSource(f.path, notation, line, body))
+                if _has_content(body):
+                    out.append(DiagramSource(f.path, notation, line, body))
         return out
 
     return ctx.memo("submission.diagrams", build)
