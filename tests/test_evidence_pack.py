@@ -51,6 +51,12 @@ def test_diagram_found_and_declared_components_it_never_names_are_listed(make_re
     assert derived.startswith("flowchart LR")
     assert re.search(r'c_db\[\("db \(store\)"\)\]', derived) and "c_proxy --> c_web" in derived
     assert "c_web --> c_db" in derived
+    dot = next(e for e in f.evidence if "dot" in e.data).data
+    assert '"proxy" -> "web";' in dot["dot"] and '"db" [label="db (store)", shape=cylinder];' in dot["dot"]
+    if shutil.which("dot"):  # Graphviz installed: the same diagram as SVG
+        assert dot["svg"].lstrip().startswith("<?xml") and "db (store)" in dot["svg"]
+    else:
+        assert "svg" not in dot
 
 
 def test_diagram_in_a_markdown_block_counts(make_repo):

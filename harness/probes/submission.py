@@ -7,8 +7,11 @@ Only reads the snapshot; the checks in harness/checks/repo/ judge.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -218,30 +221,59 @@ def components(ctx: Context, repo: RepoSnapshot) -> list[Component]:
 
 
 def mermaid(comps: list[Component]) -> str:
-    """A Mermaid flowchart of the declared components: user to proxy to services to stores,
-    monitoring scraping the services, pipeline to registry to host."""
-    ids = {c.name: "c_" + _SAFE.sub("_", c.name) for c in comps}
-    by_role: dict[str, list[Component]] = {}
-    for c in sorted(comps, key=lambda c: c.name):
-        by_role.setdefault(c.role, []).append(c)
+    """The derived diagram as a Mermaid flowchart."""
+    ids = {c.name: "c_" + _SAFE.sub("_", c.name) for c in comps} | {"user": "user"}
     shape = {"store": ("[(", ")]"), "proxy": ("[/", "/]"), "pipeline": ("[[", "]]"), "registry": ("[(", ")]")}
     lines = ["flowchart LR", "  user([user])"]
     for c in sorted(comps, key=lambda c: c.name):
         left, right = shape.get(c.role, ("[", "]"))
         lines.append(f'  {ids[c.name]}{left}"{c.name} ({c.role})"{right}')
+    for a, b, label in edges(comps):
+        lines.append(f"  {ids[a]} -. {label} .-> {ids[b]}" if label else f"  {ids[a]} --> {ids[b]}")
+    return "\n".join(lines) + "\n"
+
+
+def edges(comps: list[Component]) -> list[tuple[str, str, str]]:
+    """(from, to, label) of the derived diagram: user to proxy to services to stores, monitoring
+    scraping the services, pipeline to registry to host."""
+    by_role: dict[str, list[str]] = {}
+    for c in sorted(comps, key=lambda c: c.name):
+        by_role.setdefault(c.role, []).append(c.name)
     services = by_role.get("service", [])
     front = by_role.get("proxy") or services
-    for c in front:
-        lines.append(f"  user --> {ids[c.name]}")
-    for p in by_role.get("proxy", []):
-        lines += [f"  {ids[p.name]} --> {ids[s.name]}" for s in services]
-    for s in services or front:
-        lines += [f"  {ids[s.name]} --> {ids[d.name]}" for d in by_role.get("store", [])]
-    for m in by_role.get("monitoring", []):
-        lines += [f"  {ids[m.name]} -. scrape .-> {ids[s.name]}" for s in services]
+    out = [("user", c, "") for c in front]
+    out += [(p, s, "") for p in by_role.get("proxy", []) for s in services]
+    out += [(s, d, "") for s in services or front for d in by_role.get("store", [])]
+    out += [(m, s, "scrape") for m in by_role.get("monitoring", []) for s in services]
     chain = [c for role in ("pipeline", "registry", "host") for c in by_role.get(role, [])]
-    lines += [f"  {ids[a.name]} --> {ids[b.name]}" for a, b in itertools.pairwise(chain)]
-    return "\n".join(lines) + "\n"
+    out += [(a, b, "") for a, b in itertools.pairwise(chain)]
+    return out
+
+
+def dot(comps: list[Component]) -> str:
+    """The same diagram in Graphviz DOT (names quoted, so any component name is safe)."""
+    q = json.dumps  # a JSON string is a valid DOT quoted ID
+    lines = ["digraph derived {", "  rankdir=LR;", '  "user" [shape=oval];']
+    shapes = {"store": "cylinder", "registry": "cylinder", "proxy": "parallelogram", "pipeline": "box3d"}
+    for c in sorted(comps, key=lambda c: c.name):
+        lines.append(f"  {q(c.name)} [label={q(f'{c.name} ({c.role})')}, shape={shapes.get(c.role, 'box')}];")
+    for a, b, label in edges(comps):
+        lines.append(f"  {q(a)} -> {q(b)}" + (f" [label={q(label)}, style=dashed];" if label else ";"))
+    return "\n".join([*lines, "}"]) + "\n"
+
+
+def svg(dot_text: str, timeout: float = 10.0) -> str | None:
+    """SVG of harness's own DOT text when Graphviz is installed (never the project's files), else None."""
+    exe = shutil.which("dot")
+    if exe is None:
+        return None
+    try:
+        proc = subprocess.run(
+            [exe, "-Tsvg"], input=dot_text.encode(), capture_output=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
 
 
 def unnamed(comps: list[Component], sources: list[DiagramSource]) -> list[Component]:

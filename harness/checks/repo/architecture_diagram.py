@@ -1,6 +1,7 @@
 """repo.architecture-diagram: the submission's 'form': a committed diagram of the high-level structure.
 
-Also derives a diagram from what the project declares (Mermaid text, in the evidence) so the candidate
+Also derives a diagram from what the project declares (Mermaid and DOT text, SVG where Graphviz is
+installed, in the evidence) so the candidate
 and the assessor can compare the two, and lists declared components the candidate's diagram never names.
 """
 
@@ -37,7 +38,8 @@ def run(ctx: Context) -> Iterator[Finding]:
         return
     sources = submission.diagrams(ctx, repo)
     comps = submission.components(ctx, repo)
-    derived = submission.mermaid(comps)
+    derived, dot_text = submission.mermaid(comps), submission.dot(comps)
+    drawn = submission.svg(dot_text, timeout=ctx.bounded(10))
     evidence = [
         inventory.evidence_at(repo, s.path, s.line, f"{s.notation} diagram", data={"notation": s.notation})
         for s in sources[:SHOWN]
@@ -47,7 +49,12 @@ def run(ctx: Context) -> Iterator[Finding]:
             kind="note",
             summary=f"diagram derived by harness from {len(comps)} declared component(s), as Mermaid",
             excerpt=derived,
-            data={"mermaid": derived, "components": [{"name": c.name, "role": c.role} for c in comps]},
+            data={
+                "mermaid": derived,
+                "dot": dot_text,
+                **({"svg": drawn} if drawn else {}),  # only where Graphviz is installed
+                "components": [{"name": c.name, "role": c.role} for c in comps],
+            },
         )
     )
     if not sources:
