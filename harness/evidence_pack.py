@@ -81,7 +81,12 @@ def _key_evidence(doc: dict[str, Any], crit: dict[str, Any]) -> str:
 
 
 def key_evidence(doc: dict[str, Any], crit: dict[str, Any]) -> str:
-    return redact.text(" ".join(_key_evidence(doc, crit).split()))[:KEY_EVIDENCE_CHARS]
+    return one_line(redact.text(_key_evidence(doc, crit)), KEY_EVIDENCE_CHARS)
+
+
+def one_line(text: str, limit: int) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def questions(doc: dict[str, Any]) -> list[dict[str, Any]]:

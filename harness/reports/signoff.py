@@ -21,20 +21,29 @@ CSS = """
 @bottom-right{content:"page " counter(page) " of " counter(pages);font:8pt sans-serif}}
 *{box-sizing:border-box}
 body{font:8.5pt/1.3 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111;margin:0 auto;max-width:190mm}
-h1{font-size:13pt;margin:0 0 2mm}h2{font-size:10.5pt;margin:4mm 0 1.5mm;border-bottom:1px solid #999}
+h1{font-size:13pt;margin:0 0 2mm}h2{break-after:avoid;font-size:10.5pt;margin:4mm 0 1.5mm;border-bottom:1px solid #999}
 table{border-collapse:collapse;width:100%}
 th,td{border:1px solid #bbb;padding:.6mm 1.2mm;vertical-align:top;text-align:left}
 th{background:#eee}tr{break-inside:avoid}code{font-size:8pt}
 .hdr td{border:none;padding:.3mm 1.5mm .3mm 0}.hdr td:first-child{color:#555;white-space:nowrap;width:1%}
 .box{display:inline-block;width:3.2mm;height:3.2mm;border:1px solid #333;vertical-align:middle;margin:0 .8mm 0 1.5mm}
-.ev{color:#333;font-size:7.5pt;word-break:break-word}.st{white-space:nowrap;font-weight:600}
+.ev{color:#333;font-size:7.5pt;word-break:break-word}.st{font-weight:600}
 .s-not_met{color:#b3261e}.s-undetermined{color:#8a5a00}.s-assessor{color:#174ea6}.s-met{color:#1e6b34}
-table.cr{table-layout:fixed}.cr .crit{width:12%}.cr .st{width:13%}.cr .dec{width:14%}.notes{width:20%}
-.dec{white-space:nowrap}.q td{height:9mm}
+table.cr{table-layout:fixed}.cr .crit{width:11%}.cr .st{width:11%}.cr .dec{width:16%}.notes{width:19%}
+.dec{white-space:nowrap}.q td{height:8mm}
+table.qs{table-layout:fixed}.qs .n{width:4%}.qs .crit{width:12%}.qs .notes{width:26%}
 .grades td{height:8mm}.warn{color:#b3261e;font-weight:700}
-.sign td{border:none;padding-top:8mm;width:50%}.line{border-bottom:1px solid #333;display:inline-block;width:60mm}
+.sign{break-inside:avoid}.sign td{border:none;padding-top:5mm;width:50%}
+.line{border-bottom:1px solid #333;display:inline-block;width:60mm}
 .muted{color:#555}
 """
+
+
+# Beside the grades (page 1), so the decision and the signature are read together.
+SIGNATURES = (
+    "<table class='sign'><tr><td>Assessor: <span class='line'></span></td><td>Date: <span class='line'></span></td>"
+    "</tr><tr><td>Signature: <span class='line'></span></td><td>Candidate: <span class='line'></span></td></tr></table>"
+)
 
 
 def _e(value: Any) -> str:
@@ -117,10 +126,12 @@ def _questions(pack: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr class='q'><td>{i}</td><td><strong>{_e(q['criterion'])}</strong> "
         f"<span class='muted'>{_e(view.status_label(q['status']))}</span></td>"
-        f"<td>{_e(q['question'])}<div class='ev'>about: {_e(q['about'])}</div></td><td class='notes'></td></tr>"
+        f"<td>{_e(q['question'])}<div class='ev'>about: {_e(evidence_pack.one_line(q['about'], 110))}</div></td>"
+        "<td class='notes'></td></tr>"
         for i, q in enumerate(pack.get("questions", []), 1)
     )
-    return f"<table><tr><th>#</th><th>criterion</th><th>question</th><th>notes</th></tr>{rows}</table>"
+    head = "<tr><th class='n'>#</th><th class='crit'>criterion</th><th>question</th><th class='notes'>notes</th></tr>"
+    return f"<table class='qs'>{head}{rows}</table>"
 
 
 def _ksbs(pack: dict[str, Any]) -> str:
@@ -143,16 +154,14 @@ def render(doc: dict[str, Any]) -> str:
         f"<title>Sign-off sheet: {_e(name)}</title><style>{CSS}</style></head><body>"
         f"<h1>{_e(doc.get('catalogue', {}).get('standard', 'ST0825'))} AM1 sign-off sheet — {_e(name)}</h1>"
         + _header(doc, pack)
-        + "<h2>Grades</h2>"
+        + "<h2>Grades and sign-off</h2>"
         + _grades(doc, pack)
+        + SIGNATURES
         + "<h2>Criteria</h2>"
         + _criteria(doc)
         + _ksbs(pack)
         + "<h2>Questions (two per AM1 theme)</h2>"
         + _questions(pack)
-        + "<table class='sign'><tr><td>Assessor: <span class='line'></span></td>"
-        "<td>Date: <span class='line'></span></td></tr>"
-        "<tr><td>Signature: <span class='line'></span></td><td>Candidate: <span class='line'></span></td></tr></table>"
-        "</body></html>\n"
+        + "</body></html>\n"
     )
     return view.utf8_safe(page)
