@@ -12,6 +12,7 @@ from harness.probes import inventory
 from harness.probes.repository import RepoFile
 
 ID = "repo.technical-outputs"
+STRUCTURED = {".toml", ".yml", ".yaml", ".json"}
 CONFIG_SUFFIXES = {".toml", ".ini", ".cfg", ".conf", ".yml", ".yaml", ".json", ".env.example"}
 BUILD_NAMES = {"makefile", "justfile", "taskfile.yml", "run.sh", "build.sh", "noxfile.py", "tox.ini", "dockerfile"}
 # Without these two kinds there is nothing to assess; the others are reported as present or absent.
@@ -51,16 +52,26 @@ def run(ctx: Context) -> Iterator[Finding]:
             kinds.setdefault("tests" if p in tests else "application code", []).append(p)
     for iac in inventory.iac(ctx, repo).files:
         kinds.setdefault("infrastructure-as-code", []).append(iac.path)
+    # A file that does not parse is not an implementation of anything: listed, never counted.
+    broken = {d.path: d.error for d in inventory.dockerfiles(ctx, repo) if d.error or not d.instructions}
     for f in repo.files:
         if f.is_regular and not inventory.is_vendored(f.path):
             kind = _kind(f)
-            if kind:
+            if kind and f.suffix in STRUCTURED:
+                parsed = inventory.parsed(ctx, repo, f)
+                if parsed is None or parsed.error:
+                    broken[f.path] = parsed.error if parsed else "binary, too large or unreadable"
+            if kind and f.path not in broken:
                 kinds.setdefault(kind, []).append(f.path)
     evidence = [
         inventory.evidence_at(
             repo, paths[0], 1, f"{kind}: {len(paths)} file(s)", data={"kind": kind, "files": len(paths)}
         )
         for kind, paths in sorted(kinds.items())
+    ]
+    evidence += [
+        inventory.evidence_at(repo, path, 1, f"not counted: could not parse: {why or 'no instructions'}")
+        for path, why in sorted(broken.items())[:10]
     ]
     summary = ", ".join(f"{k} ({len(v)})" for k, v in sorted(kinds.items()))
     missing = [k for k in REQUIRED if k not in kinds]
