@@ -117,9 +117,9 @@ def questions(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def build(doc: dict[str, Any], repo: Path) -> dict[str, Any]:
-    return {
-        "target": git_target(repo),
-        "prerequisites": prerequisites(doc),
-        "ksbs": ksb_backing(doc),
-        "questions": questions(doc),
-    }
+    return {"target": git_target(repo)} | from_doc(doc)
+
+
+def from_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """Everything but the git target, from the run document alone (a run saved before the evidence pack)."""
+    return {"prerequisites": prerequisites(doc), "ksbs": ksb_backing(doc), "questions": questions(doc)}

@@ -285,3 +285,12 @@ def test_html_report_gains_contents_page_numbers_commit_and_submission_status(ma
 
     lines = [str(t) for t in terminal._grade_lines(doc)]
     assert lines[2] == "Submission incomplete: SR-1, SR-2, SR-3 not met"  # right under the grade and its summary
+
+
+def test_a_run_saved_before_the_evidence_pack_still_gets_its_questions(make_repo, tmp_path):
+    repo = make_repo()
+    repo.write("app.py", "print(1)\n").commit("init")
+    doc = verify(repo.path, tmp_path / "out")
+    del doc["evidence_pack"]
+    html = signoff.render(doc)
+    assert html.count("class='q'") == 16 and "unknown (not a git repository)" in html

@@ -146,7 +146,7 @@ def _ksbs(pack: dict[str, Any]) -> str:
 
 
 def render(doc: dict[str, Any]) -> str:
-    pack = doc.get("evidence_pack") or {}
+    pack = doc.get("evidence_pack") or evidence_pack.from_doc(doc)
     name = doc["run"].get("target", {}).get("name", "")
     page = (
         "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
