@@ -9,6 +9,7 @@ The statement and envelope formats come from in-toto-attestation and securesyste
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
 import os
@@ -27,6 +28,7 @@ from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from harness import epa_grade
 from harness.fsutil import write_atomic
+from harness.reports import FILE_FORMATS
 
 RUN_FILE = "harness-report.json"
 MANIFEST = "manifest.json"
@@ -130,7 +132,9 @@ def build(run_dir: Path, signer: CryptoSigner, out: Path) -> Path:
     """Bundle every report file of RUN_DIR (its harness-report.json is required)."""
     if not (run_dir / RUN_FILE).is_file():
         raise BundleError(f"{run_dir}: no {RUN_FILE} (run `harness verify --format json --out {run_dir}` first)")
-    files = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir()) if p.is_file() and p.name.startswith("harness")}
+    # The report files harness writes, and only those: never an earlier bundle or a stray file.
+    names = sorted(str(importlib.import_module(m).FILENAME) for m in FILE_FORMATS.values())
+    files = {name: (run_dir / name).read_bytes() for name in names if (run_dir / name).is_file()}
     try:
         doc = json.loads(files[RUN_FILE])
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -68,6 +68,14 @@ def test_untouched_bundle_verifies(signed, capsys):
     }
 
 
+def test_rebundling_a_run_folder_takes_only_the_reports(signed, capsys, tmp_path):
+    (signed["run"] / "notes.txt").write_text("not a report")
+    again = signed["run"] / "harness-bundle.tar"
+    assert main(["bundle", str(signed["run"]), "--key", str(signed["key"])]) == 0
+    assert main(["bundle", str(signed["run"]), "--key", str(signed["key"])]) == 0  # the first bundle is not taken
+    assert set(members(again)) == set(members(signed["bundle"]))
+
+
 def test_statement_is_in_toto_v1_with_the_commit_and_every_file(signed):
     import base64
 
