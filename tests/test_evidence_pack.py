@@ -146,6 +146,10 @@ def test_ksbs_named_with_and_without_backing_findings(make_repo, tmp_path):
     assert backing == {"K2": ["CQ-1"], "B4": []}
     html = signoff.render(doc)
     assert "not backed by any finding: B4" in html
+    from harness.reports import html as html_report
+
+    page = html_report.render(doc)
+    assert "<tr><td>K2</td><td>CQ-1</td></tr>" in page and "<tr><td>B4</td><td><strong class='o-fail'>" in page
 
 
 def test_missing_prerequisite_says_submission_incomplete_beside_the_grade(make_repo, tmp_path):

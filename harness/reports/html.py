@@ -15,7 +15,7 @@ import shlex
 from typing import Any
 
 from harness.reports import view
-from harness.reports.html_parts import CSS, JS, commit_line, contents, submission_note
+from harness.reports.html_parts import CSS, JS, commit_line, contents, ksb_backing, submission_note
 from harness.reports.html_parts import esc as _e
 
 FILENAME = "harness-report.html"
@@ -296,7 +296,7 @@ def render(doc: dict[str, Any]) -> str:
         "script-src 'unsafe-inline'\">"
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
         f"<h1>{_e(cat.get('standard', 'ST0825'))} AM1 verification — {_e(run.get('target', {}).get('name'))}</h1>"
-        f"{_banner(doc)}{_glance(themes, names)}{contents(themes, names, bool(doc.get('waivers')))}"
+        f"{_banner(doc)}{_glance(themes, names)}{ksb_backing(doc)}{contents(themes, names, bool(doc.get('waivers')))}"
         "<div class='toolbar' id='toolbar'></div>"
         + "".join(sections)
         + _waivers(doc)

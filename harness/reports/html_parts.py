@@ -131,3 +131,21 @@ def submission_note(doc: dict[str, Any]) -> str:
         return ""
     summary = esc(pre.get("summary"))
     return f'<p class="incomplete"><strong>{summary}</strong> (the specification\'s submission requirements)</p>'
+
+
+def ksb_backing(doc: dict[str, Any]) -> str:
+    """The KSBs the technical-breadth analysis names, each with the criteria whose findings back it."""
+    rows = (doc.get("evidence_pack") or {}).get("ksbs") or []
+    if not rows:
+        return ""
+    cells = "".join(
+        f"<tr><td>{esc(r['ksb'])}</td><td>"
+        + (esc(", ".join(r["backed_by"])) if r["backed_by"] else "<strong class='o-fail'>no finding backs it</strong>")
+        + "</td></tr>"
+        for r in rows
+    )
+    return (
+        "<details><summary><strong>KSBs named in the technical-breadth analysis</strong> "
+        f"({sum(1 for r in rows if not r['backed_by'])} not backed)</summary>"
+        f"<table><tr><th>KSB</th><th>backed by (criteria with a passing finding)</th></tr>{cells}</table></details>"
+    )
