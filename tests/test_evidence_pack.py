@@ -298,3 +298,15 @@ def test_a_run_saved_before_the_evidence_pack_still_gets_its_questions(make_repo
     del doc["evidence_pack"]
     html = signoff.render(doc)
     assert html.count("class='q'") == 16 and "unknown (not a git repository)" in html
+
+
+def test_derived_diagram_merges_kubernetes_objects_and_enters_by_published_ports(make_repo):
+    repo = make_repo()
+    repo.write("compose.yaml", "services:\n  web:\n    image: app\n    ports: ['80:80']\n  worker:\n    image: app\n")
+    for kind in ("Deployment", "Service"):  # one component, declared twice
+        repo.write(f"k8s/api-{kind.lower()}.yaml", f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: api\n")
+    repo.commit("init")
+    [f] = run_check("repo.architecture-diagram", repo.path)
+    data = next(e for e in f.evidence if "mermaid" in e.data).data
+    assert sorted(c["name"] for c in data["components"]) == ["api", "web", "worker"]
+    assert "user --> c_web" in data["mermaid"] and "user --> c_worker" not in data["mermaid"]

@@ -168,6 +168,24 @@ class Component:
     name: str
     role: str  # proxy, store, monitoring, service, pipeline, registry, host
     declared_in: list[str] = field(default_factory=list)
+    public: bool = False  # publishes a port: where a user comes in when there is no proxy
+
+
+_K8S_WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Service", "CronJob", "Job"}
+
+
+def _k8s_names(ctx: Context, repo: RepoSnapshot, path: str) -> list[str]:
+    f = repo.get(path)
+    parsed = inventory.parsed(ctx, repo, f) if f else None
+    if parsed is None or parsed.error:
+        return []
+    names = []
+    for doc in parsed.docs:
+        if isinstance(doc, dict) and doc.get("kind") in _K8S_WORKLOADS and isinstance(doc.get("metadata"), dict):
+            name = doc["metadata"].get("name")
+            if isinstance(name, str) and name:
+                names.append(name)
+    return names
 
 
 def role_of(name: str) -> str:
@@ -193,6 +211,7 @@ def components(ctx: Context, repo: RepoSnapshot) -> list[Component]:
         for cf in inventory.compose_files(ctx, repo):
             for svc, spec in cf.services.items():
                 add(svc, cf.path, role_of(f"{svc} {spec.get('image', '')}"))
+                found[svc.strip().lower()].public |= bool(spec.get("ports"))
                 build_spec = spec.get("build")
                 context = build_spec.get("context", ".") if isinstance(build_spec, dict) else build_spec
                 if isinstance(context, str):
@@ -205,8 +224,9 @@ def components(ctx: Context, repo: RepoSnapshot) -> list[Component]:
             stem = stem if stem.lower() != "dockerfile" else ""
             add(stem or (p.parent.name if str(p.parent) != "." else "app"), df.path)
         for iac in inventory.iac(ctx, repo).files:
-            if iac.kind in ("kubernetes", "helm") and iac.note:
-                add(PurePosixPath(iac.path).stem, iac.path)
+            if iac.kind == "kubernetes":
+                for name in _k8s_names(ctx, repo, iac.path):  # a Deployment and its Service are one component
+                    add(name, iac.path)
             elif iac.kind in ("pulumi", "terraform", "bicep", "cloudformation", "cdk", "arm"):
                 add("host", iac.path, "host")
         pipelines = [f for f in repo.files if f.path.startswith(".github/workflows/") or f.name == ".gitlab-ci.yml"]
@@ -240,7 +260,8 @@ def edges(comps: list[Component]) -> list[tuple[str, str, str]]:
     for c in sorted(comps, key=lambda c: c.name):
         by_role.setdefault(c.role, []).append(c.name)
     services = by_role.get("service", [])
-    front = by_role.get("proxy") or services
+    public = {c.name for c in comps if c.public}
+    front = by_role.get("proxy") or [s for s in services if s in public] or services
     out = [("user", c, "") for c in front]
     out += [(p, s, "") for p in by_role.get("proxy", []) for s in services]
     out += [(s, d, "") for s in services or front for d in by_role.get("store", [])]
