@@ -30,6 +30,9 @@ def git_target(repo: Path) -> dict[str, str]:
         except (gitcmd.GitError, OSError):
             return ""
 
+    top = gitcmd.toplevel(repo)
+    if top is None or top.resolve() != repo.resolve():  # as the repository probe: a plain folder has no commit
+        return {"commit": "", "branch": "", "remote": ""}
     remote = git("config", "--get", "remote.origin.url")
     return {
         "commit": git("rev-parse", "--verify", "-q", "HEAD"),

@@ -310,3 +310,11 @@ def test_derived_diagram_merges_kubernetes_objects_and_enters_by_published_ports
     data = next(e for e in f.evidence if "mermaid" in e.data).data
     assert sorted(c["name"] for c in data["components"]) == ["api", "web", "worker"]
     assert "user --> c_web" in data["mermaid"] and "user --> c_worker" not in data["mermaid"]
+
+
+def test_a_plain_folder_inside_a_repository_has_no_commit(make_repo, tmp_path):
+    outer = make_repo("outer")
+    outer.write("project/app.py", "print(1)\n").commit("init")
+    doc = verify(outer.path / "project", tmp_path / "out")
+    assert doc["evidence_pack"]["target"] == {"commit": "", "branch": "", "remote": ""}
+    assert "unknown (not a git repository)" in signoff.render(doc)
