@@ -9,7 +9,7 @@ from typing import Any
 from harness import yamlsafe
 
 SUPPORTED_SCHEMA = 1
-LEVELS = ("pass", "distinction")
+LEVELS = ("pass", "distinction", "prerequisite")  # prerequisite: submission requirements, not graded
 ASSESSMENTS = ("automated", "mixed", "assessor")
 EVIDENCE_SOURCES = ("repository", "live", "assessor")
 

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 from harness import __version__
 from harness.config import VALID_FORMATS, VALID_GATES, VALID_SCOPES, Config, ConfigError, user_config_path
 from harness.context import Shared
+from harness.epa_grade import AM2_GRADES
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_REGRESSED = 0, 1, 2, 3
 Handler = Callable[[argparse.Namespace], int]
@@ -56,9 +57,15 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--docker-host", default=None, help="a Docker engine, e.g. unix:///var/run/docker.sock")
     p.add_argument("--pulumi-state", type=Path, default=None, help="a Pulumi file backend folder or stack export")
     p.add_argument("--advisory-file", type=Path, default=None, help="offline vulnerability advisories (JSON)")
+    add_signoff_options(p)
     p.add_argument(
         "--online-audit", action="store_true", default=None, help="audit Python dependencies online with pip-audit"
     )
+
+
+def add_signoff_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--am2", choices=AM2_GRADES, default=None, help="the AM2 grade, for the overall EPA grade")
+    p.add_argument("--candidate", default=None, help="the candidate's name, for the sign-off sheet")
 
 
 # Flags that set a configuration key: (argparse dest, dotted key, is a path).
@@ -81,6 +88,8 @@ FLAG_KEYS = [
     ("pulumi_state", "live.pulumi_state", True),
     ("advisory_file", "repository.advisory_file", True),
     ("online_audit", "repository.online_audit", False),
+    ("am2", "run.am2", False),
+    ("candidate", "run.candidate", False),
 ]
 
 
@@ -194,6 +203,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     doc = read_run(args.run)  # validated and masked again
+    for key in ("am2", "candidate"):  # an assessor may enter these when re-rendering
+        if getattr(args, key, None):
+            doc["run"][key] = getattr(args, key)
     from harness.grading import GRADE_ORDER
 
     gate = args.gate or doc["run"].get("gate", "pass")
@@ -264,6 +276,7 @@ def build_parser() -> Parser:
     p.add_argument("--format", dest="formats", action="append", choices=VALID_FORMATS)
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--gate", choices=VALID_GATES, default=None)
+    add_signoff_options(p)
     p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("checks", help="list the criteria and the checks behind each")
@@ -290,6 +303,10 @@ def _load_extras() -> None:
 
     if lab_cli.register not in EXTRA_COMMANDS:
         EXTRA_COMMANDS.append(lab_cli.register)
+    from harness import bundle_cli
+
+    if bundle_cli.register not in EXTRA_COMMANDS:
+        EXTRA_COMMANDS.append(bundle_cli.register)
 
 
 def _error_line(message: str) -> str:

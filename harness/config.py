@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import fsutil
+from harness.epa_grade import AM2_GRADES
 
 CONFIG_NAME = "harness.toml"
 MAX_CONFIG_BYTES = 1_000_000
@@ -44,6 +45,8 @@ class RunConfig:
     only: list[str] = field(default_factory=list)  # if set, only these check ids
     timeouts: dict[str, float] = field(default_factory=dict)  # per-check deadline overrides
     waivers_file: str = ""  # default: harness-waivers.toml in the project, if present
+    am2: str = ""  # the AM2 (professional discussion) grade the assessor entered: fail | pass | distinction
+    candidate: str = ""  # the candidate's name, for the sign-off sheet
 
 
 @dataclass
@@ -186,7 +189,7 @@ class Config:
 
 VALID_SCOPES = ("all", "repository", "live")
 VALID_GATES = ("none", "pass", "distinction")
-VALID_FORMATS = ("terminal", "json", "html", "junit", "sarif", "markdown", "codequality")
+VALID_FORMATS = ("terminal", "json", "html", "junit", "sarif", "markdown", "codequality", "signoff")
 
 
 def _type_name(tp: Any) -> str:
@@ -307,6 +310,8 @@ def validate(config: Config) -> None:
     for fmt in run.formats:
         if fmt not in VALID_FORMATS:
             raise ConfigError(f"run.formats: unknown format {fmt!r} (one of {', '.join(VALID_FORMATS)})")
+    if run.am2 not in ("", *AM2_GRADES):
+        raise ConfigError(f"run.am2: must be one of {', '.join(AM2_GRADES)}, got {run.am2!r}")
     if run.concurrency < 1:
         raise ConfigError("run.concurrency: must be at least 1")
     for name, seconds in run.timeouts.items():

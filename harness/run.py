@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import __version__, checkout, redact, waivers
+from harness import __version__, checkout, evidence_pack, redact, waivers
 from harness.catalogue import Catalogue
 from harness.catalogue import load as load_catalogue
 from harness.checks.base import Check, load_checks, load_extras
@@ -147,4 +147,9 @@ def build_document(
         "checks": [r.to_dict() for r in outcome.results],
         "waivers": [s.to_dict() for s in statuses],
     }
+    if config.run.am2:
+        doc["run"]["am2"] = config.run.am2
+    if config.run.candidate:
+        doc["run"]["candidate"] = config.run.candidate
+    doc["evidence_pack"] = evidence_pack.build(doc, config.repo_path)
     return redact.deep(doc)

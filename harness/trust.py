@@ -31,6 +31,7 @@ REASONS = {
     "folder": "changes which folder is verified",
     "output": "chooses where and how the operator's reports are written",
     "machine": "reaches the verifier's own Docker engine",
+    "decision": "records the assessor's decision or the candidate's identity",
 }
 _REQUEST = {"method": DESCRIBES, "path": DESCRIBES, "json": DESCRIBES, "headers": DESCRIBES, "expect_status": "weakens"}
 
@@ -40,6 +41,8 @@ KEY_CLASSES: dict[str, str] = {
     **{f"run.{k}": "weakens" for k in ("scope", "concurrency", "gate", "skip", "only", "timeouts", "waivers_file")},
     "run.formats": "output",
     "run.out": "output",
+    "run.am2": "decision",
+    "run.candidate": "decision",
     "repository.upstream_remote": DESCRIBES,
     **{f"repository.{k}": "weakens" for k in ("advisory_file", "online_audit", "max_file_bytes", "max_files")},
     **{

@@ -13,7 +13,7 @@ from harness.cli import main
 from harness.reports import FILE_FORMATS
 from harness.reports.schema import load_schema, validate_document
 
-ALL_FILE_FORMATS = ["json", "html", "junit", "sarif", "markdown", "codequality"]
+ALL_FILE_FORMATS = ["json", "html", "junit", "sarif", "markdown", "codequality", "signoff"]
 
 
 @pytest.fixture
@@ -40,6 +40,7 @@ def test_verify_writes_every_format(real_run: Path) -> None:
             "harness.sarif",
             "harness-summary.md",
             "gl-code-quality.json",
+            "harness-signoff.html",
         ]
     )
     assert set(FILE_FORMATS) == set(ALL_FILE_FORMATS)

@@ -21,6 +21,7 @@ FILE_FORMATS = {
     "sarif": "harness.reports.sarif",
     "markdown": "harness.reports.markdown",
     "codequality": "harness.reports.codequality",
+    "signoff": "harness.reports.signoff",
 }
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import shlex
-from html import escape
 from typing import Any
 
 from harness.reports import view
+from harness.reports.html_parts import CSS, JS, commit_line, contents, ksb_backing, submission_note
+from harness.reports.html_parts import esc as _e
 
 FILENAME = "harness-report.html"
 OPEN_STATUSES = {"not_met", "undetermined"}  # expanded; the rest start collapsed
@@ -28,98 +29,6 @@ OUTCOME_SYMBOL = {
     "pass": "✔",
     "not_applicable": "–",
 }
-
-CSS = """
-:root{--fg:#1d1d1f;--muted:#5f6368;--line:#dadce0;--bg:#fff;--red:#b3261e;--amber:#8a5a00;--green:#1e6b34;
---blue:#174ea6;--grey:#6b6b6b}
-*{box-sizing:border-box}
-body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg);
-margin:0 auto;max-width:1100px;padding:1rem 1.5rem 4rem}
-h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.2rem;margin:2rem 0 .5rem;border-bottom:2px solid var(--line)}
-h3{font-size:1rem;margin:1rem 0 .3rem}h4{font-size:.95rem;margin:.8rem 0 .2rem}
-.banner{border:2px solid var(--line);border-radius:10px;padding:1rem 1.2rem;margin:1rem 0}
-.banner.g-fail{border-color:var(--red)}.banner.g-undetermined{border-color:var(--amber)}
-.banner.g-pass,.banner.g-distinction{border-color:var(--green)}
-.grade{font-size:2rem;font-weight:700;letter-spacing:.05em}
-.flag{display:inline-block;border:2px solid currentColor;border-radius:4px;padding:0 .4rem;margin-left:.5rem;
-font-weight:700;font-size:.85rem;vertical-align:middle}
-.incomplete{color:var(--amber)}.provisional{color:var(--blue)}
-.muted{color:var(--muted)}.small{font-size:.85rem}
-.tally span{margin-right:1rem;white-space:nowrap}
-details.crit{border:1px solid var(--line);border-left-width:6px;border-radius:6px;margin:.5rem 0;padding:.3rem .8rem}
-details.crit>summary{cursor:pointer;font-weight:600;list-style:none;display:flex;gap:.6rem;align-items:baseline}
-details.crit>summary::-webkit-details-marker{display:none}
-details.crit>summary::before{content:"▸";flex:0 0 auto;color:var(--muted)}
-details.crit[open]>summary::before{content:"▾"}
-.ctitle{flex:1 1 auto;min-width:0}
-.s-not_met{border-left-color:var(--red)!important}.s-undetermined{border-left-color:var(--amber)!important}
-.s-assessor{border-left-color:var(--blue)!important}.s-met{border-left-color:var(--green)!important}
-.s-out_of_scope{border-left-color:var(--grey)!important}
-details.s-undetermined{border-left-style:dashed}details.s-assessor{border-left-style:double}
-details.s-out_of_scope{border-left-style:dotted}
-.badge{flex:0 0 11.2rem;display:inline-block;font-weight:700;font-size:.8rem;text-transform:uppercase;
-border:2px solid transparent;border-radius:4px;padding:0 .35rem;white-space:nowrap}
-.badge.b-not_met{border-color:currentColor}.badge.b-undetermined{border-color:currentColor;border-style:dashed}
-.b-not_met,.o-fail{color:var(--red)}.b-undetermined,.o-could_not_check{color:var(--amber)}
-.b-assessor,.o-manual{color:var(--blue)}.b-met,.o-pass{color:var(--green)}
-.b-out_of_scope,.o-not_applicable{color:var(--grey)}.o-warn{color:#8e24aa}
-blockquote{margin:.4rem 0;padding:.2rem .8rem;border-left:3px solid var(--line);color:var(--muted)}
-.check{margin:.8rem 0 0;padding-top:.2rem;border-top:1px solid var(--line)}
-.check>h4{margin:.3rem 0 .1rem}
-.finding{border-top:1px dotted var(--line);padding:.4rem 0;overflow-wrap:anywhere}
-.outcome{font-weight:700;font-size:.8rem;text-transform:uppercase;margin-right:.4rem;white-space:nowrap}
-.outcome.o-could_not_check{border:1px dashed currentColor;border-radius:3px;padding:0 .25rem}
-.fix{margin:.3rem 0}
-.waiver{border:1px dashed var(--blue);border-radius:4px;padding:.3rem .6rem;margin:.3rem 0}
-.evidence{margin:.3rem 0 .3rem 1rem;padding-left:.6rem;border-left:2px solid var(--line)}
-pre{background:#f6f8fa;border:1px solid var(--line);border-radius:4px;padding:.4rem .5rem;margin:.2rem 0;overflow:auto;
-max-height:24rem;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem}
-code{font-size:.85rem;overflow-wrap:anywhere}
-dl.kv{display:grid;grid-template-columns:minmax(0,max-content) minmax(0,1fr);gap:.1rem .8rem;margin:.3rem 0}
-dl.kv dt{color:var(--muted);overflow-wrap:anywhere}dl.kv dd{margin:0;min-width:0;overflow-wrap:anywhere}
-table.glance{margin:.5rem 0 1rem}@media print,(min-width:900px){table.glance th{white-space:nowrap}}
-table.glance td:first-child{white-space:nowrap;font-weight:600}
-table.glance a{color:inherit}table.glance td a{margin-right:.5rem;white-space:nowrap}
-table{border-collapse:collapse;width:100%;font-size:.85rem}th,td{border-bottom:1px solid var(--line);
-text-align:left;padding:.25rem .4rem;vertical-align:top}
-.assessor{background:#f3f6fc;border-radius:4px;padding:.3rem .8rem;margin:.5rem 0}
-.toolbar{margin:.5rem 0}.toolbar button{margin-right:.5rem}
-@media print{
-*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-body{max-width:none;padding:0;font-size:10.5pt}
-.toolbar{display:none}
-a{color:inherit;text-decoration:none}
-details.crit{break-inside:auto}
-details::details-content{content-visibility:visible;display:block}
-details>summary{list-style:none}
-details.crit>summary::before,details.crit[open]>summary::before{content:none;display:none}
-h2,h3,h4,summary,.check>h4+div,.evidence>div:first-child{break-after:avoid}
-pre{max-height:none;overflow:visible}
-.evidence,.waiver,.fix,.banner,tr{break-inside:avoid}
-}
-"""
-
-# Progressive enhancement only: the report is complete without it. It never parses
-# or inserts data; it toggles <details> and labels buttons with textContent.
-JS = """
-(function(){
-  var all=function(){return document.querySelectorAll('details');};
-  var bar=document.getElementById('toolbar');
-  [['Expand all',true],['Collapse all',false]].forEach(function(p){
-    var b=document.createElement('button');b.type='button';b.textContent=p[0];
-    b.addEventListener('click',function(){all().forEach(function(d){d.open=p[1];});});
-    bar.appendChild(b);
-  });
-  var before=[];
-  window.addEventListener('beforeprint',function(){before=[];all().forEach(function(d){before.push(d.open);d.open=true;});});
-  window.addEventListener('afterprint',function(){all().forEach(function(d,i){if(i<before.length){d.open=before[i];}});});
-})();
-"""
-
-
-def _e(value: Any) -> str:
-    # Control characters (terminal escapes in command output) are shown as \xNN, never passed through.
-    return escape(view.printable("" if value is None else str(value)), quote=True)
 
 
 def embed_json(doc: dict[str, Any]) -> str:
@@ -314,11 +223,12 @@ def _banner(doc: dict[str, Any]) -> str:
     return (
         f'<section class="banner g-{_e(value)}"><div class="small muted">AM1 grade</div>'
         f'<div class="grade">{_e(value.upper())}{flags}</div><p>{_e(grade.get("summary"))}</p>'
-        f"{incomplete}{provisional}<p class='tally'>{tally}</p>"
+        f"{submission_note(doc)}{incomplete}{provisional}<p class='tally'>{tally}</p>"
         + _kv(
             [
                 ("gate", f"{_e(run.get('gate'))}: <strong>{gate}</strong>"),
                 ("project", f"{_e(target.get('name'))} <code>{_e(target.get('repo'))}</code>"),
+                *commit_line(doc),
                 *([("URLs", urls)] if urls else []),
                 ("run", f"{_e(run.get('started'))} → {_e(run.get('finished'))} ({_e(run.get('duration_s'))} s)"),
                 *[("where from" if i == 0 else "", _e(line)) for i, line in enumerate(view.provenance_lines(doc))],
@@ -358,7 +268,7 @@ def _waivers(doc: dict[str, Any]) -> str:
         for w in rows
     )
     return (
-        "<h2>Waivers</h2><table><tr><th>status</th><th>check</th><th>justification</th><th>approver</th>"
+        "<h2 id='waivers'>Waivers</h2><table><tr><th>status</th><th>check</th><th>justification</th><th>approver</th>"
         f"<th>expires</th><th>declared by: accepted by</th><th>note</th></tr>{body}</table>"
     )
 
@@ -372,8 +282,9 @@ def _checks_table(doc: dict[str, Any]) -> str:
         for c in doc["checks"]
     )
     return (
-        "<details><summary><h2 style='display:inline'>Checks run</h2></summary><table><tr><th>check</th>"
-        f"<th>outcome</th><th>status</th><th>findings</th><th>seconds</th><th>what it shows</th></tr>{rows}"
+        "<details id='checks-run'><summary><h2 style='display:inline'>Checks run</h2></summary><table>"
+        "<tr><th>check</th><th>outcome</th><th>status</th><th>findings</th><th>seconds</th><th>what it shows</th></tr>"
+        f"{rows}"
         "</table></details>"
     )
 
@@ -396,7 +307,8 @@ def render(doc: dict[str, Any]) -> str:
         "script-src 'unsafe-inline'\">"
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
         f"<h1>{_e(cat.get('standard', 'ST0825'))} AM1 verification — {_e(run.get('target', {}).get('name'))}</h1>"
-        f"{_banner(doc)}{_glance(themes, names)}<div class='toolbar' id='toolbar'></div>"
+        f"{_banner(doc)}{_glance(themes, names)}{ksb_backing(doc)}{contents(themes, names, bool(doc.get('waivers')))}"
+        "<div class='toolbar' id='toolbar'></div>"
         + "".join(sections)
         + _waivers(doc)
         + _checks_table(doc)

@@ -163,6 +163,9 @@ def _grade_lines(doc: dict[str, Any]) -> list[Text]:
     if not run.get("complete", False):
         line.append("  INCOMPLETE", style="bold yellow reverse")
     out = [line, Text(grade.get("summary", ""))]
+    prerequisites = (doc.get("evidence_pack") or {}).get("prerequisites") or {}
+    if not prerequisites.get("complete", True):  # the submission requirements (SR-*), beside the grade
+        out.append(Text(str(prerequisites.get("summary", "")), style="bold yellow"))
     if not run.get("complete", False):
         out.append(Text(f"INCOMPLETE RUN: interrupted by {run.get('interrupted_by') or 'a stop'}", style="yellow"))
     reached = bool(run.get("gate_reached"))
