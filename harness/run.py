@@ -22,7 +22,7 @@ from harness.engine import ProgressFn, RunOutcome, run_checks
 from harness.grading import grade
 from harness.model import now_iso
 
-REPORT_SCHEMA_VERSION = "1.1"
+REPORT_SCHEMA_VERSION = "2.0"
 
 
 def source_of(check_id: str) -> str:

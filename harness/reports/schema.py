@@ -14,7 +14,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-SUPPORTED_MAJOR = "1"
+SUPPORTED_MAJORS = ("1", "2")  # 2.0 only added a level value; a 1.x document is valid 2.x
 SCHEMA_NAME = "report.schema.json"
 MESSAGE_LIMIT = 160  # jsonschema quotes whole values; keep the error to one readable line
 
@@ -44,8 +44,9 @@ def validate_document(doc: Any) -> str | None:
     version = doc.get("schema_version")
     if not isinstance(version, str):
         return "missing schema_version"
-    if version.split(".")[0] != SUPPORTED_MAJOR:
-        return f"unsupported schema_version {version[:20]} (this harness reads {SUPPORTED_MAJOR}.x)"
+    if version.split(".")[0] not in SUPPORTED_MAJORS:
+        readable = " and ".join(f"{m}.x" for m in SUPPORTED_MAJORS)
+        return f"unsupported schema_version {version[:20]} (this harness reads {readable})"
     error = best_match(_validator().iter_errors(doc))
     if error is None:
         return None
