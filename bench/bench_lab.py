@@ -83,13 +83,15 @@ def one(s: requests.Session, path: str, sample: Sample, write: bool = False) -> 
         sample.record(False, (time.perf_counter() - started) * 1000, type(exc).__name__)
 
 
-def paced(s: requests.Session, path: str, rate: float, stop: threading.Event, minimum: int) -> Sample:
-    """Requests at `rate` per second (one in five a write) until `stop` is set and `minimum` were sent."""
+def paced(
+    s: requests.Session, path: str, rate: float, stop: threading.Event, minimum: int, write_every: int = 5
+) -> Sample:
+    """Requests at `rate` per second (one in `write_every` a write) until `stop` is set and `minimum` were sent."""
     sample = Sample()
     with ThreadPoolExecutor(max_workers=32) as pool:
         sent, started = 0, time.monotonic()
         while not stop.is_set() or sent < minimum:
-            pool.submit(one, s, path, sample, sent % 5 == 0)
+            pool.submit(one, s, path, sample, sent % write_every == 0)
             sent += 1
             time.sleep(max(0.0, started + sent / rate - time.monotonic()))
     return sample
@@ -102,6 +104,24 @@ def during_redeploy(ca: Path, rate: float, minimum: int) -> tuple[Sample, float]
     worker.start()
     time.sleep(2)
     took = harness("lab", "redeploy")
+    stop.set()
+    worker.join(timeout=600)
+    return result[0], took
+
+
+def many_redeploys(ca: Path, rate: float, redeploys: int, reads_only: bool = False) -> tuple[Sample, float]:
+    """`redeploys` redeploys back to back under paced load (one in five a write unless `reads_only`)."""
+    s, stop = session(ca), threading.Event()
+    result: list[Sample] = []
+    every = 10**9 if reads_only else 5
+    worker = threading.Thread(target=lambda: result.append(paced(s, "/api/tasks", rate, stop, 0, every)))
+    worker.start()
+    time.sleep(2)
+    started = time.monotonic()
+    for _ in range(redeploys):
+        harness("lab", "redeploy")
+    took = time.monotonic() - started
+    time.sleep(2)
     stop.set()
     worker.join(timeout=600)
     return result[0], took
@@ -161,9 +181,16 @@ def main() -> int:
     parser.add_argument("--append", action="store_true", help="append the figures to bench/README.md")
     parser.add_argument("--rate", type=float, default=25.0, help="requests/s during the redeploy")
     parser.add_argument("--requests", type=int, default=1000, help="minimum requests during the redeploy")
+    parser.add_argument("--redeploys", type=int, default=0, help="only: N redeploys under load on the running lab")
+    parser.add_argument("--reads-only", action="store_true", help="with --redeploys: GETs only")
     args = parser.parse_args()
     urllib3.disable_warnings()
     paths = Paths.default()
+    if args.redeploys:
+        sample, took = many_redeploys(paths.ca_cert, args.rate, args.redeploys, args.reads_only)
+        print(f"{args.redeploys} redeploys in {took:.0f} s, {sample.ok + sample.failed} requests at {args.rate}/s")
+        print(f"failed: {sample.failed} {sorted(set(sample.errors))}  p95 {sample.p95():.0f} ms (under load)")
+        return 1 if sample.failed else 0
     figures: dict[str, float] = {}
     if args.cold:
         cold_reset()

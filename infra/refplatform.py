@@ -14,6 +14,8 @@ import pulumi
 import pulumi_docker as docker
 from topology import APP_ALIAS, BACK, FRONT, LABEL, REPO_ROOT, ROLE, SERVICES, Service
 
+STOP_GRACE_S = 25  # above gunicorn's graceful_timeout (20 s), as the lab's stop timeout
+
 
 def container_options(service: Service, depends_on: list[pulumi.Resource]) -> pulumi.ResourceOptions:
     """Replaceable services are created before the old instance is deleted; stateful ones are not."""
@@ -133,6 +135,9 @@ def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | s
                     docker.ContainerLabelArgs(label=LABEL, value=f"pulumi-{stack}"),
                     docker.ContainerLabelArgs(label=ROLE, value=svc.role),
                 ],
+                # Stop (SIGTERM, in-flight requests finish) before removing: without it the provider removes a
+                # replaced container by force, killing the requests it is serving.
+                destroy_grace_seconds=STOP_GRACE_S,
                 restart="unless-stopped",
                 must_run=True,
                 wait=True,  # created means healthy: a replacement is healthy before the old one goes

@@ -18,7 +18,7 @@ APP_ALIAS = "app"
 FRONT, BACK = "front", "back"  # users reach only the front network, through the proxy
 LABEL = "com.harness.lab"
 ROLE = "com.harness.lab.role"
-APP_HEALTHCHECK = ("CMD", "python3", "-m", "taskapp.healthcheck")
+APP_HEALTHCHECK = ("CMD", "httpcheck", "8000", "/readyz")  # the image's bash probe: no interpreter per probe
 
 
 @dataclass(frozen=True)

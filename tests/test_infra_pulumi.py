@@ -93,6 +93,13 @@ def test_app_containers_are_replaceable_without_fixed_names_or_ports(local):
     assert refplatform.container_options(topology.by_role("postgres"), []).delete_before_replace is True
 
 
+def test_replaced_containers_are_stopped_gracefully_not_removed_by_force(local):
+    conf = (INFRA.parent / "reference_project" / "gunicorn.conf.py").read_text(encoding="utf-8")
+    graceful = int(conf.split("graceful_timeout = ")[1].split()[0])
+    for c in containers(local):
+        assert c.inputs.get("destroyGraceSeconds", 0) > graceful, role_of(c)
+
+
 def test_only_the_proxy_publishes_ports(local):
     published = {role_of(r) for r in containers(local) if r.inputs.get("ports")}
     assert published == {"caddy"}

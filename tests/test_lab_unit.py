@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,7 +44,7 @@ def test_generated_config_is_valid_and_points_at_the_lab(tmp_path: Path) -> None
     live = config.live
     assert live.urls == [endpoints.BASE_URL]
     assert config.repo_path == repo_root()
-    assert live.redeploy.command == ["harness", "lab", "redeploy"]
+    assert live.redeploy.command == endpoints.harness_command("lab", "redeploy")
     assert live.fault.command and live.fault.restore_command
     assert live.persistence.write is not None and "{token}" in str(live.persistence.write.json)
     assert live.source_to_user.remote == str(paths.remote) and live.source_to_user.allow_protected
@@ -53,3 +55,23 @@ def test_push_hook_deploys_main_in_the_background_with_a_bound() -> None:
     hook = remote.HOOK.format(log="/tmp/x.log", timeout=600, python="/usr/bin/python3")
     assert "refs/heads/main" in hook and "timeout 600" in hook and hook.rstrip().endswith("done")
     assert "lab redeploy --git-dir" in hook and '>> "$LOG"' in hook and "&\n" in hook
+
+
+def test_generated_commands_run_without_harness_on_path(tmp_path: Path) -> None:
+    """harness started by its interpreter's full path, PATH bare: the lab's commands still start harness."""
+    bare = {"PATH": "/nonexistent", "PYTHONPATH": str(repo_root()), "HOME": str(tmp_path)}
+    script = (
+        "from pathlib import Path\nfrom harness.lab import endpoints\n"
+        "from harness.lab.settings import Paths, repo_root\n"
+        f"p = Paths(repo=repo_root(), state=Path({str(tmp_path)!r}))\n"
+        "p.ca_cert.write_text('x')\nendpoints.write_config(p)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], env=bare, check=True, timeout=60, cwd=tmp_path)
+    live = load_file(Paths(repo=repo_root(), state=tmp_path).config).live
+    commands = [live.redeploy.command, live.fault.command, live.fault.restore_command]
+    for command in commands:
+        assert command is not None and Path(command[0]).is_absolute() and command[1:3] == ["-m", "harness"]
+        # Run as the probe runs it (an argv, PATH inherited): each resolves to harness's own lab subcommand.
+        done = subprocess.run([*command, "--help"], env=bare, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert f"lab {command[4]}" in done.stdout

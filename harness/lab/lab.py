@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 GIT_TIMEOUT_S = 60
 LOCK_TIMEOUT_S = 900
 CADDY_REFRESH_S = 1.5  # Caddy re-resolves the app alias every second
-DRAIN_S = 0.5  # once Caddy routes to the new instances, requests holding the old list finish within this
+DRAIN_S = 1.0  # once Caddy's new config routes to the new instances, requests the old config holds finish
 STOP_TIMEOUT_S = 25  # gunicorn's graceful_timeout is 20 s
 
 
@@ -200,11 +200,14 @@ def start_apps(
     return new
 
 
-def promote(c: docker.DockerClient, new: list[Container]) -> None:
-    """Join the front network under the alias: Caddy and Prometheus find them by DNS within a second."""
+def promote(c: docker.DockerClient, new: list[Container]) -> str:
+    """Join the front network under the shared alias (Prometheus's discovery, Caddy's default) and a per-deploy
+    alias naming only these instances; returns the per-deploy alias."""
+    deploy_alias = f"{APP_ALIAS}-{uuid.uuid4().hex[:8]}"
     front = c.networks.get(FRONT)
     for container in new:
-        front.connect(container, aliases=[APP_ALIAS])
+        front.connect(container, aliases=[APP_ALIAS, deploy_alias])
+    return deploy_alias
 
 
 def retire(old: list[Container]) -> None:
@@ -229,9 +232,9 @@ def rollout(c: docker.DockerClient, paths: Paths, source: Source, variant: str =
         recycle_database(c, load_secrets(paths))
     new = start_apps(c, image_id, source.commit, load_secrets(paths), variant)
     ready = time.monotonic()
-    # New in before old out: Caddy 2.6 picks a request's upstream list once (retries reuse it), so every
-    # list it can hold must contain a live instance. The old go once Caddy's resolver has seen the new.
-    promote(c, new)
+    # New in before old out: the new instances join under their own alias, Caddy is reloaded to route only to
+    # that alias (gracefully: requests in flight finish), the old drain, and only then are they stopped.
+    endpoints.switch_proxy(c, promote(c, new))
     endpoints.wait_switched(paths, {str(n.attrs["Config"]["Hostname"]) for n in new}, endpoints.base_url(variant))
     time.sleep(DRAIN_S)
     switched = time.monotonic()
@@ -316,8 +319,9 @@ def up(paths: Paths, variant: str = "") -> dict[str, str]:
         if len(apps) < app_instances(variant):
             old = containers.find(c, "app")
             new = start_apps(c, built["app"], source.commit, secrets, variant)
-            promote(c, new)
-            time.sleep(CADDY_REFRESH_S)
+            if not endpoints.switch_proxy(c, promote(c, new)):
+                time.sleep(CADDY_REFRESH_S)  # a Caddy started later resolves the shared alias
+            time.sleep(DRAIN_S)
             retire(old)
         platform += [ensure_platform(c, role, built[role], secrets, variant) for role in ("prometheus", "caddy")]
         containers.wait_healthy(platform, timeout_s=120)

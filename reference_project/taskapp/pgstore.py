@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 import psycopg.sql
 
-from taskapp.store import NotFound, Task
+from taskapp.store import NotFound, PageQuery, Task
 
 # Any constant works; every instance must use the same one so migrations run once at a time.
 MIGRATION_LOCK_ID = 0x7A5C
@@ -67,7 +67,8 @@ class Pool:
             self._dsn,
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT_S,
-            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            # UTC, so timestamps read as values and those rendered into JSON by the server agree.
+            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c TimeZone=UTC",
         )
 
     @contextmanager
@@ -102,6 +103,28 @@ COMPLETE = psycopg.sql.SQL(
     "UPDATE tasks SET done = TRUE, completed_at = COALESCE(completed_at, now()) WHERE id = %s RETURNING {}"
 ).format(COLUMNS)
 
+# The list page is rendered to JSON by PostgreSQL (json_agg over rows, which it writes compactly): the app
+# passes the text through instead of building a Task and a dict per row, which cost more than the query.
+# One row more than the page is read to know whether a next page exists; its id is never shown.
+_FIELDS = "id, title, done, created_at, completed_at"
+_DUE_FIELDS = ", due_date, (NOT done AND due_date IS NOT NULL AND due_date < %(today)s) AS overdue"
+_PAGE = """
+WITH candidates AS (
+    SELECT id, title, done, created_at, completed_at, due_date FROM tasks
+    WHERE id < %(before)s AND (NOT %(overdue_only)s OR (NOT done AND due_date < %(today)s))
+    ORDER BY id DESC LIMIT %(limit)s + 1
+), page AS (
+    SELECT * FROM candidates ORDER BY id DESC LIMIT %(limit)s
+)
+SELECT (SELECT coalesce(json_agg(r ORDER BY r.id DESC), '[]')::text FROM (SELECT {fields} FROM page) AS r),
+       CASE WHEN (SELECT count(*) FROM candidates) > %(limit)s THEN (SELECT min(id) FROM page) END
+"""
+PAGE = {
+    due: psycopg.sql.SQL(_PAGE).format(fields=psycopg.sql.SQL(_FIELDS + (_DUE_FIELDS if due else "")))
+    for due in (False, True)
+}
+NO_CURSOR = 2**63 - 1  # above every BIGSERIAL id
+
 
 def _task(row: tuple[Any, ...]) -> Task:
     return Task(id=row[0], title=row[1], done=row[2], created_at=row[3], completed_at=row[4], due_date=row[5])
@@ -119,6 +142,19 @@ class PostgresStore:
         with self.pool.connection() as conn:
             rows = conn.execute(LIST, (limit,)).fetchall()
         return [_task(r) for r in rows]
+
+    def page_json(self, query: PageQuery) -> tuple[str, int | None]:
+        params = {
+            "before": NO_CURSOR if query.before is None else query.before,
+            "limit": query.limit,
+            "overdue_only": query.overdue_only,
+            "today": query.today,
+        }
+        with self.pool.connection() as conn:
+            row = conn.execute(PAGE[query.due_dates], params).fetchone()
+        if row is None:  # an aggregate always returns one row
+            raise RuntimeError("the database returned no row for the task page")
+        return row[0], row[1]
 
     def get(self, task_id: int) -> Task:
         with self.pool.connection() as conn:

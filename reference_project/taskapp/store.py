@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,7 +22,7 @@ class Task:
     completed_at: dt.datetime | None = None
     due_date: dt.date | None = None
 
-    def to_dict(self, with_due_dates: bool) -> dict[str, Any]:
+    def to_dict(self, with_due_dates: bool, today: dt.date | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.id,
             "title": self.title,
@@ -31,15 +32,30 @@ class Task:
         }
         if with_due_dates:
             out["due_date"] = self.due_date.isoformat() if self.due_date else None
-            out["overdue"] = self.is_overdue(dt.date.today())
+            out["overdue"] = self.is_overdue(today or dt.date.today())
         return out
 
     def is_overdue(self, today: dt.date) -> bool:
         return not self.done and self.due_date is not None and self.due_date < today
 
 
+@dataclass(frozen=True)
+class PageQuery:
+    """One page of the task list, newest first: tasks older than `before` (a task id), at most `limit`."""
+
+    limit: int
+    before: int | None = None
+    due_dates: bool = False
+    overdue_only: bool = False
+    today: dt.date = dt.date.min
+
+
 class TaskStore(Protocol):
     def list(self, limit: int = 200) -> list[Task]: ...
+    def page_json(self, query: PageQuery) -> tuple[str, int | None]:
+        """The page as a JSON array of `Task.to_dict` objects, and the cursor of the next page (None at the end)."""
+        ...
+
     def get(self, task_id: int) -> Task: ...
     def create(self, title: str, due_date: dt.date | None = None) -> Task: ...
     def complete(self, task_id: int) -> Task: ...
@@ -62,6 +78,18 @@ class MemoryStore:
     def list(self, limit: int = 200) -> list[Task]:
         with self._lock:
             return sorted(self._tasks.values(), key=lambda t: t.id, reverse=True)[:limit]
+
+    def page_json(self, query: PageQuery) -> tuple[str, int | None]:
+        with self._lock:
+            tasks = sorted(self._tasks.values(), key=lambda t: t.id, reverse=True)
+        tasks = [
+            t
+            for t in tasks
+            if (query.before is None or t.id < query.before) and (not query.overdue_only or t.is_overdue(query.today))
+        ]
+        page = tasks[: query.limit]
+        cursor = page[-1].id if len(tasks) > query.limit else None
+        return json.dumps([t.to_dict(query.due_dates, query.today) for t in page]), cursor
 
     def get(self, task_id: int) -> Task:
         with self._lock:

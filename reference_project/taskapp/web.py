@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from typing import Any
@@ -12,11 +13,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from taskapp.observability import Metrics
 from taskapp.settings import Settings
-from taskapp.store import NotFound, Task, TaskStore
+from taskapp.store import NotFound, PageQuery, Task, TaskStore
 
 bp = Blueprint("tasks", __name__)
 log = logging.getLogger("taskapp.web")
 MAX_TITLE = 200
+PAGE_DEFAULT = 50  # a bounded page: the list grows without bound, a response must not
+PAGE_MAX = 200
 
 
 class Invalid(ValueError):
@@ -105,13 +108,35 @@ def complete_from_form(task_id: int) -> Any:
 # --- the JSON API ---------------------------------------------------------------------------------------------------
 
 
+def whole_number_arg(name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdecimal() or not low <= int(raw) <= high:
+        raise Invalid(f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
 @bp.get("/api/tasks")
 def api_list() -> Response:
+    """One page of tasks, newest first; `next` is the URL of the following page, or null after the last."""
     due_dates = settings().feature_due_dates
-    tasks = store().list()
-    if due_dates and request.args.get("overdue") == "true":
-        tasks = [t for t in tasks if t.is_overdue(dt.date.today())]
-    return jsonify(tasks=[t.to_dict(due_dates) for t in tasks])
+    limit = whole_number_arg("limit", PAGE_DEFAULT, 1, PAGE_MAX) or PAGE_DEFAULT
+    overdue = due_dates and request.args.get("overdue") == "true"
+    query = PageQuery(
+        limit=limit,
+        before=whole_number_arg("before", None, 1, 2**63 - 1),
+        due_dates=due_dates,
+        overdue_only=overdue,
+        today=dt.date.today(),
+    )
+    tasks, cursor = store().page_json(query)
+    next_url = None
+    if cursor is not None:
+        args: dict[str, Any] = {"before": cursor, "limit": limit} | ({"overdue": "true"} if overdue else {})
+        next_url = url_for("tasks.api_list", **args)
+    # The store hands back the tasks as JSON text already; only the envelope is built here.
+    return Response(f'{{"tasks":{tasks},"next":{json.dumps(next_url)}}}', mimetype="application/json")
 
 
 @bp.post("/api/tasks")

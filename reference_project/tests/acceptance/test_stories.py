@@ -48,6 +48,22 @@ def test_us2_see_my_tasks_newest_first(client: FlaskClient) -> None:
     assert page.index("third") < page.index("first")
 
 
+def test_us2_page_through_a_long_list(client: FlaskClient) -> None:
+    """US-2: Given more tasks than fit on a page, when I follow each page's next link, then I see every task
+    exactly once, newest first, and the last page says there is no next."""
+    titles = [f"task {i}" for i in range(7)]
+    for title in titles:
+        client.post("/api/tasks", json={"title": title})
+    seen, pages, url = [], 0, "/api/tasks?limit=3"
+    while url:
+        body = client.get(url).get_json()
+        assert len(body["tasks"]) <= 3
+        seen += [t["title"] for t in body["tasks"]]
+        pages, url = pages + 1, body["next"]
+    assert seen == titles[::-1] and pages == 3
+    assert client.get("/api/tasks").get_json()["next"] is None  # 7 tasks fit on the default page
+
+
 def test_us3_complete_a_task(client: FlaskClient) -> None:
     """US-3: Given an open task, when I mark it complete, then it shows as done with the time it was done."""
     task_id = client.post("/api/tasks", json={"title": "Ship it"}).get_json()["id"]

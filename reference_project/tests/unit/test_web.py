@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from taskapp import create_app
 from taskapp.settings import Settings
 from taskapp.store import MemoryStore
-from taskapp.web import Invalid, parse_new_task
+from taskapp.web import PAGE_DEFAULT, PAGE_MAX, Invalid, parse_new_task
 
 
 def test_parse_rejects_blank_and_overlong_titles() -> None:
@@ -69,7 +69,7 @@ def test_metrics_count_requests_by_route_and_status_and_business_events(client: 
 
 def test_a_store_failure_is_a_500_not_a_crash(settings: Settings) -> None:
     store = mock.Mock()
-    store.list.side_effect = RuntimeError("boom")
+    store.page_json.side_effect = RuntimeError("boom")
     app = create_app(store=store, settings=settings)
     resp = app.test_client().get("/api/tasks")
     assert resp.status_code == 500
@@ -102,3 +102,18 @@ def test_alert_webhook_turns_firing_alerts_into_tasks(client: FlaskClient, store
     assert resp.status_code == 200 and len(resp.get_json()["created"]) == 1
     assert [t.title for t in store.list()] == ["Alert InstanceDown: app down"]
     assert client.post("/internal/alerts", json={"nope": 1}).status_code == 400
+
+
+def test_the_task_list_is_a_bounded_page_with_a_cursor(client: FlaskClient) -> None:
+    for i in range(PAGE_DEFAULT + 1):
+        client.post("/api/tasks", json={"title": f"t{i}"})
+    first = client.get("/api/tasks").get_json()
+    assert len(first["tasks"]) == PAGE_DEFAULT and first["next"]
+    rest = client.get(first["next"]).get_json()
+    assert [t["title"] for t in rest["tasks"]] == ["t0"] and rest["next"] is None
+
+
+@pytest.mark.parametrize("query", ["limit=0", f"limit={PAGE_MAX + 1}", "limit=ten", "before=-1", "before=1.5"])
+def test_a_bad_page_request_is_a_400_naming_the_parameter(client: FlaskClient, query: str) -> None:
+    resp = client.get(f"/api/tasks?{query}")
+    assert resp.status_code == 400 and query.split("=")[0] in resp.get_json()["error"]

@@ -1,0 +1,156 @@
+"""Server CPU per request of the reference project's task API: the app under its own gunicorn config, a real
+PostgreSQL on loopback, wrk as the client (native, so the client's cost is small and reported apart).
+
+    python bench/bench_taskapi.py --app-python VENV/bin/python [--project DIR] [--tasks 1000] [--seconds 10]
+
+The app's interpreter needs the reference project's requirements (flask, gunicorn, psycopg, prometheus-client).
+CPU is read from /proc (utime + stime of the gunicorn and PostgreSQL process trees), so it holds on a shared
+machine where wall-clock latency does not."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.pgserver import postgres
+
+PROJECT = Path(__file__).resolve().parents[1] / "reference_project"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds) of a process, or None once it has gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rpartition(")")[2].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK
+
+
+def tree_cpu(root: int) -> float:
+    stats = {int(p.name): _stat(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit()}
+    children: dict[int, list[int]] = {}
+    for pid, st in stats.items():
+        if st:
+            children.setdefault(st[0], []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        st = stats.get(pid)
+        total += st[1] if st else 0.0
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def postmaster_pid(dsn: str) -> int:
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        data_dir = conn.execute("SHOW data_directory").fetchone()[0]  # type: ignore[index]
+    return int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # nosec B310 - loopback http
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} not ready within {timeout_s:.0f} s")
+
+
+def wrk(url: str, seconds: int, clients: int) -> tuple[int, str, float]:
+    """(requests, p99 text, client CPU seconds) of one wrk run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    # wrk's --latency distribution has 50/75/90/99 %; 99 % is the nearest bound above p95.
+    p99 = next((line.split()[1] for line in out.splitlines() if line.strip().startswith("99%")), "?")
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return requests, p99, cpu
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--app-python", default=sys.executable)
+    parser.add_argument("--project", type=Path, default=PROJECT, help="a reference_project folder (e.g. an older one)")
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--path", action="append", default=[], help="paths to load (default /healthz, /api/tasks)")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk not found (Debian: apt-get install wrk)", file=sys.stderr)
+        return 2
+    import psycopg
+
+    with postgres() as dsn:
+        port = free_port()
+        env = os.environ | {"DATABASE_URL": dsn, "FEATURE_DUE_DATES": "true", "PYTHONPATH": str(args.project)}
+        server = ["--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--error-logfile", "/dev/null"]
+        gunicorn = subprocess.Popen(
+            [args.app_python, "-m", "gunicorn", *server, "taskapp.wsgi:app"],
+            cwd=args.project,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_ready(base + "/readyz")
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(
+                    "INSERT INTO tasks (title, due_date) SELECT 'task number ' || i, current_date + (i %% 30 - 10)"
+                    " FROM generate_series(1, %s) AS i",
+                    (args.tasks,),
+                )
+            pg = postmaster_pid(dsn)
+            print(
+                f"{args.tasks} tasks, {args.clients} clients, {args.seconds} s per path, load {os.getloadavg()[0]:.1f}"
+            )
+            for path in args.path or ["/healthz", "/api/tasks"]:
+                wrk(base + path, 2, args.clients)  # warm the pool and caches
+                app0, pg0 = tree_cpu(gunicorn.pid), tree_cpu(pg)
+                n, p99, client = wrk(base + path, args.seconds, args.clients)
+                app_ms = (tree_cpu(gunicorn.pid) - app0) * 1000 / n
+                pg_ms = (tree_cpu(pg) - pg0) * 1000 / n
+                body = urllib.request.urlopen(base + path, timeout=5).read()  # nosec B310 - loopback http
+                print(
+                    f"{path:<12} {n:>7} req  CPU/req: app {app_ms:.2f} ms  postgres {pg_ms:.2f} ms"
+                    f"  client (wrk) {client * 1000 / n:.2f} ms  body {len(body)} B  wall p99 {p99} (under load)"
+                )
+        finally:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
