@@ -1,4 +1,7 @@
-"""Masking: credentials in URLs, auth headers, well-known key formats; linear time on hostile input."""
+"""Masking: credentials in URLs, auth headers, well-known key formats; linear time on hostile input.
+
+Every credential in this file is fake, made up for tests.
+"""
 
 from __future__ import annotations
 

@@ -92,6 +92,8 @@ NOT_REAL_FILES = re.compile(
     r"(?i)(?:^|/)(?:\.env\.(?:test|testing|example|sample|template|dist|defaults?|tpl)|example\.[^/]+"
     r"|[^/]+\.(?:example|sample|template|tmpl|tpl|j2|jinja2?|dist)|[^/]+\.(?:example|sample)\.[^/]+)$"
 )
+# Prose (READMEs, docs): a `KEY=value` there is usually an example; it is a warning, known token formats still fail.
+PROSE_FILES = re.compile(r"(?i)\.(?:md|markdown|rst|adoc|txt)$")
 _NAME = r"[A-Za-z_][\w.-]{0,100}"
 # A secret-named environment variable read with a literal fallback: what runs when the variable is unset.
 FALLBACKS = (
@@ -179,6 +181,7 @@ def scan_text(path: str, text: str) -> list[Hit]:
     if SKIP_FILES.search(path) or not prefilter(text):
         return []
     stand_in = bool(NOT_REAL_FILES.search(path))
+    prose = bool(PROSE_FILES.search(path))
     relaxed = bool(CREDENTIAL_FILES.search(path)) and not ENV_TEMPLATES.search(path) and not stand_in
     # Test code is full of made-up passwords: there only well-known token formats count, and those
     # too are skipped when the file says they are fake.
@@ -224,7 +227,7 @@ def scan_text(path: str, text: str) -> list[Hit]:
             continue
         if PSQL_VARIABLE.match(text, m.end("key")):
             continue  # `PASSWORD :'name'` is psql interpolating a variable, not a literal
-        add("secret-assignment", f"value of {key}", m.start("value"), value)
+        add("secret-assignment", f"value of {key}", m.start("value"), value, "warn" if prose else "fail")
     if re.search(r"(?:^|/)[._]netrc$", path):
         for m in NETRC.finditer(text):
             if not is_placeholder(m.group("value")):

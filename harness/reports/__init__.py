@@ -45,14 +45,20 @@ def write(doc: dict[str, Any], formats: list[str], out_dir: Path) -> list[Path]:
     try:
         for name, fmt in names.items():
             write_atomic(staging / name, render(fmt, doc))
+        done = list(names)
+        if "signoff" in names.values():  # and its PDF, when the optional renderer (Chromium) is installed
+            from harness.reports import signoff_pdf
+
+            if signoff_pdf.print_pdf(staging / _filename("signoff"), staging / signoff_pdf.PDF_FILENAME):
+                done.append(signoff_pdf.PDF_FILENAME)
         with _locked(out_dir):
-            for name in names:
+            for name in done:
                 os.replace(staging / name, out_dir / name)
-            for stale in {_filename(f) for f in FILE_FORMATS} - set(names):
+            for stale in ({_filename(f) for f in FILE_FORMATS} | {"harness-signoff.pdf"}) - set(done):
                 (out_dir / stale).unlink(missing_ok=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return [out_dir / name for name in names]
+    return [out_dir / name for name in done]
 
 
 def _filename(fmt: str) -> str:

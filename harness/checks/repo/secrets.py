@@ -133,6 +133,16 @@ def run(ctx: Context) -> Iterator[Finding]:
     if len(hits) > MAX_FINDINGS:
         yield finding(ID, Outcome.FAIL, f"{len(hits) - MAX_FINDINGS} more secrets at HEAD not listed")
     for h in [h for h in head.hits if h.severity == "warn"][:MAX_FINDINGS]:
+        if h.rule != "fallback-secret":  # a `KEY=value` in prose: usually an example, never shown unmasked
+            yield _head_finding(
+                h,
+                repo.head,
+                Outcome.WARN,
+                f"{h.path}:{h.line}: {h.name} in documentation: an example value, or a real one?",
+                remediation="Use an obvious placeholder (`<your-secret>`) in documentation; if the value is real, "
+                "rotate it and remove it.",
+            )
+            continue
         yield _head_finding(
             h,
             repo.head,
@@ -232,14 +242,15 @@ def run(ctx: Context) -> Iterator[Finding]:
 
 
 def _head_finding(h: Hit, head: str, outcome: Outcome, reason: str, remediation: str | None = None) -> Finding:
+    plain = h.severity == "warn" and h.rule == "fallback-secret"  # a dev default is shown as it is
     ev = Evidence(
         kind="file",
-        summary=f"{h.name} at {h.path}:{h.line} ({mask(h.value) if h.severity == 'fail' else repr(h.value)})",
+        summary=f"{h.name} at {h.path}:{h.line} ({repr(h.value) if plain else mask(h.value)})",
         path=h.path,
         start_line=h.line,
         end_line=h.line,
         commit=head,
-        excerpt=h.text if h.severity == "fail" else h.text.replace(mask(h.value), h.value),
+        excerpt=h.text.replace(mask(h.value), h.value) if plain else h.text,
         data={"rule": h.rule},
     )
     return finding(ID, outcome, reason, [ev], subject=h.path, remediation=remediation)
