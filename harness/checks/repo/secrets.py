@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from harness import redact
+from harness import redact, textscan
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
@@ -157,45 +156,51 @@ def _credible(value: str, quoted: bool, relaxed: bool) -> bool:
 
 def scan_text(path: str, text: str) -> list[Hit]:
     """Secrets in one text (a file, or the added lines of a patch); one hit per line at most."""
-    if SKIP_FILES.search(path) or not prefilter(text):
+    if SKIP_FILES.search(path):
         return []
+    # Every rule matches within one line: scan only the lines holding a keyword (none: nothing to find).
+    lines = textscan.keyword_lines(text, KEYWORDS, MAX_LINE)
+    if not lines.starts:
+        return []
+    view = lines.text
     relaxed = bool(CREDENTIAL_FILES.search(path)) and not ENV_TEMPLATES.search(path)
     # Test code is full of made-up passwords: there only well-known token formats count, and those
     # too are skipped when the file says they are fake.
     in_tests = bool(FIXTURE_DIRS.search(path))
     fixture = in_tests and bool(FIXTURE_MARK.search(path + "\n" + text[:2000]))
-    starts = [0] + [m.end() for m in re.finditer("\n", text)]
     hits: dict[int, Hit] = {}
 
     def add(rule: str, name: str, pos: int, value: str) -> None:
-        n = bisect_right(starts, pos)
+        i = lines.index(pos)
+        n = lines.numbers[i]
         if n in hits:
             return
-        line = text[starts[n - 1] : starts[n] if n < len(starts) else len(text)].rstrip("\n")
-        if len(line) > MAX_LINE or any(m in line for m in ALLOW_MARKERS):
+        line = lines.line(i)
+        if any(m in line for m in ALLOW_MARKERS):
             return
         hits[n] = Hit(rule, name, path, n, value, line.replace(value, mask(value)).strip()[:200])
 
     for rule in RULES:
-        for m in rule.pattern.finditer(text):
+        for m in rule.pattern.finditer(view):
             value = m.group(rule.group) or m.group(0)
             if rule.id == "private-key":
-                body = text[m.end() : m.end() + 200].split("-----", 2)
+                end = lines.origin(m.end())  # the key's body is on the next lines, which hold no keyword
+                body = text[end : end + 200].split("-----", 2)
                 value = (body[1] if len(body) > 1 else "").strip()[:40] or m.group(0)
                 if fixture or "..." in value or is_placeholder(value):
                     continue
                 add(rule.id, rule.name, m.start(), value)
             elif not is_placeholder(value) and not fixture and not (in_tests and rule.id == "url-password"):
                 add(rule.id, rule.name, m.start(rule.group), value)
-    for m in (RELAXED if relaxed else GENERIC).finditer("" if in_tests else text):
+    for m in (RELAXED if relaxed else GENERIC).finditer("" if in_tests else view):
         key, value = m.group("key"), m.group("value")
         if NOT_SECRET_KEY.search(key) or not _credible(value, bool(m.group("q")), relaxed):
             continue
-        if PSQL_VARIABLE.match(text, m.end("key")):
+        if PSQL_VARIABLE.match(view, m.end("key")):
             continue  # `PASSWORD :'name'` is psql interpolating a variable, not a literal
         add("secret-assignment", f"value of {key}", m.start("value"), value)
     if re.search(r"(?:^|/)[._]netrc$", path):
-        for m in NETRC.finditer(text):
+        for m in NETRC.finditer(view):
             if not is_placeholder(m.group("value")):
                 add("netrc-password", ".netrc password", m.start("value"), m.group("value"))
     for h in hits.values():
