@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from harness import textscan
 from harness.checks.repo.secrets import KEYWORDS, MAX_LINE, scan_text
+from harness.model import Outcome
+from harness.probes import inventory, repository
+from tests.conftest import run_check
 
 SECRET = "Tr0ub4dor&3xK9q"
 
@@ -44,3 +47,63 @@ def test_keyword_spelt_with_a_letter_that_folds_to_ascii_is_still_scanned():
     # re's IGNORECASE matches "ſ" (long s) to "s": such a line must not be ruled out by the keyword filter.
     hits = scan_text("app.py", f'DB_PAſSWORD = "{SECRET}"\n')
     assert [h.value for h in hits] == [SECRET]
+
+
+AWS_ID = "AKIA" + "Q3EGRTZL7XW2PN4M"  # split so that scanners of this repository do not flag the test
+
+
+def test_vendored_folders_are_named_once_and_virtualenvs_found_by_their_marker(make_repo):
+    repo = make_repo()
+    repo.write("app/main.py", "x = 1\n").write("jenkins_home/config.xml", "<x/>\n")
+    repo.write("myenv/pyvenv.cfg", "home = /usr\n").write("myenv/lib/mod.py", "y = 2\n")
+    repo.write("src/build/gen.py", "z = 3\n").commit("init")
+    snap = repository.snapshot(repo.path)
+    assert [f.path for f in snap.own_files] == ["app/main.py"]
+    assert snap.vendored("myenv/lib/mod.py") and not repository.is_vendored("myenv/lib/mod.py")
+    assert inventory.is_vendored("jenkins_home/config.xml") and not inventory.is_vendored("app/main.py")
+
+
+def test_texts_beyond_the_cache_are_read_in_batches_with_the_same_content(make_repo):
+    repo = make_repo()
+    for i in range(40):
+        repo.write(f"pkg/m{i:02}.py", f"value = {i}\n" * (i + 1))
+    repo.write("pkg/blob.bin", b"\x00\x01binary").commit("init")
+    snap = repository.snapshot(repo.path)
+    snap.CACHE_BUDGET = 300  # a few files fit in the cache; the rest must come from batches
+    got = list(snap.texts(snap.files))
+    assert [f.path for f, _ in got] == [f"pkg/m{i:02}.py" for i in range(40)]  # order kept, binary left out
+    assert all(text == f"value = {i}\n" * (i + 1) for i, (_, text) in enumerate(got))
+    assert snap._cache_bytes <= 300
+    snap.close()
+
+
+def test_vendored_code_counts_token_formats_and_credentials_files_but_not_example_passwords(make_repo):
+    repo = make_repo()
+    repo.write("venv/lib/site-packages/lib/client.py", f'api_password = "{SECRET}"\n')
+    repo.write("jenkins_home/credentials.xml", f"<username>{AWS_ID}</username>\n")
+    repo.write("node_modules/pkg/.env", "DB_PASSWORD=s3cretValue\n")
+    repo.write("app/settings.py", "DEBUG = False\n").commit("init")
+    findings = run_check("repo.secrets", repo.path)
+    assert sorted(f.subject for f in findings if f.outcome is Outcome.FAIL) == [
+        "jenkins_home/credentials.xml",
+        "node_modules/pkg/.env",
+    ]
+
+
+def test_a_pass_says_which_files_were_scanned_for_token_formats_only(make_repo):
+    repo = make_repo()
+    repo.write("venv/lib/site-packages/lib/client.py", f'api_password = "{SECRET}"\n')
+    repo.write("app/settings.py", "DEBUG = False\n").commit("init")
+    findings = run_check("repo.secrets", repo.path)
+    assert [f.outcome for f in findings] == [Outcome.PASS]
+    summary = findings[0].evidence[0]
+    assert summary.data["vendored_files_formats_only"] == 1
+    assert "1 in vendored folders, for token formats only" in summary.summary
+
+
+def test_persistence_ignores_data_stores_named_in_a_committed_jenkins_home(make_repo):
+    repo = make_repo()
+    repo.write("app/main.py", "print('hello')\n")
+    repo.write("jenkins_home/plugins/db/config.py", "import psycopg2\n").commit("init")
+    findings = run_check("repo.persistence", repo.path)
+    assert not any("jenkins_home" in (e.path or "") for f in findings for e in f.evidence)

@@ -53,7 +53,7 @@ LANGUAGES = {
     ".dart": "Dart",
 }
 # Vendored or generated code is not the apprentice's own.
-VENDOR_PARTS = {"node_modules", "vendor", "dist", "build", ".venv", "venv", "site-packages", "third_party"}
+VENDOR_PARTS = repository.VENDORED_DIRS  # one list, kept by the repository probe
 
 HOSTED_IAC = ("terraform", "bicep", "arm", "pulumi", "cloudformation", "cdk", "ansible", "kubernetes", "helm")
 
@@ -145,7 +145,7 @@ def line_of(text: str, pattern: str | re.Pattern[str], start: int = 0) -> int:
 
 
 def is_vendored(path: str) -> bool:
-    return any(part in VENDOR_PARTS for part in PurePosixPath(path).parts[:-1])
+    return repository.is_vendored(path)
 
 
 # -- structured files --------------------------------------------------------

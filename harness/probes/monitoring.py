@@ -238,6 +238,8 @@ def _find_line(text: str, pattern: str, start_line: int = 1) -> int | None:
 
 
 def _vendored(path: str) -> bool:
+    if repository.is_vendored(path):
+        return True
     return any(part in path for part in VENDORED) or path.startswith(tuple(v for v in VENDORED))
 
 

@@ -92,10 +92,11 @@ SKIP_FILES = re.compile(
     r"Cargo\.lock|composer\.lock|Gemfile\.lock)$|\.min\.(?:js|css)$|\.(?:svg|map)$"
 )
 # Substring tests (lowercased) are far faster than one case-insensitive regex over megabytes of patches.
-KEYWORDS = (
+FORMAT_KEYWORDS = (
     "private key", "akia", "asia", "aiza", "accountkey", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox",
-    "hooks.slack", "_live_", "://", "pass", "secret", "token", "key", "auth", "credential", "pwd",
+    "hooks.slack", "_live_", "://",
 )  # fmt: skip
+KEYWORDS = (*FORMAT_KEYWORDS, "pass", "secret", "token", "key", "auth", "credential", "pwd")
 KEYWORDS_BYTES = tuple(k.encode() for k in KEYWORDS)
 
 
@@ -154,12 +155,22 @@ def _credible(value: str, quoted: bool, relaxed: bool) -> bool:
     return not re.search(r"[()\[\]]", value)
 
 
-def scan_text(path: str, text: str) -> list[Hit]:
-    """Secrets in one text (a file, or the added lines of a patch); one hit per line at most."""
+def formats_only(repo: repository.RepoSnapshot | None, path: str) -> bool:
+    """Whether only well-known token formats count in this file: one in a vendored folder (third-party
+    code, whose made-up example passwords are not the candidate's), unless it is a credentials file."""
+    vendored = repo.vendored(path) if repo else repository.is_vendored(path)
+    return vendored and not CREDENTIAL_FILES.search(path)
+
+
+def scan_text(path: str, text: str, formats: bool = False) -> list[Hit]:
+    """Secrets in one text (a file, or the added lines of a patch); one hit per line at most.
+
+    With `formats`, only well-known token formats (RULES) count, not secret-named assignments.
+    """
     if SKIP_FILES.search(path):
         return []
     # Every rule matches within one line: scan only the lines holding a keyword (none: nothing to find).
-    lines = textscan.keyword_lines(text, KEYWORDS, MAX_LINE)
+    lines = textscan.keyword_lines(text, FORMAT_KEYWORDS if formats else KEYWORDS, MAX_LINE)
     if not lines.starts:
         return []
     view = lines.text
@@ -192,14 +203,14 @@ def scan_text(path: str, text: str) -> list[Hit]:
                 add(rule.id, rule.name, m.start(), value)
             elif not is_placeholder(value) and not fixture and not (in_tests and rule.id == "url-password"):
                 add(rule.id, rule.name, m.start(rule.group), value)
-    for m in (RELAXED if relaxed else GENERIC).finditer("" if in_tests else view):
+    for m in (RELAXED if relaxed else GENERIC).finditer("" if in_tests or formats else view):
         key, value = m.group("key"), m.group("value")
         if NOT_SECRET_KEY.search(key) or not _credible(value, bool(m.group("q")), relaxed):
             continue
         if PSQL_VARIABLE.match(view, m.end("key")):
             continue  # `PASSWORD :'name'` is psql interpolating a variable, not a literal
         add("secret-assignment", f"value of {key}", m.start("value"), value)
-    if re.search(r"(?:^|/)[._]netrc$", path):
+    if re.search(r"(?:^|/)[._]netrc$", path) and not formats:
         for m in NETRC.finditer(view):
             if not is_placeholder(m.group("value")):
                 add("netrc-password", ".netrc password", m.start("value"), m.group("value"))
@@ -208,13 +219,16 @@ def scan_text(path: str, text: str) -> list[Hit]:
     return sorted(hits.values(), key=lambda h: h.line)
 
 
-def _head_hits(repo: repository.RepoSnapshot) -> tuple[list[Hit], int]:
+def _head_hits(repo: repository.RepoSnapshot) -> tuple[list[Hit], int, int]:
+    """Hits at HEAD, files scanned, and how many of those only for token formats (vendored)."""
     hits: list[Hit] = []
-    scanned = 0
+    scanned = vendored = 0
     for f, text in repo.texts([f for f in repo.files if f.is_regular and not SKIP_FILES.search(f.path)]):
         scanned += 1
-        hits.extend(scan_text(f.path, text))
-    return hits, scanned
+        formats = formats_only(repo, f.path)
+        vendored += formats
+        hits.extend(scan_text(f.path, text, formats))
+    return hits, scanned, vendored
 
 
 @dataclass
@@ -232,7 +246,8 @@ def _history_hits(
     removed: dict[tuple[str, str], str] = {}
     deadline = ctx.deadline - max(5.0, ctx.remaining() * 0.2)  # leave time to report
     for patch in git_history.patches(ctx.repo, scan, deadline, lambda p: bool(SKIP_FILES.search(p)), prefilter_bytes):
-        for hit in scan_text(patch.path, patch.added):
+        formats = formats_only(None, patch.path)
+        for hit in scan_text(patch.path, patch.added, formats):
             if hit.key in at_head:
                 continue
             if hit.key in found:
@@ -240,7 +255,7 @@ def _history_hits(
             else:
                 found[hit.key] = Past(hit, patch.sha)
         if patch.removed:
-            for hit in scan_text(patch.path, patch.removed):
+            for hit in scan_text(patch.path, patch.removed, formats):
                 removed.setdefault(hit.key, patch.sha)  # newest first: the first seen is the last removal
     for key, past in found.items():
         past.removed_in = removed.get(key, "")
@@ -275,7 +290,7 @@ def run(ctx: Context) -> Iterator[Finding]:
     if repo.head is None:
         yield finding(ID, Outcome.COULD_NOT_CHECK, "the repository has no commits yet")
         return
-    hits, scanned = _head_hits(repo)
+    hits, scanned, vendored = _head_hits(repo)
     for h in hits[:MAX_FINDINGS]:
         ev = Evidence(
             kind="file",
@@ -313,11 +328,19 @@ def run(ctx: Context) -> Iterator[Finding]:
         )
     if len(past) > MAX_FINDINGS:
         yield finding(ID, Outcome.WARN, f"{len(past) - MAX_FINDINGS} more secrets in the history not listed")
+    # Vendored folders (third-party code) are scanned for token formats only: say so.
+    partly = f" ({vendored} in vendored folders, for token formats only)" if vendored else ""
     summary = Evidence(
         kind="metric",
-        summary=f"{scanned} files at HEAD and {scan.commits} commits ({scan.bytes // 1000} kB of patches) scanned",
+        summary=f"{scanned} files at HEAD{partly} and {scan.commits} commits ({scan.bytes // 1000} kB of patches) "
+        "scanned",
         commit=repo.head,
-        data={"files_scanned": scanned, "commits_scanned": scan.commits, "patch_bytes": scan.bytes},
+        data={
+            "files_scanned": scanned,
+            "vendored_files_formats_only": vendored,
+            "commits_scanned": scan.commits,
+            "patch_bytes": scan.bytes,
+        },
     )
     if scan.truncated:
         yield finding(
