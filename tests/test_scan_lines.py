@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from harness import textscan
 from harness.checks.repo.secrets import KEYWORDS, MAX_LINE, scan_text
 from harness.model import Outcome
-from harness.probes import inventory, repository
+from harness.probes import git_history, inventory, repository
 from tests.conftest import run_check
 
 SECRET = "Tr0ub4dor&3xK9q"
@@ -107,3 +109,35 @@ def test_persistence_ignores_data_stores_named_in_a_committed_jenkins_home(make_
     repo.write("jenkins_home/plugins/db/config.py", "import psycopg2\n").commit("init")
     findings = run_check("repo.persistence", repo.path)
     assert not any("jenkins_home" in (e.path or "") for f in findings for e in f.evidence)
+
+
+def test_history_patches_larger_than_one_read_keep_their_commits(make_repo):
+    # A commit of several MB arrives over several reads of `git log -p`: its patch and the next commit's
+    # must still be told apart, with the right commit for each file.
+    repo = make_repo()
+    repo.write("README.md", "app\n").commit("init")
+    big = f'aws = "{AWS_ID}"\n' + "".join(f"row_{i} = {i}\n" for i in range(250_000))
+    first = repo.write("data/big.py", big).commit("generated data")
+    second = repo.write("deploy.sh", f"export API_TOKEN={SECRET}\n").commit("deploy")
+    scan = git_history.PatchScan()
+    found = {
+        (p.sha, p.path)
+        for p in git_history.patches(repo.path, scan, time.monotonic() + 60, lambda _p: False)
+        if scan_text(p.path, p.added)
+    }
+    assert found == {(first, "data/big.py"), (second, "deploy.sh")}
+    assert scan.bytes > 3_000_000 and not scan.truncated
+
+
+def test_history_scan_that_git_cannot_finish_is_not_a_pass(make_repo):
+    # A partial clone (or a damaged one) lacks an old blob: `git log -p` dies there, and the commits
+    # behind it were never read.
+    repo = make_repo()
+    repo.write("app.py", "x = 1\n").commit("first")
+    old = repo.git("rev-parse", "HEAD:app.py").strip()
+    repo.write("app.py", "x = 2\n").commit("second")
+    (repo.path / ".git" / "objects" / old[:2] / old[2:]).unlink()
+    findings = run_check("repo.secrets", repo.path)
+    assert Outcome.PASS not in [f.outcome for f in findings]
+    cut = [f for f in findings if f.outcome is Outcome.COULD_NOT_CHECK]
+    assert len(cut) == 1 and "git log failed" in cut[0].reason

@@ -413,7 +413,7 @@ def patches(
     )
     assert proc.stdout is not None
     start = _START.encode()
-    buffer = b""
+    buffer = bytearray()  # appended in place: one commit of hundreds of MB must not be copied per read
     try:
         while True:
             block = proc.stdout.read(1 << 20)
@@ -426,10 +426,12 @@ def patches(
                 return
             buffer += block
             # Complete commits only: everything before the last commit marker (or all of it at the end).
-            cut = len(buffer) if not block else buffer.rfind(b"\n" + start)
+            # Only the new block can hold a new marker: searching it alone keeps one huge commit linear.
+            cut = len(buffer) if not block else buffer.rfind(b"\n" + start, max(0, len(buffer) - len(block) - 1))
             if cut <= 0:
                 continue
-            chunk, buffer = buffer[:cut], buffer[cut:]
+            chunk = bytes(buffer[:cut])
+            del buffer[:cut]
             for record in chunk.split(start):
                 if not record.strip():
                     continue
@@ -441,6 +443,9 @@ def patches(
                     continue  # nothing in the whole commit can match: skip splitting it into files
                 yield from _file_patches(record, skip, prefilter)
             if not block:
+                # git stops early on an object it cannot read (a partial clone): never pass that off as all.
+                if proc.wait(timeout=10) != 0:
+                    scan.truncated = f"git log failed after {scan.commits} commits (an unreadable object?)"
                 return
     finally:
         proc.kill()
