@@ -141,3 +141,15 @@ def test_history_scan_that_git_cannot_finish_is_not_a_pass(make_repo):
     assert Outcome.PASS not in [f.outcome for f in findings]
     cut = [f for f in findings if f.outcome is Outcome.COULD_NOT_CHECK]
     assert len(cut) == 1 and "git log failed" in cut[0].reason
+
+
+def test_every_token_format_is_found_on_a_line_of_its_own_even_in_vendored_code():
+    # The line filter keeps a line only for a keyword: each rule's literal part must be one of them.
+    role_id = "AIDA" + "Q3EGRTZL7XW2PN4M"
+    secret_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8vR3kL2d"
+    text = f'x = 1\nrole = "{role_id}"\nAWS_SECRET_ACCESS_KEY={secret_key}\n'
+    for path in ("app/aws.py", "venv/lib/aws.py"):
+        assert {(h.rule, h.line) for h in scan_text(path, text, formats=path.startswith("venv"))} == {
+            ("aws-access-key-id", 2),
+            ("aws-secret-key", 3),
+        }

@@ -92,9 +92,10 @@ SKIP_FILES = re.compile(
     r"Cargo\.lock|composer\.lock|Gemfile\.lock)$|\.min\.(?:js|css)$|\.(?:svg|map)$"
 )
 # Substring tests (lowercased) are far faster than one case-insensitive regex over megabytes of patches.
+# Each rule's literal part, lower-cased: a line holding none of them cannot match (scan_text relies on it).
 FORMAT_KEYWORDS = (
-    "private key", "akia", "asia", "aiza", "accountkey", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox",
-    "hooks.slack", "_live_", "://",
+    "private key", "akia", "asia", "agpa", "aida", "aroa", "anpa", "aws_secret", "awssecret", "aiza", "accountkey",
+    "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "hooks.slack", "_live_", "://",
 )  # fmt: skip
 KEYWORDS = (*FORMAT_KEYWORDS, "pass", "secret", "token", "key", "auth", "credential", "pwd")
 KEYWORDS_BYTES = tuple(k.encode() for k in KEYWORDS)
