@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import importlib
 import re
+from bisect import bisect_right
+from dataclasses import dataclass
 from typing import Any
 
 C: Any
@@ -119,3 +121,70 @@ def _sequence(items: list[tuple[Any, Any]], fold: bool) -> frozenset[str] | None
         # and ends the run, which only ever makes the requirement weaker, never wrong.
     flush()
     return best
+
+
+# Non-ASCII letters that re's IGNORECASE matches to ASCII ones (ſ ~ s, K ~ k, ı and İ ~ i): a line holding
+# one may match a case-insensitive keyword pattern although its lower-cased text contains no keyword.
+_FOLDS_TO_ASCII = ("\u017f", "\u212a", "\u0131", "\u0130")
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Some lines of a text joined into `text`, remembering where each came from."""
+
+    text: str
+    starts: list[int]  # offset in `text` of each kept line
+    numbers: list[int]  # its 1-based line number in the original
+    origins: list[int]  # its offset in the original
+
+    def index(self, pos: int) -> int:
+        """Which kept line holds offset `pos` of `text`."""
+        return bisect_right(self.starts, pos) - 1
+
+    def line(self, i: int) -> str:
+        end = self.starts[i + 1] - 1 if i + 1 < len(self.starts) else len(self.text)
+        return self.text[self.starts[i] : end]
+
+    def origin(self, pos: int) -> int:
+        """The original offset of offset `pos` of `text`."""
+        i = self.index(pos)
+        return self.origins[i] + pos - self.starts[i]
+
+
+def keyword_lines(text: str, keywords: tuple[str, ...], max_line: int) -> Lines:
+    """The lines of `text` at most `max_line` long that contain a lower-case keyword (case-insensitively).
+
+    Scanning many patterns over a text costs per character, and in most texts only a few lines hold a
+    keyword: scanning those alone is far cheaper and finds the same one-line matches. When lower-casing
+    changes the text's length the offsets cannot be trusted, and every line is kept.
+    """
+    low = text.lower()
+    spans: dict[int, int] = {}  # start -> end of each kept line
+    if len(low) != len(text):
+        pos = 0
+        for line in text.split("\n"):
+            if len(line) <= max_line:
+                spans[pos] = pos + len(line)
+            pos += len(line) + 1
+    else:
+        words = keywords if text.isascii() else keywords + _FOLDS_TO_ASCII
+        for word in words:
+            pos = low.find(word)
+            while pos >= 0:
+                start = low.rfind("\n", 0, pos) + 1
+                end = low.find("\n", pos)
+                end = len(low) if end < 0 else end
+                if end - start <= max_line:
+                    spans[start] = end
+                pos = low.find(word, end)
+    starts, numbers, origins, parts = [], [], [], []
+    number, prev, offset = 1, 0, 0
+    for start in sorted(spans):
+        number += text.count("\n", prev, start)
+        prev = start
+        starts.append(offset)
+        numbers.append(number)
+        origins.append(start)
+        parts.append(text[start : spans[start]])
+        offset += spans[start] - start + 1
+    return Lines("\n".join(parts), starts, numbers, origins)

@@ -109,7 +109,8 @@ def patches(
                 buffer += b"\n"  # every commit marker is then preceded by a newline
             buffer += block
             # Whole commits, or (for a commit with a huge patch) whole file sections of the current one.
-            cut = len(buffer) if not block else buffer.rfind(start)
+            # Only the new block (and the bytes before it) can hold a new marker: one huge commit stays linear.
+            cut = len(buffer) if not block else buffer.rfind(start, max(0, len(buffer) - len(block) - len(start)))
             if cut <= 0 and len(buffer) > MAX_PENDING:
                 cut = buffer.rfind(b"\ndiff --git ")
             if cut <= 0:
@@ -130,6 +131,9 @@ def patches(
                     continue  # nothing in the whole commit can match: skip splitting it into files
                 yield from _file_patches(sha, body, scan, skip, prefilter)
             if not block:
+                # git stops early on an object it cannot read (a partial clone): never pass that off as all.
+                if proc.wait(timeout=10) != 0:
+                    scan.truncated = f"git log failed after {scan.commits} commits (an unreadable object?)"
                 return
     finally:
         sandbox.kill(proc)

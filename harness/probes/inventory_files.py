@@ -11,7 +11,6 @@ import re
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
@@ -50,7 +49,7 @@ LANGUAGES = {
     ".dart": "Dart",
 }
 # Vendored or generated code is not the apprentice's own.
-VENDOR_PARTS = {"node_modules", "vendor", "dist", "build", ".venv", "venv", "site-packages", "third_party"}
+VENDOR_PARTS = repository.VENDORED_DIRS  # one list, kept by the repository probe
 
 
 # -- shared helpers ----------------------------------------------------------
@@ -149,7 +148,7 @@ def strip_line_comments(text: str) -> str:
 
 
 def is_vendored(path: str) -> bool:
-    return any(part in VENDOR_PARTS for part in PurePosixPath(path).parts[:-1])
+    return repository.is_vendored(path)
 
 
 # -- structured files --------------------------------------------------------

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from harness.model import Evidence
+from harness.probes import repository
 from harness.probes.repository import RepoSnapshot
 
 MAX_CONFIG_BYTES = 1_000_000  # monitoring configs are small; bigger files are not configs
@@ -218,6 +219,8 @@ def find_line(text: str, pattern: str, start_line: int = 1) -> int | None:
 
 
 def is_vendored_path(path: str) -> bool:
+    if repository.is_vendored(path):
+        return True
     return any(part in path for part in VENDORED) or path.startswith(tuple(v for v in VENDORED))
 
 

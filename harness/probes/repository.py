@@ -26,6 +26,16 @@ PREFETCH_BATCH = 2000  # blobs per `git cat-file --batch` call...
 PREFETCH_BATCH_BYTES = 8_000_000  # ...and about this many bytes, so the output held at once stays small
 PREFETCH_TIMEOUT_S = 60.0
 SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache", ".pytest_cache"}
+# Folders of code the candidate did not write: installed packages, downloaded providers, build output and
+# tool state (a committed Jenkins home). Content checks looking for the project's own work skip them;
+# a committed secret there is still committed, so the secret scan does not.
+VENDORED_DIRS = frozenset(
+    {
+        "node_modules", "bower_components", "vendor", "third_party", "dist", "build", ".venv", "venv",
+        "site-packages", "__pycache__", ".tox", ".terraform", ".aws-sam", "jenkins_home",
+    }
+)  # fmt: skip
+VENV_MARKER = "pyvenv.cfg"  # a virtualenv under any name (env/, myenv/) holds one at its root
 
 
 @dataclass(frozen=True)
@@ -71,11 +81,22 @@ class RepoSnapshot:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _batch: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _prefetched: bool = field(default=False, repr=False)
+    _venvs: tuple[str, ...] = field(default=(), repr=False)
 
     CACHE_BUDGET = 64_000_000
 
     def __post_init__(self) -> None:
         self._by_path = {f.path: f for f in self.files}
+        self._venvs = tuple(f.path[: -len(VENV_MARKER)] for f in self.files if f.name == VENV_MARKER and "/" in f.path)
+
+    def vendored(self, path: str) -> bool:
+        """Whether the file lies in a folder of third-party or generated code (see VENDORED_DIRS)."""
+        return is_vendored(path) or path.startswith(self._venvs)
+
+    @property
+    def own_files(self) -> list[RepoFile]:
+        """The files outside vendored folders: the candidate's own code and configuration."""
+        return [f for f in self.files if not self.vendored(f.path)]
 
     # -- queries -----------------------------------------------------------
     def get(self, path: str) -> RepoFile | None:
@@ -126,10 +147,51 @@ class RepoSnapshot:
         return data.decode("utf-8", "replace")
 
     def texts(self, files: list[RepoFile]) -> Iterator[tuple[RepoFile, str]]:
+        if self.is_git:
+            yield from self._git_texts(files)
+            return
         for f in files:
             text = self.read_text(f.path)
             if text is not None:
                 yield f, text
+
+    def _git_texts(self, files: list[RepoFile]) -> Iterator[tuple[RepoFile, str]]:
+        """Like read_text for each file, but what the cache lacks is read a batch at a time.
+
+        A tree larger than the cache (a committed virtualenv) would otherwise cost one round trip
+        to `git cat-file` per file; batches are read, used and dropped, so memory stays bounded.
+        """
+        if not self._prefetched:
+            self._prefetched = True
+            self._prefetch()
+        pending: list[RepoFile] = []  # in the caller's order; some of them already cached
+        count = size = 0
+        for f in files:
+            pending.append(f)
+            if self._fetchable(f):
+                count, size = count + 1, size + f.size
+                if count >= PREFETCH_BATCH or size >= PREFETCH_BATCH_BYTES:
+                    yield from self._batch_texts(pending)
+                    pending, count, size = [], 0, 0
+        yield from self._batch_texts(pending)
+
+    def _fetchable(self, f: RepoFile) -> bool:
+        return bool(f.oid) and f.is_regular and f.size <= self.max_file_bytes and f.path not in self._cache
+
+    def _batch_texts(self, files: list[RepoFile]) -> Iterator[tuple[RepoFile, str]]:
+        wanted: dict[str, tuple[int, list[str]]] = {}
+        for f in files:
+            if self._fetchable(f):
+                wanted.setdefault(f.oid, (f.size, []))[1].append(f.path)
+        got: dict[str, bytes | None] = {}
+        if wanted:
+            with self._lock:
+                if not self._fetch(list(wanted), wanted, got):
+                    got = {}  # on any trouble, one file at a time as before (which reports problems)
+        for f in files:
+            data = got[f.path] if f.path in got else self.read_bytes(f.path)
+            if data is not None and b"\x00" not in data[:TEXT_SNIFF]:
+                yield f, data.decode("utf-8", "replace")
 
     def _prefetch(self) -> None:
         """Read the tree's blobs with a few `git cat-file --batch` calls instead of one round trip per file.
@@ -154,13 +216,14 @@ class RepoSnapshot:
                 batch.append(oid)
                 batch_bytes += size
                 if len(batch) >= PREFETCH_BATCH or batch_bytes >= PREFETCH_BATCH_BYTES:
-                    if not self._fetch(batch, wanted):
+                    if not self._fetch(batch, wanted, self._cache):
                         return  # on any trouble the per-file path reads (and reports) what is left
                     batch, batch_bytes = [], 0
             if batch:
-                self._fetch(batch, wanted)
+                self._fetch(batch, wanted, self._cache)
 
-    def _fetch(self, oids: list[str], wanted: dict[str, tuple[int, list[str]]]) -> bool:
+    def _fetch(self, oids: list[str], wanted: dict[str, tuple[int, list[str]]], into: dict[str, bytes | None]) -> bool:
+        """Read blobs `oids` into `into` (path -> bytes; the cache itself when prefetching)."""
         try:
             proc = sandbox.run(
                 gitcmd.argv(self.root, ["cat-file", "--batch"]),
@@ -187,8 +250,9 @@ class RepoSnapshot:
             if header[1] != b"blob" or len(data) != size:
                 continue
             for path in wanted[oid][1]:
-                self._cache[path] = data
-            self._cache_bytes += size
+                into[path] = data
+            if into is self._cache:
+                self._cache_bytes += size
         return True
 
     def _read_disk(self, entry: RepoFile, limit: int) -> bytes | None:
@@ -281,6 +345,11 @@ def _list_disk(root: Path, max_files: int, problems: list[str]) -> tuple[list[Re
             if len(files) >= max_files:
                 return files, True
     return files, False
+
+
+def is_vendored(path: str) -> bool:
+    """Whether a folder on the path is one of VENDORED_DIRS (RepoSnapshot.vendored also knows virtualenvs)."""
+    return any(part in VENDORED_DIRS for part in path.split("/")[:-1])
 
 
 def snapshot(root: Path, max_file_bytes: int = 2_000_000, max_files: int = 50_000) -> RepoSnapshot:

@@ -21,7 +21,7 @@ from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 
-from harness import redact
+from harness import redact, textscan
 
 MIN_ENTROPY = 3.0  # bits per character for a secret-named literal outside credentials files
 MIN_LENGTH = 8
@@ -113,10 +113,12 @@ SKIP_FILES = re.compile(
     r"Cargo\.lock|composer\.lock|Gemfile\.lock)$|\.min\.(?:js|css)$|\.(?:svg|map)$"
 )
 # Substring tests (lowercased) are far faster than one case-insensitive regex over megabytes of patches.
-KEYWORDS = (
-    "private key", "akia", "asia", "aiza", "accountkey", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox",
-    "hooks.slack", "_live_", "://", "pass", "secret", "token", "key", "auth", "credential", "pwd",
+# Each rule's literal part, lower-cased: a line holding none of them cannot match (scan_text relies on it).
+FORMAT_KEYWORDS = (
+    "private key", "akia", "asia", "agpa", "aida", "aroa", "anpa", "aws_secret", "awssecret", "aiza", "accountkey",
+    "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "hooks.slack", "_live_", "://",
 )  # fmt: skip
+KEYWORDS = (*FORMAT_KEYWORDS, "pass", "secret", "token", "key", "auth", "credential", "pwd")
 KEYWORDS_BYTES = tuple(k.encode() for k in KEYWORDS)
 
 
@@ -176,10 +178,25 @@ def _credible(value: str, quoted: bool, relaxed: bool) -> bool:
     return not re.search(r"[()\[\]]", value)
 
 
-def scan_text(path: str, text: str) -> list[Hit]:
-    """Secrets in one text (a file, or the added lines of a patch); one hit per line at most."""
-    if SKIP_FILES.search(path) or not prefilter(text):
+def formats_only(path: str, vendored: bool) -> bool:
+    """Whether only well-known token formats count in this file: one in a vendored folder (third-party code,
+    whose made-up example passwords are not the candidate's), unless it is a credentials file."""
+    return vendored and not CREDENTIAL_FILES.search(path)
+
+
+def scan_text(path: str, text: str, formats: bool = False) -> list[Hit]:
+    """Secrets in one text (a file, or the added lines of a patch); one hit per line at most.
+
+    With `formats`, only well-known token formats (RULES) count, not secret-named assignments.
+    """
+    if SKIP_FILES.search(path):
         return []
+    # The one-line patterns run over the lines holding a keyword only (every line of any length that does,
+    # so nothing is skipped): regular expressions cost per character, and most lines hold none.
+    lines = textscan.keyword_lines(text, FORMAT_KEYWORDS if formats else KEYWORDS, len(text) + 1)
+    view = lines.text
+    if not lines.starts:
+        return []  # no line holds a keyword (keyword_lines also knows letters that fold to ASCII): nothing to find
     stand_in = bool(NOT_REAL_FILES.search(path))
     prose = bool(PROSE_FILES.search(path))
     relaxed = bool(CREDENTIAL_FILES.search(path)) and not ENV_TEMPLATES.search(path) and not stand_in
@@ -201,17 +218,21 @@ def scan_text(path: str, text: str) -> list[Hit]:
         window = ("…" if lo > begin else "") + text[lo:hi].strip() + ("…" if hi < end else "")
         hits[n] = Hit(rule, name, path, n, value, window.replace(value, mask(value)), severity)
 
+    at = lines.origin  # an offset in `view` -> the same character's offset in `text`
     for rule in RULES:
-        for m in rule.pattern.finditer(text):
+        for m in rule.pattern.finditer(view):
             value = m.group(rule.group) or m.group(0)
             if rule.id == "private-key":
-                body = text[m.end() : m.end() + 200].split("-----", 2)
+                end = at(m.end())  # the key's body is on the next lines, which hold no keyword
+                body = text[end : end + 200].split("-----", 2)
                 value = (body[1] if len(body) > 1 else "").strip()[:40] or m.group(0)
                 if fixture or "..." in value or is_placeholder(value):
                     continue
-                add(rule.id, rule.name, m.start(), value)
+                add(rule.id, rule.name, at(m.start()), value)
             elif not is_placeholder(value) and not fixture and not (in_tests and rule.id == "url-password"):
-                add(rule.id, rule.name, m.start(rule.group), value)
+                add(rule.id, rule.name, at(m.start(rule.group)), value)
+    if formats:
+        return _registered(hits)
     for pattern in FALLBACKS if not in_tests else ():
         for m in pattern.finditer(text):
             key, value = m.group("key"), m.group("value")
@@ -221,17 +242,21 @@ def scan_text(path: str, text: str) -> list[Hit]:
                 is_placeholder(value) or value.lower() in DEV_DEFAULTS or "insecure" in value.lower() or len(value) < 4
             )
             add("fallback-secret", f"hard-coded fallback for {key}", m.start("value"), value, "warn" if dev else "fail")
-    for m in (RELAXED if relaxed else GENERIC).finditer("" if in_tests else text):
+    for m in (RELAXED if relaxed else GENERIC).finditer("" if in_tests else view):
         key, value = m.group("key"), m.group("value")
         if NOT_SECRET_KEY.search(key) or not _credible(value, bool(m.group("q")), relaxed):
             continue
-        if PSQL_VARIABLE.match(text, m.end("key")):
+        if PSQL_VARIABLE.match(view, m.end("key")):
             continue  # `PASSWORD :'name'` is psql interpolating a variable, not a literal
-        add("secret-assignment", f"value of {key}", m.start("value"), value, "warn" if prose else "fail")
+        add("secret-assignment", f"value of {key}", at(m.start("value")), value, "warn" if prose else "fail")
     if re.search(r"(?:^|/)[._]netrc$", path):
         for m in NETRC.finditer(text):
             if not is_placeholder(m.group("value")):
                 add("netrc-password", ".netrc password", m.start("value"), m.group("value"))
+    return _registered(hits)
+
+
+def _registered(hits: dict[int, Hit]) -> list[Hit]:
     for h in hits.values():
         if h.severity == "fail":
             redact.register(h.value)  # belt and braces: the report masks the value wherever it appears

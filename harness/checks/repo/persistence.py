@@ -177,7 +177,7 @@ def run(ctx: Context) -> Iterator[Finding]:
     if repo is None:
         yield finding(ID, Outcome.COULD_NOT_CHECK, problem or "no repository")
         return
-    files = [f for f in repo.files if _scannable(f)]
+    files = [f for f in repo.own_files if _scannable(f)]
     stores, durable, volatile = _compose_stores(ctx, repo)
     # The repository runs its own database container without a volume: an ORM or driver does not make it durable.
     own_ephemeral_db = bool(stores) and not durable

@@ -19,8 +19,10 @@ from harness.model import Evidence, Finding, Outcome
 from harness.probes import git_history, history_patches, repository
 from harness.probes.secret_scan import (  # noqa: F401 - re-exported: iac_state and the tests import them here
     FIXTURE_DIRS,
+    KEYWORDS,
     SKIP_FILES,
     Hit,
+    formats_only,
     is_placeholder,
     mask,
     prefilter_bytes,
@@ -37,6 +39,7 @@ SNIFF = 8000
 class HeadScan:
     hits: list[Hit] = field(default_factory=list)
     scanned: int = 0
+    vendored: int = 0  # of those scanned, files in vendored folders: scanned for token formats only
     binary: list[str] = field(default_factory=list)  # not text: no text secret to find
     by_type: list[str] = field(default_factory=list)  # lock files, minified bundles, source maps
     unread: list[str] = field(default_factory=list)  # "path (why)": the scan is not complete
@@ -62,7 +65,9 @@ def _head_scan(ctx: Context, repo: repository.RepoSnapshot) -> HeadScan:
             out.binary.append(f.path)
         else:
             out.scanned += 1
-            out.hits.extend(scan_text(f.path, data.decode("utf-8", "replace")))
+            formats = formats_only(f.path, repo.vendored(f.path))
+            out.vendored += formats
+            out.hits.extend(scan_text(f.path, data.decode("utf-8", "replace"), formats))
     if repo.truncated:
         out.unread.append(f"files past the first {len(repo.files)} (not listed)")
     out.unread += [f"{p}" for p in repo.problems]
@@ -83,7 +88,8 @@ def _history_hits(ctx: Context, at_head: set[str]) -> tuple[dict[tuple[str, str]
     deadline = ctx.deadline - max(5.0, ctx.remaining() * 0.2)  # leave time to report
     patches = history_patches.patches(ctx.repo, scan, deadline, lambda p: bool(SKIP_FILES.search(p)), prefilter_bytes)
     for patch in patches:
-        for hit in scan_text(patch.path, patch.added):
+        formats = formats_only(patch.path, repository.is_vendored(patch.path))
+        for hit in scan_text(patch.path, patch.added, formats):
             if hit.value in at_head or hit.severity != "fail":
                 continue  # flagged at HEAD already (by any rule), or a dev default: no history finding
             if hit.key in found:
@@ -91,7 +97,7 @@ def _history_hits(ctx: Context, at_head: set[str]) -> tuple[dict[tuple[str, str]
             else:
                 found[hit.key] = Past(hit, patch.sha)
         if patch.removed:
-            for hit in scan_text(patch.path, patch.removed):
+            for hit in scan_text(patch.path, patch.removed, formats):
                 removed.setdefault(hit.key, patch.sha)  # newest first: the first seen is the last removal
     for key, past in found.items():
         past.removed_in = removed.get(key, "")
@@ -193,12 +199,15 @@ def run(ctx: Context) -> Iterator[Finding]:
     ]
     summary = Evidence(
         kind="metric",
-        summary=f"{head.scanned} files at HEAD and {scan.commits} commits ({scan.bytes // 1000} kB of patches) "
+        summary=f"{head.scanned} files at HEAD"
+        + (f" ({head.vendored} in vendored folders, for token formats only)" if head.vendored else "")
+        + f" and {scan.commits} commits ({scan.bytes // 1000} kB of patches) "
         f"scanned; {len(head.binary)} binary and {len(head.by_type)} lock/minified files not text-scanned; "
         f"{len(unread)} not read",
         commit=repo.head,
         data={
             "files_scanned": head.scanned,
+            "vendored_files_formats_only": head.vendored,
             "commits_scanned": scan.commits,
             "patch_bytes": scan.bytes,
             "binary_files": head.binary[:20],
