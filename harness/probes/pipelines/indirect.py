@@ -165,6 +165,14 @@ def _script(files: _Files, name: str, line: str) -> list[tuple[str, str]]:
     text = files.text(path) if path else None
     if text is None:
         return []
+    cached = files.cache.get(f"script:{path}")
+    if isinstance(cached, list):
+        return cached
+    files.cache[f"script:{path}"] = out = _script_lines(path, text)
+    return out
+
+
+def _script_lines(path: str, text: str) -> list[tuple[str, str]]:
     lines: list[tuple[str, int]] = []
     pending, start = "", 0
     for no, raw in enumerate(text.splitlines(), 1):
@@ -179,11 +187,8 @@ def _script(files: _Files, name: str, line: str) -> list[tuple[str, str]]:
         pending = ""
     errexit = any(re.match(r"set\s+-[a-z]*e|set\s+-o\s+errexit", t) for t, _ in lines)
     errexit = errexit or bool(re.match(r"#!\S*\s+-[a-z]*e", text))
-    out = []
-    for k, (cmd, no) in enumerate(lines):
-        last = all(SCRIPT_TAIL.fullmatch(t) for t, _ in lines[k + 1 :])
-        out.append((cmd if errexit or last else f"{cmd} || true", f"{path}:{no}"))
-    return out
+    final = max((k for k, (t, _) in enumerate(lines) if not SCRIPT_TAIL.fullmatch(t)), default=0)
+    return [(cmd if errexit or k >= final else f"{cmd} || true", f"{path}:{no}") for k, (cmd, no) in enumerate(lines)]
 
 
 def _image_command(files: _Files, dockerfile: str, target: str, args: list[str] | None = None) -> list[tuple[str, str]]:
