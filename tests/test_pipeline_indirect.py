@@ -113,3 +113,26 @@ def test_travis_job_without_a_stage_runs_in_parallel_with_the_tests(make_repo):
     outs, why = outcomes("repo.deploy-gate", repo)
     assert outs == [Outcome.FAIL], why
     assert "does not depend on the test job" in why
+
+
+DEPLOY_WF = (
+    "name: deploy\non:\n  push:\n    branches: [main]\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n"
+    "      - uses: actions/checkout@v4\n      - run: yarn install --frozen-lockfile\n      - run: yarn %s\n"
+)
+
+
+def test_package_json_script_run_by_the_pipeline_is_followed(make_repo):
+    repo = make_repo()
+    repo.write("package.json", '{"scripts": {"deploy": "npx cdk deploy --all --require-approval never"}}\n')
+    repo.write(".github/workflows/deploy.yml", DEPLOY_WF % "deploy").commit("ci")
+    outs, why = outcomes("repo.pipeline-deploy", repo)
+    assert outs == [Outcome.PASS], why
+    assert "package.json scripts.deploy" in why
+
+
+def test_package_json_script_that_deploys_nothing_is_no_deploy(make_repo):
+    repo = make_repo()
+    repo.write("package.json", '{"scripts": {"deploy": "npx cdk deploy", "lint": "eslint ."}}\n')
+    repo.write(".github/workflows/deploy.yml", DEPLOY_WF % "lint").commit("ci")
+    outs, why = outcomes("repo.pipeline-deploy", repo)
+    assert Outcome.PASS not in outs, why

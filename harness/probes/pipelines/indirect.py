@@ -151,7 +151,33 @@ def _direct(simple: Simple, images: dict[str, tuple[str, str]], files: _Files, l
         return _make(files, list(simple.words[1:]))
     if simple.words and simple.words[0].endswith(SCRIPT_SUFFIXES):
         return _script(files, simple.words[0], line)
+    if simple.words and simple.words[0] in ("npm", "yarn", "pnpm", "bun"):
+        return _package_script(files, list(simple.words))
     return []
+
+
+def _package_script(files: _Files, words: list[str]) -> list[tuple[str, str]]:
+    """`npm run deploy`, `yarn deploy`, `pnpm run build`: the package.json script (with its pre/post scripts)."""
+    rest = [w for w in words[1:] if not w.startswith("-")]
+    if rest[:1] in (["run"], ["run-script"]):
+        rest = rest[1:]
+    elif words[0] == "npm" and rest[:1] not in (["test"], ["start"], ["stop"], ["restart"]):
+        return []  # other npm commands (install, ci, publish) are npm's own
+    if not rest:
+        return []
+    try:
+        doc = json.loads(files.text("package.json") or "{}")
+    except ValueError:
+        return []
+    scripts = doc.get("scripts") if isinstance(doc, dict) else None
+    if not isinstance(scripts, dict):
+        return []
+    name = rest[0]
+    return [
+        (value, f"package.json scripts.{key}")
+        for key in (f"pre{name}", name, f"post{name}")
+        if isinstance(value := scripts.get(key), str) and value.strip()
+    ]
 
 
 def _script(files: _Files, name: str, line: str) -> list[tuple[str, str]]:
