@@ -136,3 +136,23 @@ def test_package_json_script_that_deploys_nothing_is_no_deploy(make_repo):
     repo.write(".github/workflows/deploy.yml", DEPLOY_WF % "lint").commit("ci")
     outs, why = outcomes("repo.pipeline-deploy", repo)
     assert Outcome.PASS not in outs, why
+
+
+def test_cdk_deploy_builds_and_deploys_the_commit(make_repo):
+    repo = make_repo()
+    repo.write("package.json", '{"scripts": {"deploy": "npx cdk deploy --all --require-approval never"}}\n')
+    repo.write(".github/workflows/deploy.yml", DEPLOY_WF % "deploy").commit("ci")
+    outs, why = outcomes("repo.pipeline-artefact", repo)
+    assert outs == [Outcome.PASS], why
+    assert "cdk deploy" in why
+
+
+def test_azd_deploy_packages_and_deploys_each_service(make_repo):
+    wf = DEPLOY_WF.replace("yarn install --frozen-lockfile", "azd provision --no-prompt") % "--version"
+    wf = wf.replace("yarn --version", "azd deploy --no-prompt")
+    repo = make_repo()
+    repo.write(".github/workflows/azure-dev.yml", wf).commit("ci")
+    for check in ("repo.pipeline-artefact", "repo.pipeline-deploy"):
+        outs, why = outcomes(check, repo)
+        assert outs == [Outcome.PASS], why
+        assert "azd deploy" in why
