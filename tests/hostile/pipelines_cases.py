@@ -75,6 +75,20 @@ def _many_targets(env: Env) -> list[str]:
     return _write(env, files)
 
 
+def _script_fan(env: Env) -> list[str]:
+    # Two scripts calling each other thousands of times (a fan that would be 4000^3 commands if followed
+    # without bounds), an ENTRYPOINT that starts it, and the only test where its failure is ignored (no
+    # `set -e`, not the last command): CI-1 must not be met, the reader must stay bounded and run nothing.
+    calls = "".join(f"bash scripts/b.sh {i}\n" for i in range(4000))
+    files = {
+        ".travis.yml": "language: generic\nscript:\n  - docker build -t app:test .\n  - docker run app:test x\n",
+        "Dockerfile": 'FROM python:3.12-slim\nCOPY . /app\nENTRYPOINT ["bash", "scripts/a.sh"]\n',
+        "scripts/a.sh": f"#!/bin/bash\npytest -q\n{calls}touch {env.marker}\n",
+        "scripts/b.sh": f"#!/bin/bash\n{calls}bash scripts/a.sh\n",
+    }
+    return _write(env, files)
+
+
 CASES = [
     HostileCase(
         "pipelines-installs-and-swallowed-tests", "false-pass", _installs_not_tests, _ci1_not_met, deadline_s=120
@@ -84,4 +98,5 @@ CASES = [
     ),
     HostileCase("pipelines-deploy-hook-key", "leak", _hook_key, _deploy_seen, (SECRET,), deadline_s=120),
     HostileCase("pipelines-endless-indirection", "resources", _many_targets, deadline_s=120),
+    HostileCase("pipelines-script-fan", "resources", _script_fan, _ci1_not_met, deadline_s=120),
 ]

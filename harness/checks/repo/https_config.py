@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,13 +26,12 @@ IAC_GOOD = re.compile(
 |ViewerProtocolPolicy\.(REDIRECT_TO_HTTPS|HTTPS_ONLY)|redirectHTTP\s*:\s*true|redirect_http\s*=\s*True
 |ApplicationProtocol\.HTTPS|redirect_http_to_https\s*=\s*true|redirectHttpToHttps['"]?\s*:\s*true)""".replace("\n", "")
 )
-# Endpoints that have no plain-HTTP side at all: API Gateway and Lambda function URLs answer only on HTTPS.
+# Endpoints that have no plain-HTTP side at all: API Gateway, AppSync and Lambda function URLs answer only on HTTPS.
 HTTPS_BY_DESIGN = re.compile(
     r"""(resource\s+"aws_api_gateway_rest_api"|resource\s+"aws_apigatewayv2_api"|resource\s+"aws_lambda_function_url"
 |AWS::ApiGateway::RestApi|AWS::ApiGatewayV2::Api|AWS::Serverless::(Http)?Api\b|^\s*Type:\s*['"]?(Api|HttpApi)['"]?\s*$
-|FunctionUrlConfig|\b(LambdaRestApi|RestApi|HttpApi|SpecRestApi)\(|\.(addFunctionUrl|add_function_url)\()""".replace(
-        "\n", ""
-    ),
+|FunctionUrlConfig|\b(LambdaRestApi|RestApi|HttpApi|SpecRestApi)\(|\.(addFunctionUrl|add_function_url)\(
+|AWS::AppSync::GraphQLApi|resource\s+"aws_appsync_graphql_api"|\b(GraphqlApi|CfnGraphQLApi)\()""".replace("\n", ""),
     re.M,
 )
 SERVERLESS_HTTP_EVENT = re.compile(r"^\s*-\s*(http|httpApi)\s*:", re.M)  # serverless.yml: served by API Gateway
@@ -47,6 +47,7 @@ TRAEFIK_GOOD = re.compile(
     r"|\.tls=true|entrypoints\.websecure|certificatesResolvers|redirections:|scheme:\s*https)",
     re.I,
 )
+HTTPS_ONLY_FRONT = re.compile(r"https_only\s*[=:]\s*(true|True)|httpsOnly\s*[=:]\s*true")
 NGINX_REDIRECT = re.compile(r"(return\s+30[18]\s+https://|rewrite\s+\S+\s+https://\S*\s+(permanent|redirect))")
 
 
@@ -187,6 +188,7 @@ def _ingress(
 def collect(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], list[Evidence], int]:
     good: list[Evidence] = []
     bad: list[Evidence] = []
+    container_nginx: list[Evidence] = []  # plain listeners of nginx configurations copied into an image
     considered = 0
     inv = inventory.iac(ctx, repo)
     iac_paths = {f.path for f in inv.hosted}
@@ -209,7 +211,7 @@ def collect(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], list[Evid
             _caddy(repo, f.path, text, good, bad)
             continue
         if nginx:
-            _nginx(repo, f.path, text, good, bad)
+            _nginx(repo, f.path, text, good, container_nginx if _in_image(ctx, repo, f.path) else bad)
             continue
         if inventory.is_compose(f) or traefik:
             hits = [h for h in inventory.grep(repo, [f], TRAEFIK_GOOD, limit=3)]
@@ -230,7 +232,7 @@ def collect(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], list[Evid
                     repo,
                     f.path,
                     number,
-                    f"{f.path}:{number}: API Gateway / function URL endpoints answer on HTTPS only",
+                    f"{f.path}:{number}: API Gateway / AppSync / function URL endpoints answer on HTTPS only",
                     text.splitlines()[number - 1],
                 )
             )
@@ -239,7 +241,25 @@ def collect(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], list[Evid
                 bad.append(inventory.evidence_at(repo, f.path, number, f"{f.path}:{number}: {m.group(0)}", original))
             elif m := IAC_GOOD.search(line):
                 good.append(inventory.evidence_at(repo, f.path, number, f"{f.path}:{number}: {m.group(0)}", original))
+    # An image's own nginx listener behind a managed HTTPS-only front (App Service `https_only = true`) is not
+    # plain HTTP to users: the front never forwards it. Without such a front it is what users reach.
+    front = next((e for e in good if HTTPS_ONLY_FRONT.search(e.summary)), None)
+    if front is None:
+        bad += container_nginx
+    elif container_nginx:
+        why = f"the image's own listener ({container_nginx[0].summary.split(': ')[0]}) is behind {front.summary}"
+        good.append(inventory.evidence_at(repo, front.path or "", front.start_line or 1, why))
     return good, bad, considered
+
+
+def _in_image(ctx: Context, repo: RepoSnapshot, path: str) -> bool:
+    """True when a Dockerfile COPYs or ADDs this file (by name) into an image."""
+    name = posixpath.basename(path)
+    return any(
+        ins.keyword in ("COPY", "ADD") and re.search(rf"(^|[\s/]){re.escape(name)}(\s|$)", ins.args)
+        for d in inventory.dockerfiles(ctx, repo)
+        for ins in d.instructions
+    )
 
 
 @check(

@@ -9,6 +9,7 @@ and repo.containers; this check says not applicable for them unless it sees chan
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,7 +42,8 @@ _PACKER = re.compile(r"(\bpacker\s+build\b|^\s*source\s+\"amazon-ebs\"|\"builder
 _IMMUTABLE = re.compile(
     r"(\baws\s+lambda\s+(update-function-code|publish-version)\b|\bsam\s+deploy\b|\b(serverless|sls)\s+deploy\b"
     r"|AWS::Serverless::Function|AWS::Lambda::Version|AutoPublishAlias|\baws_lambda_function\b"
-    r"|\blambda_?\.Function\(|\blambda\.(Function|DockerImageFunction)\b|aws\.lambda_?\.Function\("
+    r"|\blambda_?\.Function\(|\b_?lambda\.(Function|DockerImageFunction)\b|aws\.lambda_?\.Function\("
+    r"|\bnew\s+(NodejsFunction|PythonFunction|GoFunction)\b|\b(NodejsFunction|PythonFunction)\("
     r"|azurerm_(linux_|windows_)?function_app\b|google_cloudfunctions2?_function|google_cloud_run_(v2_)?service"
     r"|\bgcloud\s+(run|functions|app)\s+deploy\b|\bfunc\s+azure\s+functionapp\s+publish\b"
     r"|\baz\s+functionapp\s+deployment\b|\bfirebase\s+deploy\b|\bvercel\b.*--prod|\bnetlify\s+deploy\b"
@@ -52,6 +54,9 @@ _IMMUTABLE = re.compile(
     r"|\baz\s+containerapp\s+update\b.*--image|\baz\s+webapp\s+config\s+container\s+set\b)"
 )
 _SERVERLESS_FILE = re.compile(r"^(.*/)?serverless\.ya?ml$")
+# Instances that fetch the code at boot: each new server runs whatever the branch head is then.
+_USER_DATA_FILE = re.compile(r"""\buser_data\s*=\s*.*?\bfile\(\s*["'](?:\$\{path\.module\}/)?([^"'$]+)["']""")
+_BOOT_CLONE = re.compile(r"\bgit\s+clone\b(?!.*\s(-b|--branch)\s+v?\d)")
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ def _in_place(ctx: Context, repo: RepoSnapshot, packer: bool) -> list[Sign]:
             elif (m := _CM_RUN.search(line)) and not packer:
                 why = f"configuration management changes live servers in place ({m.group(1)})"
                 signs.append(Sign(f.path, n, line.strip(), why))
+    signs += _boot_clone(ctx, repo)
     playbooks = [i.path for i in inventory.iac(ctx, repo).of("ansible")]
     if playbooks and not packer:
         # Role task files sit wherever roles_path points, not only under roles/: any YAML under a tasks/ folder.
@@ -96,6 +102,22 @@ def _in_place(ctx: Context, repo: RepoSnapshot, packer: bool) -> list[Sign]:
             for n, line in enumerate(text.splitlines(), 1):
                 if m := _ANSIBLE_IN_PLACE.match(line):
                     why = f"configuration management changes live servers in place ({m.group(1)} task)"
+                    signs.append(Sign(path, n, line.strip(), why))
+                    break
+    return signs
+
+
+def _boot_clone(ctx: Context, repo: RepoSnapshot) -> list[Sign]:
+    """Terraform instances whose user data clones the code at boot: no versioned unit, a branch head."""
+    signs: list[Sign] = []
+    for tf in inventory.iac(ctx, repo).of("terraform"):
+        text = repo.read_text(tf.path) or ""
+        for m in _USER_DATA_FILE.finditer(text):
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(tf.path), m.group(1)))
+            script = repo.read_text(path) or ""
+            for n, line in enumerate(script.splitlines(), 1):
+                if _BOOT_CLONE.search(line) and not line.lstrip().startswith("#"):
+                    why = f"instances clone the code at boot (user_data in {tf.path}): a branch head, no versioned unit"
                     signs.append(Sign(path, n, line.strip(), why))
                     break
     return signs

@@ -96,7 +96,9 @@ def runs(cmd: Command) -> list[tuple[str, str, str]]:
 
 
 def _first(patterns: list[re.Pattern[str]], cmd: Command) -> tuple[str, str, str] | None:
-    return next((hit for hit in runs(cmd) if any(rx.match(hit[0]) for rx in patterns)), None)
+    """The first command matching; one whose failure counts first (a script's last test over its earlier ones)."""
+    hits = [hit for hit in runs(cmd) if any(rx.match(hit[0]) for rx in patterns)]
+    return next((h for h in hits if not (h[1] and SWALLOW.search(h[2]))), hits[0] if hits else None)
 
 
 def _shown(cmd: Command, hit: tuple[str, str, str]) -> str:

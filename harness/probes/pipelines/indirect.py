@@ -11,16 +11,22 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+import shlex
 from typing import Any
 
 from harness.probes.inventory import parse_dockerfile, split_image
 from harness.probes.pipelines.model import Command, Pipeline, Step
-from harness.probes.pipelines.shell import Simple
+from harness.probes.pipelines.shell import Simple, split
 from harness.probes.pipelines.yamlio import as_str, load_yaml, mapping
 from harness.probes.repository import RepoSnapshot
 
 MAX_FILE_BYTES = 500_000
 MAX_MAKE_DEPTH = 3
+MAX_INDIRECT_DEPTH = 3  # an ENTRYPOINT that runs a script that runs make
+MAX_INNER = 400
+SCRIPT_SUFFIXES = (".sh", ".bash")
+# Lines after a script's last real command that keep its status: `wait`, a bare `exit`, block ends, messages.
+SCRIPT_TAIL = re.compile(r"wait|exit|fi|done|esac|\}|(echo|printf)\b.*")
 COMPOSE_DEFAULTS = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 BUILD_VALUE_OPTS = {"-t", "--tag", "-f", "--file", "--target", "--build-arg", "--platform", "--label", "--secret"}
 BUILD_VALUE_OPTS |= {"--cache-from", "--cache-to", "--network", "--progress", "--iidfile", "--output", "-o"}
@@ -65,7 +71,8 @@ def resolve(pipes: list[Pipeline], repo: RepoSnapshot) -> None:
             images.update(_action_images([step for job in pipe.jobs for step in job.steps]))
             for cmd in commands:
                 for simple in cmd.simples:
-                    cmd.inner += _inner(simple, images, files)
+                    cmd.inner += _inner(simple, images, files, cmd.text)
+                del cmd.inner[MAX_INNER:]
         except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
             continue  # what a file it names runs stays unknown: the command is judged by its own words
 
@@ -121,20 +128,103 @@ def _action_images(steps: list[Step]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _inner(simple: Simple, images: dict[str, tuple[str, str]], files: _Files) -> list[tuple[str, str]]:
+def _inner(
+    simple: Simple, images: dict[str, tuple[str, str]], files: _Files, line: str, depth: int = 0
+) -> list[tuple[str, str]]:
+    """What `simple` (on `line`) runs indirectly, and what those commands run in turn (an ENTRYPOINT script)."""
+    out: list[tuple[str, str]] = []
+    for text, source in _direct(simple, images, files, line):
+        out.append((text, source))
+        if depth < MAX_INDIRECT_DEPTH and len(out) < MAX_INNER:
+            for inner in split(text):
+                out += _inner(inner, images, files, text, depth + 1)
+    return out[:MAX_INNER]
+
+
+def _direct(simple: Simple, images: dict[str, tuple[str, str]], files: _Files, line: str) -> list[tuple[str, str]]:
     if simple.container[:1] == ("image",):
         built = images.get(split_image(simple.container[1]).name)
-        return _image_command(files, *built) if built else []
+        return _image_command(files, *built, list(simple.container[2:])) if built else []
     if simple.container[:1] == ("service",):
         return _service_command(files, simple.container[1], list(simple.container[2:]))
     if simple.words and simple.words[0] in ("make", "gmake"):
         return _make(files, list(simple.words[1:]))
+    if simple.words and simple.words[0].endswith(SCRIPT_SUFFIXES):
+        return _script(files, simple.words[0], line)
+    if simple.words and simple.words[0] in ("npm", "yarn", "pnpm", "bun"):
+        return _package_script(files, list(simple.words))
     return []
 
 
-def _image_command(files: _Files, dockerfile: str, target: str) -> list[tuple[str, str]]:
-    """The command a container of this Dockerfile stage runs (ENTRYPOINT + CMD, inherited from its base stage)."""
+def _package_script(files: _Files, words: list[str]) -> list[tuple[str, str]]:
+    """`npm run deploy`, `yarn deploy`, `pnpm run build`: the package.json script (with its pre/post scripts)."""
+    rest = [w for w in words[1:] if not w.startswith("-")]
+    if rest[:1] in (["run"], ["run-script"]):
+        rest = rest[1:]
+    elif words[0] == "npm" and rest[:1] not in (["test"], ["start"], ["stop"], ["restart"]):
+        return []  # other npm commands (install, ci, publish) are npm's own
+    if not rest:
+        return []
+    try:
+        doc = json.loads(files.text("package.json") or "{}")
+    except ValueError:
+        return []
+    scripts = doc.get("scripts") if isinstance(doc, dict) else None
+    if not isinstance(scripts, dict):
+        return []
+    name = rest[0]
+    return [
+        (value, f"package.json scripts.{key}")
+        for key in (f"pre{name}", name, f"post{name}")
+        if isinstance(value := scripts.get(key), str) and value.strip()
+    ]
+
+
+def _script(files: _Files, name: str, line: str) -> list[tuple[str, str]]:
+    """The commands of a shell script the line runs (`bash .travis/test.sh`, `./deploy.sh`), one per logical line.
+
+    Without `set -e` a script's status is its last command's: the failure of any earlier command is ignored."""
+    # The command word lost its folder when it was unwrapped: find the path as written on the line.
+    paths = [w for w in re.findall(r"[^\s;|&()'\"<>`]+", line) if posixpath.basename(w) == name] or [name]
+    paths = [re.sub(r"^\$\{?\w+\}?/", "", w) for w in paths]  # `$TRAVIS_BUILD_DIR/ci/test.sh`: from the root
+    path = next((p for w in paths if files.text(p := posixpath.normpath(w).lstrip("/")) is not None), "")
+    text = files.text(path) if path else None
+    if text is None:
+        return []
+    cached = files.cache.get(f"script:{path}")
+    if isinstance(cached, list):
+        return cached
+    files.cache[f"script:{path}"] = out = _script_lines(path, text)
+    return out
+
+
+def _script_lines(path: str, text: str) -> list[tuple[str, str]]:
+    lines: list[tuple[str, int]] = []
+    pending, start = "", 0
+    for no, raw in enumerate(text.splitlines(), 1):
+        stripped = raw.strip()
+        if not pending and (not stripped or stripped.startswith("#")):
+            continue
+        start = start if pending else no
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        lines.append((pending + stripped, start))
+        pending = ""
+    errexit = any(re.match(r"set\s+-[a-z]*e|set\s+-o\s+errexit", t) for t, _ in lines)
+    errexit = errexit or bool(re.match(r"#!\S*\s+-[a-z]*e", text))
+    final = max((k for k, (t, _) in enumerate(lines) if not SCRIPT_TAIL.fullmatch(t)), default=0)
+    return [(cmd if errexit or k >= final else f"{cmd} || true", f"{path}:{no}") for k, (cmd, no) in enumerate(lines)]
+
+
+def _image_command(files: _Files, dockerfile: str, target: str, args: list[str] | None = None) -> list[tuple[str, str]]:
+    """The command a container of this Dockerfile stage runs (ENTRYPOINT + CMD, inherited from its base stage).
+
+    Arguments given to `docker run` replace CMD only: with an ENTRYPOINT they become its arguments."""
     text = files.text(dockerfile)
+    if text is None and posixpath.basename(dockerfile) == "Dockerfile":  # docker build falls back to `dockerfile`
+        dockerfile = posixpath.join(posixpath.dirname(dockerfile), "dockerfile")
+        text = files.text(dockerfile)
     if text is None:
         return []
     stages: list[tuple[str, str, dict[str, tuple[str, int]]]] = []  # (name, base, {ENTRYPOINT/CMD: (args, line)})
@@ -157,7 +247,13 @@ def _image_command(files: _Files, dockerfile: str, target: str) -> list[tuple[st
             found.setdefault(key, value)
         stage = next((s for s in stages if s[0] and s[0] == stage[1]), None)
     entry, cmd = found.get("ENTRYPOINT"), found.get("CMD")
-    parts = [_exec_form(v[0]) for v in (entry, cmd) if v]
+    if args:
+        if entry is None:
+            return []  # the arguments are the whole command, judged by their own words
+        # A shell-form ENTRYPOINT ignores them.
+        parts = [_exec_form(entry[0]), shlex.join(args)] if entry[0].startswith("[") else [entry[0]]
+    else:
+        parts = [_exec_form(v[0]) for v in (entry, cmd) if v]
     if not parts:
         return []
     line = (entry or cmd or ("", 1))[1]

@@ -62,7 +62,8 @@ class Simple:
 
     words: tuple[str, ...]
     op: str = ""  # the operator after it: && || ; | & or ""
-    container: tuple[str, ...] = ()  # ("image", name) or ("service", name, *compose files) it runs, no command
+    # What it runs in a container: ("image", name, *arguments given) or ("service", name, *compose files, no command).
+    container: tuple[str, ...] = ()
     nested: bool = False  # it runs inside a container or a `sh -c` string
 
     @property
@@ -166,6 +167,9 @@ def _unwrap(words: list[str], op: str, depth: int, nested: bool = False) -> list
         if args:
             out += _unwrap(args, op, depth + 1, nested=True)
             out += _unwrap(alt, op, depth + 1, nested=True) if alt else []
+            if container[:1] == ("image",) and alt:
+                # Arguments after the image replace only CMD: the image's ENTRYPOINT still runs, given them.
+                out[0] = Simple(tuple(words), op, (*container, *args), nested)
         elif container:
             out[0] = Simple(tuple(words), op, container, nested)
     return out

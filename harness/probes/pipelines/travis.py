@@ -45,13 +45,22 @@ def parse(path: str, text: str) -> Pipeline:
             job.steps.append(dstep)
         return job
 
-    if any(k in doc for k in (*TRAVIS_PHASES, "deploy")):
-        pipe.jobs.append(job_from(doc, "build"))
     jobs = doc.get("jobs") or doc.get("matrix")
-    if isinstance(jobs, dict):
-        for i, inc in enumerate(as_list(jobs.get("include"))):
-            if isinstance(inc, dict):
-                pipe.jobs.append(
-                    job_from(merge(doc, inc), as_str(inc.get("name") or inc.get("stage")) or f"job {i + 1}")
-                )
+    includes = [inc for inc in as_list(jobs.get("include")) if isinstance(inc, dict)] if isinstance(jobs, dict) else []
+    if any(k in doc for k in (*TRAVIS_PHASES, "deploy")):
+        pipe.jobs.append(job_from(doc, "build"))  # the root job (its matrix expansion) runs in the first stage
+        pipe.jobs[-1].stage = "test"
+    # Jobs of one stage run in parallel; a stage starts only when every job of the stages before it passed.
+    # An included job without `stage:` is in the stage of the job before it (the first: "test").
+    stage = "test"
+    for i, inc in enumerate(includes):
+        stage = as_str(inc.get("stage")) or stage
+        job = job_from(merge(doc, inc), as_str(inc.get("name") or inc.get("stage")) or f"job {i + 1}")
+        job.stage = stage.lower()
+        pipe.jobs.append(job)
+    if includes:
+        declared = [as_str(s.get("name") if isinstance(s, dict) else s).lower() for s in as_list(doc.get("stages"))]
+        pipe.ordering = "stages"
+        pipe.stages = [*declared, *(j.stage for j in pipe.jobs if j.stage not in declared)]
+        pipe.stages = list(dict.fromkeys(pipe.stages))
     return pipe
