@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from harness.cli import main
-from harness.reports import FILE_FORMATS
+from harness.reports import FILE_FORMATS, signoff_pdf
 from harness.reports.schema import load_schema, validate_document
 
 ALL_FILE_FORMATS = ["json", "html", "junit", "sarif", "markdown", "codequality", "signoff"]
@@ -32,17 +32,18 @@ def real_run(make_repo, tmp_path: Path) -> Path:
 
 def test_verify_writes_every_format(real_run: Path) -> None:
     names = sorted(p.name for p in real_run.iterdir())
-    assert names == sorted(
-        [
-            "harness-report.json",
-            "harness-report.html",
-            "harness-junit.xml",
-            "harness.sarif",
-            "harness-summary.md",
-            "gl-code-quality.json",
-            "harness-signoff.html",
-        ]
-    )
+    expected = [
+        "harness-report.json",
+        "harness-report.html",
+        "harness-junit.xml",
+        "harness.sarif",
+        "harness-summary.md",
+        "gl-code-quality.json",
+        "harness-signoff.html",
+    ]
+    if signoff_pdf.browser() is not None:  # the sign-off sheet is also printed to PDF where Chromium is installed
+        expected.append(signoff_pdf.PDF_FILENAME)
+    assert names == sorted(expected)
     assert set(FILE_FORMATS) == set(ALL_FILE_FORMATS)
     ET.fromstring((real_run / "harness-junit.xml").read_bytes())
     sarif = json.loads((real_run / "harness.sarif").read_text())
