@@ -1,4 +1,7 @@
-"""The secret scan reads only the lines that can match, and reports them as the whole text would."""
+"""The secret scan reads only the lines that can match, and reports them as the whole text would.
+
+Every credential in this file is fake, made up for tests.
+"""
 
 from __future__ import annotations
 
