@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.fsutil import write_atomic
+from harness.reports import signoff_pdf
 
 FILE_FORMATS = {
     "json": "harness.reports.json_report",
@@ -46,15 +47,14 @@ def write(doc: dict[str, Any], formats: list[str], out_dir: Path) -> list[Path]:
         for name, fmt in names.items():
             write_atomic(staging / name, render(fmt, doc))
         done = list(names)
-        if "signoff" in names.values():  # and its PDF, when the optional renderer (Chromium) is installed
-            from harness.reports import signoff_pdf
-
-            if signoff_pdf.print_pdf(staging / _filename("signoff"), staging / signoff_pdf.PDF_FILENAME):
-                done.append(signoff_pdf.PDF_FILENAME)
+        # The sign-off sheet's PDF too, when the optional renderer (Chromium) is installed.
+        pdf = signoff_pdf.PDF_FILENAME
+        if "signoff" in names.values() and signoff_pdf.print_pdf(staging / _filename("signoff"), staging / pdf):
+            done.append(pdf)
         with _locked(out_dir):
             for name in done:
                 os.replace(staging / name, out_dir / name)
-            for stale in ({_filename(f) for f in FILE_FORMATS} | {"harness-signoff.pdf"}) - set(done):
+            for stale in ({_filename(f) for f in FILE_FORMATS} | {signoff_pdf.PDF_FILENAME}) - set(done):
                 (out_dir / stale).unlink(missing_ok=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
