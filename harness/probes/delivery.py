@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from harness.checks.repo.fix_commits import find_fixes
+from harness.model import Evidence
 from harness.probes import gitcmd
 from harness.probes.git_history import Commit, History
 
@@ -53,6 +54,33 @@ DEFINITIONS = {
         "commit, the previous commit touching the same files; the median over the pairs"
     ),
 }
+# The live figures: measured while harness watches (live.source-to-user, live.alert-fires), by monotonic clock.
+LIVE_DEFINITIONS = {
+    "live_lead_time": (
+        "lead time to the user: from the push of a canary commit to the first answer of the version endpoint "
+        "that names it (one change, observed now)"
+    ),
+    "detect_time": "detect time: from the start of the injected fault to its alert firing in Prometheus",
+    "restore_time": (
+        "restore time (DORA's failed deployment recovery time, for the drill): from the alert firing to the "
+        "platform healthy again, that is the alert resolved after the restore command and the health "
+        "endpoint answering 2xx"
+    ),
+}
+# Which DORA band each live figure is placed in (None: DORA publishes no band for it).
+LIVE_BANDS = {"live_lead_time": "lead_time", "detect_time": None, "restore_time": "recovery_time"}
+
+
+def live_metric(key: str, seconds: float, **data: object) -> Evidence:
+    """A live figure as evidence: the value, its definition and its DORA band, keyed by `metric` for rehearse."""
+    banded = LIVE_BANDS[key]
+    placed = band(banded, seconds) if banded else "DORA publishes no band for this"
+    definition = LIVE_DEFINITIONS[key]
+    return Evidence(
+        kind="metric",
+        summary=f"{definition.split(':')[0]} {seconds:.1f} s [{placed}] ({definition})",
+        data={"metric": key, "seconds": round(seconds, 2), "band": placed, "definition": definition, **data},
+    )
 
 
 @dataclass(frozen=True)
