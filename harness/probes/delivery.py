@@ -71,16 +71,22 @@ LIVE_DEFINITIONS = {
 LIVE_BANDS = {"live_lead_time": "lead_time", "detect_time": None, "restore_time": "recovery_time"}
 
 
-def live_metric(key: str, seconds: float, **data: object) -> Evidence:
-    """A live figure as evidence: the value, its definition and its DORA band, keyed by `metric` for rehearse."""
-    banded = LIVE_BANDS[key]
-    placed = band(banded, seconds) if banded else "DORA publishes no band for this"
-    definition = LIVE_DEFINITIONS[key]
+def banded_metric(
+    key: str, shown: str, seconds: float, definition: str, band_of: str | None, **data: object
+) -> Evidence:
+    """A figure as evidence: the value, its definition and its DORA band, keyed by `metric` (rehearse reads it)."""
+    placed = band(band_of, seconds) if band_of else "DORA publishes no band for this"
     return Evidence(
         kind="metric",
-        summary=f"{definition.split(':')[0]} {seconds:.1f} s [{placed}] ({definition})",
+        summary=f"{shown} [{placed}] ({definition})",
         data={"metric": key, "seconds": round(seconds, 2), "band": placed, "definition": definition, **data},
     )
+
+
+def live_metric(key: str, seconds: float, **data: object) -> Evidence:
+    definition = LIVE_DEFINITIONS[key]
+    shown = f"{definition.split(':')[0]} {seconds:.1f} s"
+    return banded_metric(key, shown, seconds, definition, LIVE_BANDS[key], **data)
 
 
 @dataclass(frozen=True)
