@@ -48,7 +48,7 @@ def run(ctx: Context) -> Iterator[Finding]:
     evidence: list[Evidence] = []
 
     def metric(key: str, value: float | None, shown: str, count: int) -> None:
-        data = {"definition": DEFINITIONS[key], "events": count}
+        data: dict[str, object] = {"metric": key, "definition": DEFINITIONS[key], "events": count}
         if value is None:
             evidence.append(Evidence(kind="metric", summary=f"{key.replace('_', ' ')}: not measurable", data=data))
             return
