@@ -91,6 +91,14 @@ def test_unconfigured_steps_are_skipped_answers_noted_and_rehearsals_compared(pr
     assert diff.returncode == 0 and "no regression" in diff.stdout
 
 
+def test_out_that_is_a_file_is_one_line_before_any_step(project, tmp_path: Path) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("not a folder\n")
+    done = rehearse("--repo", str(project.path), "--out", str(blocker), "--yes")
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "--out: not a folder" in done.stderr
+    assert "[1/4]" not in done.stdout
+
+
 @pytest.mark.live
 def test_deployment_and_drill_are_timed_and_recorded(project, tmp_path: Path) -> None:
     app = App(tmp_path / "app").start()

@@ -127,6 +127,8 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     out = (args.out or Path(DEFAULT_OUT)).resolve()
+    if out.exists() and not out.is_dir():  # said before the drill runs, not after
+        raise ConfigError(f"--out: not a folder: {out}")
     checks, scope, catalogue = select(config)
     shared = Shared(config=config)
     prompter = Prompter(args.yes)
@@ -149,7 +151,10 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     doc = record.attach(doc, steps, answers, started, now_iso())
     _show_figures(doc)
     previous = record.latest(out)
-    path = record.write(out, doc)
+    try:
+        path = record.write(out, doc)
+    except OSError as exc:
+        raise ConfigError(f"--out: cannot write the rehearsal file in {out}: {exc.strerror or exc}") from None
     say(f"\ngrade {doc['grade']['value']}: {doc['grade'].get('summary', '')}")
     print(f"wrote {path}", file=sys.stderr)
     if previous is not None:
