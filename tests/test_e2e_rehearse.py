@@ -11,28 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from harness.lab.settings import DSN_ENV, Paths
-from tests.test_e2e_lab import docker_available
+from tests.test_e2e_lab import docker_available, harness
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(3600)]
-
-
-def harness(*args: str, timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=Paths.default().repo,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 # In CI the engine is part of the set-up (run.sh starts it): a missing engine fails there, never skips.
