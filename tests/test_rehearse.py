@@ -6,8 +6,12 @@ watching it for the alert drill. No Docker lab.
 from __future__ import annotations
 
 import json
+import os
+import select
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,6 +101,34 @@ def test_out_that_is_a_file_is_one_line_before_any_step(project, tmp_path: Path)
     done = rehearse("--repo", str(project.path), "--out", str(blocker), "--yes")
     assert done.returncode == 2 and "Traceback" not in done.stderr and "--out: not a folder" in done.stderr
     assert "[1/4]" not in done.stdout
+
+
+def test_ctrl_c_at_a_prompt_stops_the_steps_left_and_still_writes_the_file(project, tmp_path: Path) -> None:
+    config = tmp_path / "operator.toml"  # the deployment step is configured, so it waits for Enter
+    config.write_text(
+        '[live]\nurls = ["http://127.0.0.1:9"]\n[live.source_to_user]\nremote = "/nowhere"\nbranch = "deploy"\n'
+    )
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "harness", "rehearse", "--repo", str(project.path), "--config", str(config)]
+    argv += ["--out", str(out), "--only", "live.health", "--only", "live.source-to-user"]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    seen = b""
+    end = time.monotonic() + 60
+    assert proc.stdout is not None
+    while b"press Enter" not in seen and time.monotonic() < end:
+        ready, _, _ = select.select([proc.stdout], [], [], 1)
+        if ready:
+            seen += os.read(proc.stdout.fileno(), 4096)
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=120)
+    stdout = (seen + rest).decode()
+    assert proc.returncode == 1 and b"Traceback" not in err, err[-3000:]
+    doc = read_run(only_file(out))
+    steps = {s["key"]: s for s in doc["rehearsal"]["steps"]}
+    assert steps["deployment"]["status"] == "not_run" and doc["run"]["complete"] is False
+    outcomes = {c["id"]: c["outcome"] for c in doc["checks"]}
+    assert outcomes["live.source-to-user"] == "could_not_check"  # not run, never a pass
+    assert "[2/4]" in stdout and "Questions: 16" in stdout
 
 
 @pytest.mark.live

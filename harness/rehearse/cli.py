@@ -34,18 +34,22 @@ def say(text: str = "") -> None:
 
 
 class Prompter:
-    """Asks on the terminal; with --yes (or once input ends) every answer is blank."""
+    """Asks on the terminal; with --yes (or once input ends) every answer is blank. Ctrl-C at a prompt
+    stops the steps not yet started (the file is still written, marked incomplete) and blanks the rest."""
 
-    def __init__(self, unattended: bool) -> None:
-        self.closed = unattended
+    def __init__(self, unattended: bool, shared: Shared) -> None:
+        self.closed, self.shared, self.interrupted = unattended, shared, False
 
     def ask(self, prompt: str) -> str:
         if self.closed:
             return ""
         try:
             return input(prompt).strip()[:MAX_ANSWER_CHARS]
-        except EOFError:
+        except (EOFError, KeyboardInterrupt) as exc:
             self.closed = True
+            if isinstance(exc, KeyboardInterrupt):
+                self.interrupted = True
+                self.shared.cancel.set()
             print()
             return ""
 
@@ -90,19 +94,24 @@ def _run_step(
     if step.checks and not checks:
         say("  skipped: not in this run's scope (--scope, --only or --skip)")
         return entry | {"status": "skipped", "configure": "", "seconds": 0.0}, RunOutcome()
-    if not need and step.checks:
+    if not need and step.checks and not shared.cancel.is_set():
         prompter.ask("  press Enter to start (in the practical the assessor watches this step) ")
     t0 = time.monotonic()
-    with terminal.progress(enabled=progress_on) as progress:
+    # Ctrl-C stops the checks as in verify (a running drill still restores); at a prompt it is the Prompter's.
+    with _interruptible(shared) as caught, terminal.progress(enabled=progress_on) as progress:
         outcome = run_checks(
             checks, shared, concurrency=config.run.concurrency, timeouts=config.run.timeouts, progress=progress
         )
+    if caught or prompter.interrupted:
+        outcome.complete, outcome.interrupted_by = False, (caught or ["SIGINT"])[0]
     seconds = round(time.monotonic() - t0, 2)
     headline = _headline(step, outcome.results)
     if need:
         say(f"  skipped: configure {need}")
         return entry | {"status": "skipped", "configure": need, "seconds": seconds, "result": headline}, outcome
     status = worst([r.outcome for r in outcome.results]).value if outcome.results else "could_not_check"
+    if any(r.status == "not_run" for r in outcome.results):
+        status = "not_run"  # interrupted before it started: never shown as passed
     say(f"  {view.outcome_label(status)} in {seconds:.1f} s: {headline}")
     return entry | {"status": status, "configure": "", "seconds": seconds, "result": headline}, outcome
 
@@ -131,20 +140,17 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out: not a folder: {out}")
     checks, scope, catalogue = select(config)
     shared = Shared(config=config)
-    prompter = Prompter(args.yes)
+    prompter = Prompter(args.yes, shared)
     started, t0 = now_iso(), time.monotonic()
     say(f"Rehearsal of the practical against {config.repo_path} ({started})")
     steps: list[dict[str, Any]] = []
     merged = RunOutcome()
-    with _interruptible(shared) as caught:
-        for number, (step, step_checks) in enumerate(plan(checks), 1):
-            entry, outcome = _run_step(step, step_checks, shared, prompter, number, "terminal" in config.run.formats)
-            steps.append(entry)
-            merged.results += outcome.results
-            merged.complete = merged.complete and outcome.complete
-            merged.interrupted_by = merged.interrupted_by or outcome.interrupted_by
-        if caught:
-            merged.complete, merged.interrupted_by = False, caught[0]
+    for number, (step, step_checks) in enumerate(plan(checks), 1):
+        entry, outcome = _run_step(step, step_checks, shared, prompter, number, "terminal" in config.run.formats)
+        steps.append(entry)
+        merged.results += outcome.results
+        merged.complete = merged.complete and outcome.complete
+        merged.interrupted_by = merged.interrupted_by or outcome.interrupted_by
     merged.results.sort(key=lambda r: r.check.meta.id)
     doc = build_document(config, catalogue, merged, scope, started, time.monotonic() - t0)
     answers = _questions(doc, prompter)
