@@ -139,7 +139,7 @@ def test_gitlab_pipelines_and_deployments_to_the_second(repo, token) -> None:
     r, sha = repo
     pipelines = [  # newest first
         {"id": 30, "sha": "c" * 40, "ref": "main", "status": "success", "updated_at": "2024-03-05T08:00:00.000Z"},
-        {"id": 29, "sha": "b" * 40, "ref": "main", "status": "failed", "updated_at": "2024-03-04T08:00:00.000Z"},
+        {"id": 29, "sha": "b" * 40, "ref": "main", "status": "failed", "updated_at": "2024-03-04T08:00:00"},  # no zone
         {"id": 28, "sha": "a" * 40, "ref": "main", "status": "running", "updated_at": "2024-03-03T08:00:00.000Z"},
     ]
     deployments = [
@@ -174,6 +174,12 @@ def test_page_limit_is_said_and_errors_are_could_not_check(repo, token) -> None:
     finally:
         api.close()
     assert f.outcome == Outcome.MANUAL and "more not read: the page limit" in f.reason and len(api.requests) == 2
+    garbled = FakeApi({"/repos/o/r/actions/runs": [gh_run(1, "CI", "failure", "yesterday")]}, wrap="workflow_runs")
+    try:
+        f = ci_finding(run_check(ID, r.path, ci_config(r.path, garbled, "github", "o/r")))
+    finally:
+        garbled.close()
+    assert f.outcome == Outcome.COULD_NOT_CHECK and "no readable time" in f.reason
     denied = FakeApi({}, wrap="workflow_runs", status=401)
     try:
         f = ci_finding(run_check(ID, r.path, ci_config(r.path, denied, "github", "o/r")))

@@ -102,9 +102,10 @@ def configured(ci: CiHistoryConfig) -> str:
 
 def _when(raw: Any) -> dt.datetime:
     try:
-        return dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        when = dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     except ValueError:
         raise CiError(f"a run has no readable time: {str(raw)[:40]!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)  # both APIs answer in UTC
 
 
 class _Pager:
