@@ -67,6 +67,7 @@ LIVE_DEFINITIONS = {
         "endpoint answering 2xx"
     ),
 }
+LIVE_NAMES = {"live_lead_time": "lead time to the user", "detect_time": "detect time", "restore_time": "restore time"}
 # Which DORA band each live figure is placed in (None: DORA publishes no band for it).
 LIVE_BANDS = {"live_lead_time": "lead_time", "detect_time": None, "restore_time": "recovery_time"}
 
@@ -85,7 +86,7 @@ def banded_metric(
 
 def live_metric(key: str, seconds: float, **data: object) -> Evidence:
     definition = LIVE_DEFINITIONS[key]
-    shown = f"{definition.split(':')[0]} {seconds:.1f} s"
+    shown = f"{LIVE_NAMES[key]} {seconds:.1f} s"
     return banded_metric(key, shown, seconds, definition, LIVE_BANDS[key], **data)
 
 

@@ -20,7 +20,7 @@ from harness.config import ConfigError
 from harness.context import Shared
 from harness.engine import CheckResult, RunOutcome, run_checks
 from harness.model import now_iso, worst
-from harness.probes.delivery import LIVE_DEFINITIONS
+from harness.probes.delivery import LIVE_NAMES
 from harness.rehearse import record
 from harness.rehearse.steps import Step, missing, plan
 from harness.reports import view
@@ -177,7 +177,7 @@ def _show_figures(doc: dict[str, Any]) -> None:
     for m in reh["figures"]:
         say(f"  {m['shown']} ({m['check_id']})")
     for key in reh["not_measured"]:
-        say(f"  {LIVE_DEFINITIONS[key].split(':')[0]}: not measured in this rehearsal (see the steps above)")
+        say(f"  {LIVE_NAMES[key]}: not measured in this rehearsal (see the steps above)")
 
 
 def register(subparsers: Any) -> None:
