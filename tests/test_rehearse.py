@@ -79,11 +79,11 @@ def test_unconfigured_steps_are_skipped_answers_noted_and_rehearsals_compared(pr
     ]
     assert ANSWER_TOKEN not in path.read_text()  # an answer is masked like any other text
 
-    second = rehearse("--repo", str(project.path), "--out", str(out), "--yes")
+    second = rehearse("--repo", str(project.path), "--out", str(out), "--yes", "--format", "html")
     assert second.returncode == first.returncode, second.stderr[-3000:]
     assert "Since the last rehearsal" in second.stdout and "no regression" in second.stdout
     files = sorted(out.glob("rehearsal-*.json"), key=lambda p: p.stat().st_mtime)
-    assert len(files) == 2
+    assert len(files) == 2 and (out / "harness-report.html").is_file()
     assert all(q["answer"] == "" for q in json.loads(files[1].read_text())["rehearsal"]["questions"])
     diff = subprocess.run(
         [sys.executable, "-m", "harness", "diff", str(files[0]), str(files[1])],

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness import redact
+from harness import redact, reports
 from harness.config import ConfigError
 from harness.context import Shared
 from harness.engine import CheckResult, RunOutcome, run_checks
@@ -163,6 +163,10 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out: cannot write the rehearsal file in {out}: {exc.strerror or exc}") from None
     say(f"\ngrade {doc['grade']['value']}: {doc['grade'].get('summary', '')}")
     print(f"wrote {path}", file=sys.stderr)
+    # Report files of this rehearsal (--format html, ...) beside it; the terminal report is `harness report`'s.
+    for written in reports.write(doc, [f for f in config.run.formats if f != "terminal"], out):
+        print(f"wrote {written}", file=sys.stderr)
+    say(f"the full report of this rehearsal: harness report {path}")
     if previous is not None:
         try:
             say(f"\nSince the last rehearsal ({previous.name}):\n" + text(compare(read_run(previous), doc)))
