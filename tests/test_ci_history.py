@@ -198,6 +198,13 @@ def test_no_token_no_request_and_not_configured_adds_nothing(repo, monkeypatch: 
     finally:
         api.close()
     assert f.outcome == Outcome.COULD_NOT_CHECK and TOKEN_ENV in f.reason and not api.requests
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    api = FakeApi({}, wrap="workflow_runs")
+    try:  # a project name that would walk the API's paths with the operator's token
+        f = ci_finding(run_check(ID, r.path, ci_config(r.path, api, "github", "o/r/../../user?x=")))
+    finally:
+        api.close()
+    assert f.outcome == Outcome.COULD_NOT_CHECK and "not a github project name" in f.reason and not api.requests
     plain = Config(base_dir=r.path)
     plain.project.repo = str(r.path)
     assert not [x for x in run_check(ID, r.path, plain) if x.subject == "ci-history"]

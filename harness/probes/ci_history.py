@@ -23,6 +23,9 @@ from harness.probes.http import HttpClient, HttpFailure
 
 DEFAULT_API = {"github": "https://api.github.com", "gitlab": "https://gitlab.com/api/v4"}
 PER_PAGE = 100
+# owner/name on GitHub; a numeric id or a group/subgroup/name path on GitLab. Nothing else reaches a URL path.
+_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}"
+_PROJECT = {"github": re.compile(rf"{_NAME}/{_NAME}"), "gitlab": re.compile(rf"\d+|{_NAME}(?:/{_NAME}){{1,20}}")}
 # A workflow that deploys or releases, by its name or file: deploy.yml, "Release", "CD", publish.
 DEPLOY_WORKFLOW = re.compile(r"(?i)deploy|release|publish|\bcd\b|delivery")
 GREEN = {"success"}
@@ -93,6 +96,8 @@ def configured(ci: CiHistoryConfig) -> str:
         return "repository.ci_history.provider is not set"
     if not ci.project:
         return "repository.ci_history.project is not set"
+    if not _PROJECT[ci.provider].fullmatch(ci.project):
+        return f"repository.ci_history.project is not a {ci.provider} project name: {ci.project[:100]!r}"
     if not ci.token_env:
         return "repository.ci_history.token_env (the variable holding an API token) is not set"
     if not os.environ.get(ci.token_env):

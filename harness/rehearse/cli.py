@@ -91,7 +91,7 @@ def _run_step(
     need = missing(config, step) if step.checks else ""
     say(f"\n[{number}/4] {step.title}")
     entry: dict[str, Any] = {"key": step.key, "title": step.title, "checks": [c.meta.id for c in checks]}
-    if step.checks and not checks:
+    if not checks:
         say("  skipped: not in this run's scope (--scope, --only or --skip)")
         return entry | {"status": "skipped", "configure": "", "seconds": 0.0}, RunOutcome()
     if not need and step.checks and not shared.cancel.is_set():
