@@ -342,8 +342,13 @@ def validate(config: Config) -> None:
         raise ConfigError(f"repository.ci_history.provider: must be github or gitlab, got {ci.provider!r}")
     if ci.api_url and not ci.api_url.startswith(("http://", "https://")):
         raise ConfigError(f"repository.ci_history.api_url: not an http(s) URL: {ci.api_url!r}")
-    if not (1 <= ci.max_pages <= 100 and ci.max_bytes > 0 and 0 < ci.timeout_s <= MAX_SECONDS):
-        raise ConfigError("repository.ci_history: max_pages must be 1-100, max_bytes and timeout_s more than 0")
+    for name, ok in (
+        ("max_pages", 1 <= ci.max_pages <= 100),
+        ("max_bytes", ci.max_bytes > 0),
+        ("timeout_s", 0 < ci.timeout_s <= MAX_SECONDS),
+    ):
+        if not ok:
+            raise ConfigError(f"repository.ci_history.{name}: out of range (pages 1-100; bytes, seconds more than 0)")
     live = config.live
     if live.ca_bundle and not config.resolve(live.ca_bundle).is_file():
         raise ConfigError(f"live.ca_bundle: file not found: {config.resolve(live.ca_bundle)}")

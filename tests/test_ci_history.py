@@ -208,3 +208,13 @@ def test_no_token_no_request_and_not_configured_adds_nothing(repo, monkeypatch: 
     plain = Config(base_dir=r.path)
     plain.project.repo = str(r.path)
     assert not [x for x in run_check(ID, r.path, plain) if x.subject == "ci-history"]
+
+
+def test_bad_settings_are_one_line_naming_the_key() -> None:
+    from harness.config import ConfigError, validate
+
+    for key, value in (("provider", "bitbucket"), ("api_url", "ftp://x"), ("max_pages", 0), ("timeout_s", -1.0)):
+        cfg = Config()
+        setattr(cfg.repository.ci_history, key, value)
+        with pytest.raises(ConfigError, match=rf"^repository\.ci_history\.{key}: "):
+            validate(cfg)
