@@ -303,6 +303,10 @@ def _load_extras() -> None:
 
     if lab_cli.register not in EXTRA_COMMANDS:
         EXTRA_COMMANDS.append(lab_cli.register)
+    from harness.rehearse import cli as rehearse_cli
+
+    if rehearse_cli.register not in EXTRA_COMMANDS:
+        EXTRA_COMMANDS.append(rehearse_cli.register)
     from harness import bundle_cli
 
     if bundle_cli.register not in EXTRA_COMMANDS:

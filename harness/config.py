@@ -50,12 +50,27 @@ class RunConfig:
 
 
 @dataclass
+class CiHistoryConfig:
+    """The CI's run history (GitHub Actions or GitLab pipelines), read only when the token variable is set."""
+
+    provider: str = ""  # github | gitlab; empty: not read
+    project: str = ""  # owner/name (GitHub) or the project's path or numeric id (GitLab)
+    branch: str = "main"
+    token_env: str = ""  # the variable holding the token (never the token itself)
+    api_url: str = ""  # default: https://api.github.com or https://gitlab.com/api/v4; tests use loopback
+    max_pages: int = 5  # of 100 runs each
+    max_bytes: int = 5_000_000  # per page
+    timeout_s: float = 30.0  # for every request together
+
+
+@dataclass
 class RepositoryConfig:
     upstream_remote: str = "upstream"  # the remote a fork was made from
     advisory_file: str = ""  # offline vulnerability advisories for the dependency audit
     online_audit: bool = False  # opt-in: run pip-audit against its online vulnerability service
     max_file_bytes: int = 2_000_000  # larger files are listed but not read
     max_files: int = 50_000
+    ci_history: CiHistoryConfig = field(default_factory=CiHistoryConfig)
 
 
 @dataclass
@@ -322,6 +337,18 @@ def validate(config: Config) -> None:
         raise ConfigError(f"live.availability.min_success_ratio: must be between 0 and 1, got {ratio!r}")
     if not config.repo_path.is_dir():
         raise ConfigError(f"project.repo: not a folder: {config.repo_path}")
+    ci = config.repository.ci_history
+    if ci.provider not in ("", "github", "gitlab"):
+        raise ConfigError(f"repository.ci_history.provider: must be github or gitlab, got {ci.provider!r}")
+    if ci.api_url and not ci.api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"repository.ci_history.api_url: not an http(s) URL: {ci.api_url!r}")
+    for name, ok in (
+        ("max_pages", 1 <= ci.max_pages <= 100),
+        ("max_bytes", ci.max_bytes > 0),
+        ("timeout_s", 0 < ci.timeout_s <= MAX_SECONDS),
+    ):
+        if not ok:
+            raise ConfigError(f"repository.ci_history.{name}: out of range (pages 1-100; bytes, seconds more than 0)")
     live = config.live
     if live.ca_bundle and not config.resolve(live.ca_bundle).is_file():
         raise ConfigError(f"live.ca_bundle: file not found: {config.resolve(live.ca_bundle)}")

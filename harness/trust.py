@@ -45,6 +45,10 @@ KEY_CLASSES: dict[str, str] = {
     "run.candidate": "decision",
     "repository.upstream_remote": DESCRIBES,
     **{f"repository.{k}": "weakens" for k in ("advisory_file", "online_audit", "max_file_bytes", "max_files")},
+    **{f"repository.ci_history.{k}": DESCRIBES for k in ("provider", "project", "branch")},
+    "repository.ci_history.token_env": "credential",
+    "repository.ci_history.api_url": "credential",  # the URL that would receive the token
+    **{f"repository.ci_history.{k}": "weakens" for k in ("max_pages", "max_bytes", "timeout_s")},
     **{
         f"live.{k}": DESCRIBES
         for k in (

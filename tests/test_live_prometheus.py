@@ -230,7 +230,14 @@ def test_alert_fires_reaches_alertmanager_and_resolves_with_two_instances(
         assert ("resolution", Outcome.PASS) in outcomes
         assert ("availability", Outcome.PASS) in outcomes
         fired = next(f for f in findings if f.subject == "InstanceDown")
-        assert fired.evidence[-1].data["alert"]["state"] == "firing"
+        assert fired.evidence[-2].data["alert"]["state"] == "firing"
+        # The drill's figures: fault to firing (no DORA band), firing to healthy again (DORA's recovery bands).
+        detect = next(e for e in fired.evidence if e.data.get("metric") == "detect_time")
+        resolution = next(f for f in findings if f.subject == "resolution")
+        restore = next(e for e in resolution.evidence if e.data.get("metric") == "restore_time")
+        assert 0 < detect.data["seconds"] < 60 and "no band" in detect.data["band"]
+        assert 0 < restore.data["seconds"] < 60 and restore.data["health_checked"] is True
+        assert restore.data["band"].startswith("DORA 2024: elite") and "definition" in restore.data
     finally:
         prom.stop()
         other.stop()

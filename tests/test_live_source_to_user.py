@@ -77,6 +77,9 @@ def test_canary_reaches_the_user_with_lead_time(tmp_path: Path, app: App) -> Non
     timing = next(e for e in lead.evidence if e.kind == "timing")
     deployed = git(tmp_path, "--git-dir", str(remote), "rev-parse", "refs/heads/deploy")
     assert timing.commit == deployed and timing.data["lead_time_s"] >= 0.3
+    metric = next(e for e in lead.evidence if e.data.get("metric") == "live_lead_time")
+    assert metric.data["seconds"] >= 0.3 and metric.data["commit"] == deployed
+    assert metric.data["band"].startswith("DORA 2024: elite") and "definition" in metric.data
     assert git(tmp_path, "--git-dir", str(remote), "show", "--name-only", "--format=", deployed) == ".harness-canary"
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from harness.checks.repo.fix_commits import find_fixes
+from harness.model import Evidence
 from harness.probes import gitcmd
 from harness.probes.git_history import Commit, History
 
@@ -53,6 +54,40 @@ DEFINITIONS = {
         "commit, the previous commit touching the same files; the median over the pairs"
     ),
 }
+# The live figures: measured while harness watches (live.source-to-user, live.alert-fires), by monotonic clock.
+LIVE_DEFINITIONS = {
+    "live_lead_time": (
+        "lead time to the user: from the push of a canary commit to the first answer of the version endpoint "
+        "that names it (one change, observed now)"
+    ),
+    "detect_time": "detect time: from the start of the injected fault to its alert firing in Prometheus",
+    "restore_time": (
+        "restore time (DORA's failed deployment recovery time, for the drill): from the alert firing to the "
+        "platform healthy again, that is the alert resolved after the restore command and the health "
+        "endpoint answering 2xx"
+    ),
+}
+LIVE_NAMES = {"live_lead_time": "lead time to the user", "detect_time": "detect time", "restore_time": "restore time"}
+# Which DORA band each live figure is placed in (None: DORA publishes no band for it).
+LIVE_BANDS = {"live_lead_time": "lead_time", "detect_time": None, "restore_time": "recovery_time"}
+
+
+def banded_metric(
+    key: str, shown: str, seconds: float, definition: str, band_of: str | None, **data: object
+) -> Evidence:
+    """A figure as evidence: the value, its definition and its DORA band, keyed by `metric` (rehearse reads it)."""
+    placed = band(band_of, seconds) if band_of else "DORA publishes no band for this"
+    return Evidence(
+        kind="metric",
+        summary=f"{shown} [{placed}] ({definition})",
+        data={"metric": key, "seconds": round(seconds, 2), "band": placed, "definition": definition, **data},
+    )
+
+
+def live_metric(key: str, seconds: float, **data: object) -> Evidence:
+    definition = LIVE_DEFINITIONS[key]
+    shown = f"{LIVE_NAMES[key]} {seconds:.1f} s"
+    return banded_metric(key, shown, seconds, definition, LIVE_BANDS[key], **data)
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,20 @@
 - 4,000 release commits and deploy tags a second apart, a token in a deploy tag's name, and reverts naming
   commits that do not exist: the figures stay evidence (manual), never a pass of CI-2 or PR-1, the
   secret is masked, and the run stays inside its deadline and memory.
+- a harness.toml that asks for its CI history with the verifier's own environment variable as the token,
+  sent to the author's server: the token variable and the API URL are the operator's, so nothing is sent
+  (the server sees no request) and the CI part says what the operator must set.
 """
 
 from __future__ import annotations
 
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests.hostile import Env, HostileCase, criterion_status, git, outcomes
+from tests.hostile import Env, HostileCase, commit_all, criterion_status, findings, git, outcomes
 
 PLANTED = "ghp_" + "D3l1v3ryS3cr3tT0k3n0000000000000000"  # a GitHub token's shape
 COMMITS = 4000
@@ -57,6 +62,43 @@ def _evidence_only(report: dict[str, Any] | None) -> str | None:
     return None
 
 
+_TOKEN_GRAB_HITS: list[str] = []
+
+
+def _token_grab(env: Env) -> list[str]:
+    class Grab(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            _TOKEN_GRAB_HITS.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Grab)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env.stack.callback(server.server_close)
+    env.stack.callback(server.shutdown)
+    _TOKEN_GRAB_HITS.clear()
+    git(env.project, "init", "-q", "-b", "main")
+    (env.project / "harness.toml").write_text(
+        "[repository.ci_history]\n"
+        'provider = "github"\nproject = "mallory/app"\ntoken_env = "PATH"\n'
+        f'api_url = "http://127.0.0.1:{server.server_port}"\n'
+    )
+    commit_all(env.project, "ci history, please")
+    return ["--only", "repo.delivery-metrics"]
+
+
+def _nothing_sent(report: dict[str, Any] | None) -> str | None:
+    if _TOKEN_GRAB_HITS:
+        return f"the project's API server received {len(_TOKEN_GRAB_HITS)} requests"
+    ci = [f for f in findings(report, "repo.delivery-metrics") if f.get("subject") == "ci-history"]
+    if [f["outcome"] for f in ci] != ["could_not_check"] or "token_env" not in ci[0]["reason"]:
+        return f"expected one could_not_check CI finding naming token_env, got {ci}"
+    return None
+
+
 CASES = [
     HostileCase(
         "delivery-deploy-flood",
@@ -66,4 +108,5 @@ CASES = [
         secrets=(PLANTED,),
         deadline_s=120,
     ),
+    HostileCase("delivery-ci-token-grab", "leak", _token_grab, _nothing_sent),
 ]

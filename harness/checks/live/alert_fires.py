@@ -19,9 +19,11 @@ import yaml
 
 from harness import yamlsafe
 from harness.checks.base import check, finding
+from harness.checks.live import drill
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome, now_iso
 from harness.probes import commands
+from harness.probes.delivery import live_metric
 from harness.probes.http import HttpFailure, client_for, expected_statuses
 from harness.probes.prometheus import (
     PrometheusClient,
@@ -99,6 +101,7 @@ def run(ctx: Context) -> Iterator[Finding]:
     fired: dict[str, Any] | None = None
     fault_res = restore_res = None
     resolved_after: float | None = None
+    healthy_at: float | None = None
     still_firing: list[str] = []
     am_findings: list[Finding] = []
     evidence_timeline: list[str] = [f"{now_iso()} firing before the fault: {sorted(firing_before) or 'none'}"]
@@ -123,6 +126,8 @@ def run(ctx: Context) -> Iterator[Finding]:
     if fired and restore_res and restore_res.ok:
         resolve_budget = min(fault.timeout_s, scrape_s + longest + SLACK_S, ctx.remaining())
         resolved_after, still_firing = _wait_resolved(ctx, prom, fired["key"], t_restore + resolve_budget)
+        if resolved_after is not None:  # the restore time runs on until users are served healthy again
+            healthy_at = drill.health_green(ctx, t_restore + resolve_budget)
         evidence_timeline.append(
             f"{now_iso()} "
             + (f"resolved {resolved_after:.1f} s after restore" if resolved_after is not None else "not resolved")
@@ -172,12 +177,13 @@ def run(ctx: Context) -> Iterator[Finding]:
             ID,
             Outcome.PASS,
             f"{fired['key']} fired {fired['after_s']:.1f} s after the fault (budget {budget:.0f} s)",
-            [*ev_fault, alert_ev],
+            [*ev_fault, alert_ev, live_metric("detect_time", fired["at"] - t_fault, alert=fired["key"])],
             subject=fired["name"],
         )
         yield from am_findings
+    restored = drill.restore_metric(fired, healthy_at, bool(live.urls))
     yield from _resolution(
-        fault.restore_command, restore_res, fired, resolved_after, still_firing, timeline, interrupted
+        fault.restore_command, restore_res, fired, resolved_after, still_firing, timeline, interrupted, restored
     )
     if sampler and interrupted and not fired:  # the fault may not even have taken effect: not judged
         stats = sampler.summary()
@@ -243,7 +249,8 @@ def _wait_firing(
                 timeline.append(f"{now_iso()} {key} pending")
             if a.get("state") == "firing":
                 timeline.append(f"{now_iso()} {key} firing")
-                return {"key": key, "name": alertname, "alert": a, "after_s": time.monotonic() - t0, "seen": now_iso()}
+                at = time.monotonic()
+                return {"key": key, "name": alertname, "alert": a, "after_s": at - t0, "at": at, "seen": now_iso()}
         time.sleep(POLL_S)
     return None
 
@@ -307,6 +314,7 @@ def _resolution(
     still_firing: list[str],
     timeline: Evidence,
     interrupted: bool = False,
+    restored: Evidence | None = None,
 ) -> Iterator[Finding]:
     if not restore_cmd:
         yield finding(
@@ -352,7 +360,7 @@ def _resolution(
             ID,
             Outcome.PASS,
             f"{fired['key']} resolved {resolved_after:.1f} s after the restore",
-            ev,
+            ev + ([restored] if restored else []),
             subject="resolution",
         )
 

@@ -27,7 +27,7 @@ from harness.checks.base import check, finding
 from harness.config import SourceToUserConfig
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome, now_iso
-from harness.probes import commands, docker_engine
+from harness.probes import commands, delivery, docker_engine
 from harness.probes.http import HttpClient, HttpFailure, HttpResult, client_for
 
 ID = "live.source-to-user"
@@ -206,7 +206,7 @@ def _follow(
             ID,
             Outcome.PASS,
             f"commit {sha[:12]} reached the user {seen_after:.1f} s after the push (lead time)",
-            evidence,
+            [*evidence, delivery.live_metric("live_lead_time", seen_after, commit=sha, url=url)],
             subject="lead-time",
         )
     if s.github_repo:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from harness.checks.base import check, finding
+from harness.checks.repo import delivery_ci
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
 from harness.probes import delivery, git_history
@@ -38,6 +39,7 @@ MAX_SHOWN = 10  # events of each kind in the evidence; the counts cover them all
 )
 def run(ctx: Context) -> Iterator[Finding]:
     history, why = git_history.history_or_reason(ctx)
+    yield from delivery_ci.findings(ctx, history)
     if history is None:
         yield finding(ID, Outcome.COULD_NOT_CHECK, why, remediation=git_history.remediation_for(why))
         return
@@ -46,7 +48,7 @@ def run(ctx: Context) -> Iterator[Finding]:
     evidence: list[Evidence] = []
 
     def metric(key: str, value: float | None, shown: str, count: int) -> None:
-        data = {"definition": DEFINITIONS[key], "events": count}
+        data: dict[str, object] = {"metric": key, "definition": DEFINITIONS[key], "events": count}
         if value is None:
             evidence.append(Evidence(kind="metric", summary=f"{key.replace('_', ' ')}: not measurable", data=data))
             return
