@@ -7,7 +7,15 @@ lines so that a finding can name the exact place. `classify.py` says what each s
 publish, deploy, security scans) from its command words and harness/data/pipeline_tools.yaml.
 """
 
-from harness.probes.pipelines.classify import Match, classify, runs, security_scans, teardown_of, tools
+from harness.probes.pipelines.classify import (
+    Match,
+    classify,
+    runs,
+    security_scans,
+    teardown_of,
+    tools,
+    unfounded_tests,
+)
 from harness.probes.pipelines.collect import collect, collect_paths, get
 from harness.probes.pipelines.github import reusable_only
 from harness.probes.pipelines.graph import (
@@ -71,5 +79,6 @@ __all__ = [
     "step_runs_on",
     "teardown_of",
     "tools",
+    "unfounded_tests",
     "upstream",
 ]

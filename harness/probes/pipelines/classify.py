@@ -95,10 +95,47 @@ def runs(cmd: Command) -> list[tuple[str, str, str]]:
     return out
 
 
-def _first(patterns: list[re.Pattern[str]], cmd: Command) -> tuple[str, str, str] | None:
-    """The first command matching; one whose failure counts first (a script's last test over its earlier ones)."""
+def _first(patterns: list[re.Pattern[str]], cmd: Command, founded: bool = False) -> tuple[str, str, str] | None:
+    """The first command matching; one whose failure counts first (a script's last test over its earlier ones).
+
+    `founded`: only commands that are what their words say (see `unfounded`)."""
     hits = [hit for hit in runs(cmd) if any(rx.match(hit[0]) for rx in patterns)]
+    if founded:
+        hits = [hit for hit in hits if not unfounded(cmd, hit)]
     return next((h for h in hits if not (h[1] and SWALLOW.search(h[2]))), hits[0] if hits else None)
+
+
+def unfounded(cmd: Command, hit: tuple[str, str, str]) -> str:
+    """Why a command that looks like a test is none, or "".
+
+    A shell script is never a test by its name (`test.sh`): what it runs is (its lines are in `cmd.inner`).
+    A test runner given paths that are not in the repository fails or collects nothing on every run. A
+    wrapper (`npm test`, `make test`) whose definition only echoes and exits is a placeholder, like npm's
+    own `echo "Error: no test specified" && exit 1`."""
+    text, source, _ = hit
+    if not source and cmd.absent.get(text):
+        return f"names {', '.join(cmd.absent[text][:3])}, which the repository does not hold"
+    word = text.split(" ", 1)[0]
+    if word.endswith((".sh", ".bash")):
+        return f"{word} is a script: it counts for the test commands it runs, not for its name"
+    defined = cmd.defined.get(text) if not source else None
+    if defined and all(s.inert for t, _ in defined for s in split(t)):
+        return f"its definition `{defined[0][0][:60]}` ({defined[0][1]}) runs no test: a placeholder"
+    return ""
+
+
+def unfounded_tests(pipe: Pipeline) -> list[tuple[str, int, str]]:
+    """(command, line, why) for each step that looks like a test but is none (see `unfounded`)."""
+    patterns = _patterns("test")
+    out: list[tuple[str, int, str]] = []
+    for job in pipe.jobs:
+        for step in job.steps:
+            for cmd in step.commands:
+                hits = [h for h in runs(cmd) if any(rx.match(h[0]) for rx in patterns)]
+                if hits and _first(patterns, cmd, founded=True) is None:
+                    why = next((w for h in hits if (w := unfounded(cmd, h))), "")
+                    out.append((mask_urls(cmd.text), cmd.line, why))
+    return out
 
 
 def _shown(cmd: Command, hit: tuple[str, str, str]) -> str:
@@ -158,7 +195,7 @@ def classify(pipe: Pipeline, kind: str) -> list[Match]:
                 why, wline = _swallowed(step, Command("", step.line), job)
                 out.append(Match(seen, job, step, kind, step.uses, step.line, cannot_fail=why, cannot_fail_line=wline))
             for cmd in step.commands:
-                hit = _first(patterns, cmd)
+                hit = _first(patterns, cmd, founded=kind == "test")
                 if hit is not None:
                     why, wline = _swallowed_hit(step, cmd, job, hit, patterns)
                     out.append(
