@@ -20,6 +20,17 @@ IAC_IMAGE = re.compile(
     r"""(pulumi_docker|docker_build|docker|dockerbuild)\.Image\s*\(|new\s+(docker|dockerbuild|docker_build)\.Image\s*\("""
     r"""|resource\s+"docker_(image|registry_image)"|DockerImageAsset\s*\(|ContainerImage\.from_?[Aa]sset\s*\("""
 )
+# `from pulumi_docker import Image` (or docker_build's), then a bare `Image(...)`.
+IMPORTED_IMAGE = re.compile(r"^from\s+pulumi_docker(_build)?\s+import\s+[^\n]*\bImage\b", re.M)
+BARE_IMAGE = re.compile(r"(?<![.\w])Image\s*\(")
+
+
+def iac_image(text: str) -> re.Match[str] | None:
+    """Where an IaC program builds an image (a docker provider's Image, an image asset), or None."""
+    m = IAC_IMAGE.search(text)
+    if m is None and IMPORTED_IMAGE.search(text):
+        m = BARE_IMAGE.search(text)
+    return m
 
 
 @check(
@@ -107,7 +118,7 @@ def _iac_built_image(ctx: Context, repo: RepoSnapshot, model: pipelines.Pipeline
         return None
     for f in inventory.iac(ctx, repo).of("pulumi", "terraform", "cdk"):
         text = repo.read_text(f.path) or ""
-        m = IAC_IMAGE.search(text)
+        m = iac_image(text)
         if m is None:
             continue
         line = text.count("\n", 0, m.start()) + 1

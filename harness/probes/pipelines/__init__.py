@@ -10,6 +10,7 @@ publish, deploy, security scans) from its command words and harness/data/pipelin
 from harness.probes.pipelines.classify import (
     Match,
     classify,
+    publish_only,
     runs,
     security_scans,
     teardown_of,
@@ -72,6 +73,7 @@ __all__ = [
     "job_runs_on",
     "load_yaml",
     "problem_evidence",
+    "publish_only",
     "reusable_only",
     "runs",
     "runs_after_failure",

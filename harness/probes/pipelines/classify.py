@@ -124,6 +124,36 @@ def unfounded(cmd: Command, hit: tuple[str, str, str]) -> str:
     return ""
 
 
+# What a release script may do without deploying anything: log in, build, tag and push images.
+_PUBLISH_ONLY = re.compile(
+    r"(docker|podman|buildah|nerdctl) (login|build|buildx|image|tag|push)\b"
+    r"|heroku container:(login|push)\b|set\b|export\b"
+)
+
+
+def publish_only(step: Step) -> str:
+    """Why a deploy step that runs scripts releases nothing (they only push an image), else "".
+
+    A Travis `provider: script` deploy or a `deploy.sh` is a deploy by its place or name; what it runs decides.
+    A push to Heroku's container registry without `heroku container:release`, for one, reaches no user."""
+    ran: list[tuple[str, str]] = []
+    for cmd in step.commands:
+        for simple in cmd.simples:
+            if simple.inert:
+                continue
+            ran += cmd.defined.get(simple.text) or [(simple.text, "")]
+    if not any(src for _, src in ran):
+        return ""  # no script was read: the step is judged by its own words
+    simples = [(sp.text, src) for t, src in ran for sp in split(t) if not sp.inert]
+    if not simples or not all(_PUBLISH_ONLY.match(t) for t, _ in simples):
+        return ""
+    pushes = [(t, src) for t, src in simples if re.search(r"\bpush\b|container:push", t)]
+    if not pushes:
+        return ""
+    text, src = pushes[-1]
+    return f"`{text[:80]}` ({src or step.name}) only pushes an image: nothing releases or deploys it"
+
+
 def unfounded_tests(pipe: Pipeline) -> list[tuple[str, int, str]]:
     """(command, line, why) for each step that looks like a test but is none (see `unfounded`)."""
     patterns = _patterns("test")
@@ -191,6 +221,8 @@ def classify(pipe: Pipeline, kind: str) -> list[Match]:
     for job in pipe.jobs:
         seen = pipe.view(job.path)
         for step in job.steps:
+            if kind == "deploy" and publish_only(step):
+                continue
             if any(_uses_matches(u, step) for u in spec.get("uses", [])):
                 why, wline = _swallowed(step, Command("", step.line), job)
                 out.append(Match(seen, job, step, kind, step.uses, step.line, cannot_fail=why, cannot_fail_line=wline))

@@ -155,11 +155,17 @@ def _direct(simple: Simple, images: dict[str, tuple[str, str]], files: _Files, l
         return _service_command(files, simple.container[1], list(simple.container[2:]))
     if simple.words and simple.words[0] in ("make", "gmake"):
         return _make(files, list(simple.words[1:]))
-    if simple.words and simple.words[0].endswith(SCRIPT_SUFFIXES):
+    if simple.words and (simple.words[0].endswith(SCRIPT_SUFFIXES) or _run_as_script(simple.words[0], line)):
         return _script(files, simple.words[0], line)
     if simple.words and simple.words[0] in ("npm", "yarn", "pnpm", "bun"):
         return _package_script(files, list(simple.words))
     return []
+
+
+def _run_as_script(word: str, line: str) -> bool:
+    """`bash docker_push`, `sh ci/release`, `./deploy`: a script without a suffix, run as one."""
+    shell = r"(?:\b(?:bash|sh|zsh|dash|source)\s+(?:-\S+\s+)*|\./)"
+    return re.search(rf"{shell}(?:[^\s;|&()]*/)?{re.escape(word)}(?=$|[\s;&|)])", line) is not None
 
 
 def _package_script(files: _Files, words: list[str]) -> list[tuple[str, str]]:
