@@ -72,3 +72,12 @@ def test_npms_placeholder_test_script_is_no_test(make_repo):
     repo.write("package.json", '{"scripts": {"test": "react-scripts test --watchAll=false"}}\n').commit("tests")
     outcome, why = gate(repo)
     assert outcome is Outcome.PASS, why  # a real runner harness has no pattern for still counts by `npm test`
+
+
+def test_a_report_file_the_run_writes_is_not_an_absent_test_path(make_repo):
+    repo = make_repo()
+    repo.write("app.py", APP).write("tests/test_app.py", TEST)
+    run = "py.test --verbose --junit-xml test-reports/results.xml tests/\npytest -c config/pytest.ini --html out/r.html"
+    repo.write(".github/workflows/ci.yml", workflow(run)).commit("ci")
+    outcome, why = gate(repo)
+    assert outcome is Outcome.PASS, why

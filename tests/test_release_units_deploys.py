@@ -70,15 +70,17 @@ def test_ansible_cloning_main_and_rebuilding_on_the_server_ships_no_artefact(mak
         "ansible/roles/app/tasks/main.yml": CLONE_AND_BUILD,
     }
     repo = _repo(make_repo, files)
-    outs, why = outcomes("repo.pipeline-deploy", repo)
-    # Before: `ansible-playbook` passed as the deploy of the pushed image.
+    outs, why = outcomes("repo.pipeline-artefact", repo)
+    # Before: the pushed image passed as the artefact that the `ansible-playbook` deploy ships.
     assert outs == [Outcome.FAIL], why
     assert "ansible/roles/app/tasks/main.yml:2" in why and "not what runs" in why
+    deploy, _ = outcomes("repo.pipeline-deploy", repo)
+    assert deploy == [Outcome.PASS]  # the deploy is automated (AU-1); what it ships is CI-2's question
     result, _ = _rp1(repo)
     assert result.status == NOT_MET  # change in place: RP-1 evidence against
 
     repo.write("ansible/roles/app/tasks/main.yml", PULL_IMAGE).commit("run the pushed image")
-    outs, why = outcomes("repo.pipeline-deploy", repo)
+    outs, why = outcomes("repo.pipeline-artefact", repo)
     assert outs == [Outcome.PASS], why
     result, _ = _rp1(repo)
     assert result.status == MET, result.reason

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from harness.checks.base import check, finding
-from harness.checks.repo import pipeline_artefact
 from harness.checks.repo.immutable_images import PIPELINES
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
@@ -71,6 +70,25 @@ _CONTAINER_SERVICE = re.compile(
     r"|ApplicationLoadBalancedFargateService|FargateTaskDefinition|cloudrun|cloud_run|containerapp|ContainerApp\b"
     r"|apprunner|app_runner|azurerm_container_group|ContainerGroup\b|apps\.v1\.Deployment|kubernetes_deployment)"
 )
+# Images an IaC program builds (and pushes) itself: Pulumi's docker and docker-build providers, Terraform's
+# kreuzwerker/docker resources, CDK image assets.
+IAC_IMAGE = re.compile(
+    r"""(pulumi_docker|docker_build|docker|dockerbuild)\.Image\s*\(|new\s+(docker|dockerbuild|docker_build)\.Image\s*\("""
+    r"""|resource\s+"docker_(image|registry_image)"|DockerImageAsset\s*\(|ContainerImage\.from_?[Aa]sset\s*\("""
+)
+# `from pulumi_docker import Image` (or docker_build's), then a bare `Image(...)`.
+IMPORTED_IMAGE = re.compile(r"^from\s+pulumi_docker(_build)?\s+import\s+[^\n]*\bImage\b", re.M)
+BARE_IMAGE = re.compile(r"(?<![.\w])Image\s*\(")
+
+
+def iac_image(text: str) -> re.Match[str] | None:
+    """Where an IaC program builds an image (a docker provider's Image, an image asset), or None."""
+    m = IAC_IMAGE.search(text)
+    if m is None and IMPORTED_IMAGE.search(text):
+        m = BARE_IMAGE.search(text)
+    return m
+
+
 # Instances that fetch the code at boot: each new server runs whatever the branch head is then.
 _USER_DATA_FILE = re.compile(r"""\buser_data\s*=\s*.*?\bfile\(\s*["'](?:\$\{path\.module\}/)?([^"'$]+)["']""")
 _BOOT_CLONE = re.compile(r"\bgit\s+clone\b(?!.*\s(-b|--branch)\s+v?\d)")
@@ -180,7 +198,7 @@ def _iac_images(ctx: Context, repo: RepoSnapshot) -> list[Sign]:
     signs: list[Sign] = []
     for f in inventory.iac(ctx, repo).of("pulumi", "terraform", "cdk"):
         text = repo.read_text(f.path) or ""
-        m = pipeline_artefact.iac_image(text)
+        m = iac_image(text)
         service = _CONTAINER_SERVICE.search(text) if m else None
         if m and service:
             line = text.count("\n", 0, m.start()) + 1

@@ -6,43 +6,15 @@ reported there, not here (it would otherwise fail CI-2 and AU-1 too).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from harness.checks.base import check, finding
-from harness.checks.repo import deploy_gate, immutable_releases, pipeline_reading
+from harness.checks.repo import deploy_gate, pipeline_reading
 from harness.context import Context
 from harness.model import Finding, Outcome
-from harness.probes import inventory, pipelines, repository
-from harness.probes.repository import RepoSnapshot
+from harness.probes import pipelines, repository
 
 ID = "repo.pipeline-deploy"
-ANSIBLE_RUN = re.compile(r"ansible-playbook\b")
-
-
-def _rebuilds_on_server(ctx: Context, repo: RepoSnapshot, deploys: list[pipelines.Match]) -> Finding | None:
-    """A FAIL when the only deploys run Ansible that checks the code out on the server and rebuilds it there:
-    what runs is a branch head built in place, not the artefact the pipeline built and tested."""
-    ansible = [m for m in deploys if ANSIBLE_RUN.match(m.text)]
-    checkouts = [s for s in immutable_releases.ansible_in_place(ctx, repo) if "git task" in s.why]
-    if not ansible or not checkouts:
-        return None
-    m, sign = ansible[0], checkouts[0]
-    outcome = Outcome.FAIL if len(ansible) == len(deploys) else Outcome.WARN
-    return finding(
-        ID,
-        outcome,
-        f"`{m.text[:120]}` at {m.where}{m.via} deploys by checking the code out on the server "
-        f"({sign.path}:{sign.line}, `{sign.text[:60]}`) and building it there: the artefact the pipeline built "
-        "is not what runs",
-        [
-            pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{m.where}: Ansible deploy"),
-            inventory.evidence_at(repo, sign.path, sign.line, f"{sign.path}:{sign.line}: {sign.why}", sign.text),
-        ],
-        remediation="Deploy the artefact the pipeline built: have the playbook pull and run the image tagged "
-        "with the commit (or copy the built package), not clone the branch and build on the server.",
-        subject=m.where,
-    )
 
 
 @check(
@@ -118,12 +90,6 @@ def run(ctx: Context) -> Iterator[Finding]:
             subject=m.where,
         )
         return
-    rebuilt = _rebuilds_on_server(ctx, repo, automatic)
-    if rebuilt is not None:
-        yield rebuilt
-        automatic = [m for m in automatic if not ANSIBLE_RUN.match(m.text)]
-        if not automatic:
-            return
     seen: set[tuple[str, int]] = set()
     for m in automatic:  # one finding per job (as its file defines it): a deploy of several lines is one deploy
         if (m.pipeline.path, m.job.line) in seen:

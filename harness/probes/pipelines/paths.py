@@ -8,6 +8,7 @@ not judged.
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import re
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from harness.probes.repository import RepoSnapshot
 SCRIPT_SUFFIXES = (".sh", ".bash")
 # Arguments that name a file or folder of the repository: a path with a folder, or a test or script file.
 PATH_SUFFIXES = (".py", ".js", ".ts", ".mjs", ".cjs", ".sh", ".bash", ".feature", ".robot")
+# Options whose value is a file the run writes or a setting, not a test to collect.
+OUTPUT_OPTION = re.compile(r"xml|html|json|report|log|out|dir|file|cov|temp|result|config|rootdir|^-[cop]$", re.I)
 CHECKED_RUNNERS = re.compile(
     r"^(py\.?test|pytest|unittest|nose2|behave|robot|jest|vitest|mocha|ava|tap|jasmine|coverage|tox|nox"
     r"|[\w.-]+\.(sh|bash))$"
@@ -55,10 +58,15 @@ class Tree:
             written = re.sub(r"^\$\{?\w+\}?/", "", _written(words[0], line))
             return [] if "$" in written or self.exists(written) else [written]
         out = []
-        for w in words[1:]:
+        for before, w in itertools.pairwise(words):
             if w.startswith("-") or re.search(r"[$*?{}\[\]=<>|]|\.\.\.", w) or w.startswith("/"):
                 continue
+            if before.startswith("-") and OUTPUT_OPTION.search(before):
+                continue  # `--junit-xml reports/out.xml`: a file the run writes
             path = w.split("::", 1)[0]
+            suffix = posixpath.splitext(posixpath.basename(path.rstrip("/")))[1]
+            if suffix and not path.endswith(PATH_SUFFIXES):
+                continue  # a report, a config or data file: not what the runner collects
             if ("/" in path or path.endswith(PATH_SUFFIXES)) and not self.exists(path):
                 out.append(w)
         return out
