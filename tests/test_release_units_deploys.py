@@ -173,3 +173,28 @@ def test_ansible_copying_a_site_into_the_web_root_is_change_in_place(make_repo):
     repo = _repo(make_repo, {"ansible/install_webserver_playbook.yml": playbook, "Dockerfile": DOCKERFILE})
     [f] = run_check("repo.immutable-releases", repo.path)
     assert f.outcome is Outcome.FAIL and "web root" in f.reason, f.reason
+
+
+AZURE_ZIP_DEPLOY = """trigger:
+- main
+stages:
+- stage: Deploy
+  jobs:
+  - deployment: Api
+    environment: test
+    strategy:
+      runOnce:
+        deploy:
+          steps:
+          - task: AzureRMWebAppDeployment@4
+            inputs:
+              WebappName: my-api
+              packageForLinux: $(Pipeline.Workspace)/drop/api.zip
+"""
+
+
+def test_azure_task_names_are_matched_whatever_their_case(make_repo):
+    """Azure Pipelines ignores the case of task names: `AzureRMWebAppDeployment@4` is the App Service deploy."""
+    repo = _repo(make_repo, {"azure-pipelines.yaml": AZURE_ZIP_DEPLOY})
+    outs, why = outcomes("repo.pipeline-deploy", repo)
+    assert outs == [Outcome.PASS] and "AzureRMWebAppDeployment@4" in why, why
