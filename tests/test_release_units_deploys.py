@@ -198,3 +198,31 @@ def test_azure_task_names_are_matched_whatever_their_case(make_repo):
     repo = _repo(make_repo, {"azure-pipelines.yaml": AZURE_ZIP_DEPLOY})
     outs, why = outcomes("repo.pipeline-deploy", repo)
     assert outs == [Outcome.PASS] and "AzureRMWebAppDeployment@4" in why, why
+
+
+def test_a_code_package_zip_deployed_onto_app_service_is_change_in_place(make_repo):
+    repo = _repo(make_repo, {"azure-pipelines.yaml": AZURE_ZIP_DEPLOY})
+    result, findings = _rp1(repo)
+    [f] = findings["repo.immutable-releases"]
+    # Before: "nothing shows how a release replaces what runs" (a warning), and RP-1 undetermined.
+    assert f.outcome is Outcome.FAIL and "App Service" in f.reason, f.reason
+    assert result.status == NOT_MET
+
+    package = "packageForLinux: $(Pipeline.Workspace)/drop/api.zip"
+    image = AZURE_ZIP_DEPLOY.replace(package, "images: me/api:$(Build.BuildId)")
+    repo.write("azure-pipelines.yaml", image).write("Dockerfile", DOCKERFILE).commit("deploy the image instead")
+    [f] = run_check("repo.immutable-releases", repo.path)
+    assert f.outcome is not Outcome.FAIL, f.reason  # an App Service running a new image is replaced by it
+
+
+def test_azd_deploying_code_to_app_service_is_change_in_place(make_repo):
+    workflow = "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n"
+    workflow += "      - run: azd deploy --no-prompt\n"
+    azure_yaml = "name: todo\nservices:\n  api:\n    project: ./src/api\n    language: py\n    host: appservice\n"
+    repo = _repo(make_repo, {".github/workflows/deploy.yml": workflow, "azure.yaml": azure_yaml})
+    [f] = run_check("repo.immutable-releases", repo.path)
+    assert f.outcome is Outcome.FAIL and "deploy.yml:6" in f.reason and "App Service" in f.reason, f.reason
+    repo.write("azure.yaml", azure_yaml.replace("appservice", "containerapp")).write("Dockerfile", DOCKERFILE)
+    repo.commit("container apps")
+    [f] = run_check("repo.immutable-releases", repo.path)
+    assert f.outcome is not Outcome.FAIL, f.reason

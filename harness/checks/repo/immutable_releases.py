@@ -89,6 +89,13 @@ def iac_image(text: str) -> re.Match[str] | None:
     return m
 
 
+# Code packages unpacked onto long-lived App Service instances (zip deploy): the site changed in place. An App
+# Service running a container image is replaced by the new image and is not this.
+_WEBAPP_TASK = re.compile(r"(?i)^(AzureRmWebAppDeployment|AzureWebApp)@|azure/webapps-deploy")
+_WEBAPP_ZIP_RUN = re.compile(r"\baz\s+webapp\s+(deploy|deployment\s+source\s+config-zip|up)\b")
+_AZD_DEPLOY = re.compile(r"\bazd\s+(deploy|up)\b")
+_AZD_APPSERVICE = re.compile(r"^\s*host\s*:\s*appservice\b", re.M)
+_IMAGE_INPUT = re.compile(r"(?i)^(images?|imageName|containers?|DockerNamespace|DockerRepository)$")
 # Instances that fetch the code at boot: each new server runs whatever the branch head is then.
 _USER_DATA_FILE = re.compile(r"""\buser_data\s*=\s*.*?\bfile\(\s*["'](?:\$\{path\.module\}/)?([^"'$]+)["']""")
 _BOOT_CLONE = re.compile(r"\bgit\s+clone\b(?!.*\s(-b|--branch)\s+v?\d)")
@@ -127,7 +134,7 @@ def _in_place(ctx: Context, repo: RepoSnapshot, packer: bool) -> list[Sign]:
             elif (m := _CM_RUN.search(line)) and not packer:
                 why = f"configuration management changes live servers in place ({m.group(1)})"
                 signs.append(Sign(f.path, n, line.strip(), why))
-    signs += _boot_clone(ctx, repo)
+    signs += _boot_clone(ctx, repo) + _app_service_code(ctx, repo)
     if not packer:
         signs += ansible_in_place(ctx, repo)
     return signs
@@ -154,6 +161,21 @@ def ansible_in_place(ctx: Context, repo: RepoSnapshot) -> list[Sign]:
                 signs.append(Sign(path, n, line.strip(), why))
                 break
     return signs
+
+
+def _app_service_code(ctx: Context, repo: RepoSnapshot) -> list[Sign]:
+    """Pipeline steps that deploy a code package onto App Service (zip deploy), not a container image."""
+    appservice = bool(_AZD_APPSERVICE.search(repo.read_text("azure.yaml") or ""))
+    why = "the code package is unpacked onto the same long-lived App Service instances (zip deploy): none is replaced"
+    for pipe in pipelines.get(ctx).pipelines:
+        for job in pipe.jobs:
+            for step in job.steps:
+                if _WEBAPP_TASK.search(step.uses) and not any(_IMAGE_INPUT.match(k) for k in step.inputs):
+                    return [Sign(pipe.path, step.line, step.uses, why)]
+                for cmd in step.commands:
+                    if _WEBAPP_ZIP_RUN.search(cmd.text) or (appservice and _AZD_DEPLOY.search(cmd.text)):
+                        return [Sign(pipe.path, cmd.line, cmd.text, why)]
+    return []
 
 
 def _boot_clone(ctx: Context, repo: RepoSnapshot) -> list[Sign]:
