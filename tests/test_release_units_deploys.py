@@ -226,3 +226,36 @@ def test_azd_deploying_code_to_app_service_is_change_in_place(make_repo):
     repo.commit("container apps")
     [f] = run_check("repo.immutable-releases", repo.path)
     assert f.outcome is not Outcome.FAIL, f.reason
+
+
+FEATURE_STACKS = """on:
+  push:
+    branches: [develop, 'feature**']
+  delete:
+    branches: ['feature**']
+jobs:
+  deploy:
+    if: github.event_name == 'push'
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: pytest
+      - run: cdk deploy --require-approval never
+  delete-feature-stack:
+    if: github.event_name == 'delete'
+    runs-on: ubuntu-latest
+    steps:
+      - run: cdk destroy --force
+"""
+
+
+def test_a_teardown_on_another_event_leaves_the_deploy_standing(make_repo):
+    """`cdk destroy` when a feature branch is deleted does not undo the deploy made on push."""
+    cdk = '{"app": "python app.py"}\n'
+    repo = _repo(make_repo, {".github/workflows/pipeline.yaml": FEATURE_STACKS, "cdk.json": cdk})
+    outs, why = outcomes("repo.pipeline-deploy", repo)
+    assert outs == [Outcome.PASS] and "cdk deploy" in why, why  # before: "stands up a test environment"
+    same_run = FEATURE_STACKS.replace("    if: github.event_name == 'delete'\n", "    needs: deploy\n")
+    repo.write(".github/workflows/pipeline.yaml", same_run).commit("tear down in the same run")
+    outs, why = outcomes("repo.pipeline-deploy", repo)
+    assert outs == [Outcome.FAIL] and "test environment" in why, why

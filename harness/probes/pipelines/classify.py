@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 
 from harness import redact
+from harness.probes.pipelines.graph import step_runs_on
 from harness.probes.pipelines.model import SWALLOW, Command, Job, Pipeline, Step
 from harness.probes.pipelines.shell import split
 from harness.probes.pipelines.yamlio import load_yaml
@@ -248,15 +249,27 @@ def teardown_of(deploy: Match) -> tuple[str, int] | None:
         after = False
         for job in pipe.jobs:
             for step in job.steps:
+                same_run = _same_run(pipe, deploy, job, step)
                 for cmd in step.commands:
                     if cmd.line == deploy.line and step is deploy.step:
                         after = True
-                    elif after and _first([undo], cmd) is not None:
+                    elif after and same_run and _first([undo], cmd) is not None:
                         return cmd.text, cmd.line
-                if after and step is not deploy.step and step.uses and undo.search(step.inputs.get("command", "")):
+                uses_undo = step.uses and undo.search(step.inputs.get("command", ""))
+                if after and same_run and step is not deploy.step and uses_undo:
                     return f"{step.uses} command: {step.inputs.get('command')}", step.line
             after = after or job is deploy.job
     return None
+
+
+def _same_run(pipe: Pipeline, deploy: Match, job: Job, step: Step) -> bool:
+    """Whether `step` can run in the same run as `deploy`: a teardown only on another event (a branch's
+    deletion) leaves the deploy standing on push."""
+    if not pipe.triggers:
+        return True
+    return any(
+        step_runs_on(pipe, deploy.job, deploy.step, t) and step_runs_on(pipe, job, step, t) for t in pipe.triggers
+    )
 
 
 @cache
