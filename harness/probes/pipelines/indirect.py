@@ -164,6 +164,8 @@ def _direct(simple: Simple, images: dict[str, tuple[str, str]], files: _Files, l
 
 def _run_as_script(word: str, line: str) -> bool:
     """`bash docker_push`, `sh ci/release`, `./deploy`: a script without a suffix, run as one."""
+    if "." in word or ("./" not in line and not re.search(r"\b(bash|sh|zsh|dash|source)\s", line)):
+        return False  # a suffix is judged as such; no shell or ./ on the line runs nothing as a script
     shell = r"(?:\b(?:bash|sh|zsh|dash|source)\s+(?:-\S+\s+)*|\./)"
     return re.search(rf"{shell}(?:[^\s;|&()]*/)?{re.escape(word)}(?=$|[\s;&|)])", line) is not None
 
@@ -327,7 +329,8 @@ def _make(files: _Files, args: list[str]) -> list[tuple[str, str]]:
     text = files.text(path) if path else None
     if text is None:
         return []
-    recipes = _recipes(text)
+    cached = files.cache.get(f"recipes:{path}")
+    recipes = cached if isinstance(cached, dict) else files.cache.setdefault(f"recipes:{path}", _recipes(text))
     if not targets and recipes:
         targets = [next(iter(recipes))]
     out: list[tuple[str, str]] = []
