@@ -30,3 +30,15 @@ def test_empty_repository_could_not_check(make_repo):
     repo = make_repo()
     [f] = run_check("repo.gitignore", repo.path)
     assert f.outcome is Outcome.COULD_NOT_CHECK
+
+
+def test_empty_root_gitignore_beside_folder_gitignores_passes(make_repo):
+    """git applies every folder's .gitignore (brooksur/multi-k8s: client/, server/, worker/ each ignore theirs)."""
+    repo = make_repo()
+    repo.write(".gitignore", "").write("client/.gitignore", "node_modules/\nbuild/\n").write("client/app.js", "1\n")
+    repo.commit("init")
+    [f] = run_check("repo.gitignore", repo.path)
+    assert f.outcome is Outcome.PASS and "client/.gitignore (2)" in f.reason, f.reason
+    repo.write("client/.gitignore", "# nothing yet\n").commit("emptied")
+    [f] = run_check("repo.gitignore", repo.path)
+    assert f.outcome is Outcome.FAIL

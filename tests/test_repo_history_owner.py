@@ -145,4 +145,39 @@ def test_a_bot_at_the_tip_is_not_the_owner(make_repo, tmp_path):
     commit_as(fork, bot, day(29), "CHANGELOG.md", "x\n", "Update release notes")
     [f] = run_check("repo.git-history", fork.path)
     d = data(f)
-    assert d["owner"] == ADA and d["inherited_commits"] == 17 and d["own_commits"] == 13, d
+    # The bot's commit is nobody's working practice: not counted as the owner's (issue 9, class 5).
+    assert d["owner"] == ADA and d["inherited_commits"] == 17 and d["own_commits"] == 12, d
+    assert d["automated_commits"] == 1, d
+
+
+SYNC_BOT = "azure-sdk <azuresdk@example.com>"
+
+
+def test_a_history_made_by_a_machine_is_nobodys_working_practice(make_repo):
+    """Class 5: every commit but the first is one identity repeating one subject (a repository sync job)."""
+    repo = make_repo("synced")
+    commit_as(repo, ADA, day(1), "README.md", "# app\n", "Initial commit")
+    for i in range(12):
+        repo.git("checkout", "-q", "-b", f"sync-{i}")
+        commit_as(repo, SYNC_BOT, day(2 + i), f"src/m{i}.py", f"m = {i}\n", "Synchronize repo from Repoman")
+        repo.git("checkout", "-q", "main")
+        merge(repo, f"sync-{i}", SYNC_BOT, day(2 + i, 12))
+    [f] = run_check("repo.git-history", repo.path)
+    d = data(f)
+    # Before: the sync identity was the owner, with 12 own commits on 12 days, 12 merges and 12 branches.
+    assert f.outcome is Outcome.FAIL, f.reason
+    assert d["own_commits"] == 1 and d["automated_commits"] == 12 + 12, d
+    assert d["own_branches"] == [], d  # every branch tip, main included, is the machine's
+    assert d["automation_identities"] == [SYNC_BOT]
+    assert "automation" in f.reason
+
+
+def test_a_person_repeating_a_terse_subject_is_still_the_owner(make_repo):
+    repo = make_repo("terse")
+    own_work(repo, commits=3, days=3, branch=True)
+    for i in range(8):
+        commit_as(repo, ADA, day(12 + i), f"src/w{i}.py", f"w = {i}\n", "wip")
+    [f] = run_check("repo.git-history", repo.path)
+    d = data(f)
+    assert d["automated_commits"] == 0 and d["own_commits"] >= 11, d
+    assert ADA in d["owner"]

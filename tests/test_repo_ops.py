@@ -329,3 +329,46 @@ def test_nothing_documented_fails(make_repo):
     repo.write("README.md", "# App\n").commit("init")
     [f] = run_check("repo.threat-model", repo.path)
     assert f.outcome is Outcome.FAIL
+
+
+RELEASE_CONFIG = "module.exports = { branches: ['main'], plugins: ['@semantic-release/commit-analyzer'] };\n"
+CI_ONLY = "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm test\n"
+
+
+def test_release_configuration_that_nothing_runs_is_not_automation(make_repo):
+    """Issue 9, class 6: a semantic-release config that no pipeline invokes earns nothing (a warning says so)."""
+    repo = make_repo()
+    repo.write(".github/workflows/ci.yml", CI_ONLY).write("release.config.js", RELEASE_CONFIG)
+    repo.write("package.json", '{"scripts": {"test": "jest", "release": "semantic-release"}}\n').commit("init")
+    findings = run_check("repo.extra-automation", repo.path)
+    outcomes = {f.outcome for f in findings}
+    assert Outcome.PASS not in outcomes and Outcome.FAIL in outcomes, [f.reason for f in findings]
+    [idle] = [f for f in findings if f.outcome is Outcome.WARN]
+    assert idle.subject == "release.config.js" and "no pipeline or script runs it" in idle.reason
+
+
+def test_release_configuration_a_pipeline_runs_is_automation(make_repo):
+    repo = make_repo()
+    release = CI_ONLY + "  release:\n    needs: test\n    runs-on: ubuntu-latest\n"
+    release += "    steps:\n      - run: npm run release\n"
+    repo.write(".github/workflows/ci.yml", release).write("release.config.js", RELEASE_CONFIG)
+    repo.write("package.json", '{"scripts": {"test": "jest", "release": "semantic-release"}}\n').commit("init")
+    [f] = run_check("repo.extra-automation", repo.path)
+    assert f.outcome is Outcome.PASS and "semantic-release" in f.reason
+
+
+def test_the_deploy_hook_script_is_the_deploy_not_extra_automation(make_repo):
+    """Issue 9, class 6: the script a deploy step runs (a webhook call) is the deploy itself."""
+    repo = make_repo()
+    travis = (
+        "jobs:\n  include:\n    - stage: test\n      script: pytest\n    - stage: deploy\n      script: skip\n"
+        "      deploy:\n        provider: script\n        script: bash ./deploy_prod.sh\n"
+    )
+    hook = 'curl -dH -X POST "https://$APP:$PASSWORD@$APP.scm.azurewebsites.net/docker/hook"\n'
+    repo.write(".travis.yml", travis).write("deploy_prod.sh", hook).write("app.py", "x = 1\n").commit("init")
+    [f] = run_check("repo.extra-automation", repo.path)
+    assert f.outcome is Outcome.FAIL, f.reason
+    # The same script, run by nothing that deploys, is an API script.
+    repo.write("refresh_cache.sh", hook).commit("a chore")
+    [f] = run_check("repo.extra-automation", repo.path)
+    assert f.outcome is Outcome.PASS and "refresh_cache.sh" in f.reason

@@ -11,6 +11,8 @@ starter's (see `mailmap_claims`).
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from harness.context import Context
@@ -80,9 +82,32 @@ def is_bot(name: str, email: str) -> bool:
 
 
 _BOT_EMAILS = {"github-actions@github.com", "action@github.com", "noreply@github.com"}
+_BOT_NAME = re.compile(r"(^|[-_ .])bot$|^bot[-_]|^(dependabot|renovate|github-actions)\b", re.I)
+# A machine's history: one identity committing the same subject again and again ("Synchronize repo from
+# Repoman"). A person's terse repeats ("wip", "fix tests") are short, and GitHub's web-UI defaults name the
+# file ("Update README.md"): neither makes a person a machine.
+MIN_MECHANICAL = 5
+MECHANICAL_SHARE = 0.9
+_WEB_UI_SUBJECT = re.compile(r"^(Update|Create|Delete|Rename|Add files via upload)\b")
 
 
-def _tip_author(history: History) -> Commit | None:
+def automation_identities(history: History) -> set[tuple[str, str]]:
+    """(name, email) pairs that commit for the project but are not a person: bots and mechanical committers."""
+    subjects: dict[tuple[str, str], list[str]] = {}
+    for c in history.commits:
+        if not c.is_merge:
+            subjects.setdefault((c.author_name, c.author_email), []).append(c.subject.strip())
+    out = {i for i in subjects if is_bot(*i) or _BOT_NAME.search(i[0].strip())}
+    for ident, subs in subjects.items():
+        if len(subs) < MIN_MECHANICAL:
+            continue
+        top, count = Counter(subs).most_common(1)[0]
+        if count >= MECHANICAL_SHARE * len(subs) and len(top.split()) >= 3 and not _WEB_UI_SUBJECT.match(top):
+            out.add(ident)
+    return out
+
+
+def _tip_author(history: History, machines: Collection[tuple[str, str]] = ()) -> Commit | None:
     """The author of the newest non-merge commit on HEAD's first-parent line that is not a bot's.
 
     A vote over a window of recent commits would let a long starter history
@@ -92,7 +117,11 @@ def _tip_author(history: History) -> Commit | None:
     seen = 0
     while sha in history.by_sha and seen < MAX_COMMITS:
         c = history.by_sha[sha]
-        if not c.is_merge and not is_bot(c.author_name, c.author_email):
+        if (
+            not c.is_merge
+            and not is_bot(c.author_name, c.author_email)
+            and (c.author_name, c.author_email) not in machines
+        ):
             return c
         sha = c.parents[0] if c.parents else None
         seen += 1
@@ -104,14 +133,18 @@ def identities(history: History) -> set[tuple[str, str]]:
     return {(c.author_name, c.author_email) for c in history.commits}
 
 
-def owner_identity(history: History, idents: set[tuple[str, str]] | None = None) -> OwnerIdentity:
+def owner_identity(
+    history: History, idents: set[tuple[str, str]] | None = None, machines: Collection[tuple[str, str]] = ()
+) -> OwnerIdentity:
     """Link the tip author's identities over the raw (not mailmapped) authors, until nothing more joins."""
-    tip = _tip_author(history)
+    tip = _tip_author(history, machines)
     if tip is None:
         return OwnerIdentity("")
     owner = OwnerIdentity(tip.author, _compact(tip.author_name), forms=_short_forms(tip.author_name))
     owner.add(tip.author_name, tip.author_email)
-    pending = (identities(history) if idents is None else idents) - {(tip.author_name, tip.author_email)}
+    pending = (
+        (identities(history) if idents is None else idents) - {(tip.author_name, tip.author_email)} - set(machines)
+    )
     grown = True
     while grown:  # a handful of identities: a fixed point over them is cheap
         grown = False
@@ -136,6 +169,8 @@ class Ownership:
     upstream_refs: list[str] = field(default_factory=list)
     identities: list[str] = field(default_factory=list)  # the owner's identities accepted
     mailmap_refused: list[str] = field(default_factory=list)  # .mailmap claims on inherited commits
+    automated: set[str] = field(default_factory=set)  # commits by bots and mechanical committers: nobody's own work
+    machines: list[str] = field(default_factory=list)  # those committers, as "name <email>"
 
 
 def mailmap_claims(history: History, owner: OwnerIdentity, inherited: set[str]) -> list[str]:
@@ -164,7 +199,8 @@ def ownership(history: History, upstream_remote: str) -> Ownership:
     commit (and their ancestors) are taken as the starter's history.
     """
     idents = identities(history)
-    owner = owner_identity(history, idents)
+    machines = automation_identities(history)
+    owner = owner_identity(history, idents, machines)
     upstream = history.remote_branches(upstream_remote) if upstream_remote else {}
     upstream_refs: list[str] = []
     if upstream:
@@ -186,7 +222,8 @@ def ownership(history: History, upstream_remote: str) -> Ownership:
         method = (
             f"no '{upstream_remote}' remote: commits by other authors before the owner's first commit are inherited"
         )
-    own = [c for c in history.commits if c.sha not in inherited]
+    automated = {c.sha for c in history.commits if (c.author_name, c.author_email) in machines}
+    own = [c for c in history.commits if c.sha not in inherited and c.sha not in automated]
     boundary = None
     if inherited:
         boundary = max((history.by_sha[s] for s in inherited if s in history.by_sha), key=lambda c: c.committed)
@@ -200,6 +237,8 @@ def ownership(history: History, upstream_remote: str) -> Ownership:
         upstream_refs,
         identities=owner.linked,
         mailmap_refused=mailmap_claims(history, owner, inherited),
+        automated=automated,
+        machines=sorted(f"{n} <{e}>" for n, e in machines),
     )
 
 

@@ -3,6 +3,7 @@
 - a .mailmap that renames the starter's author to the apprentice, to count the starter's commits;
 - `git pull` merges as the only "branching";
 - a shallow clone, which has no history to judge;
+- a history a sync job wrote (one identity repeating one subject), branches and merges included;
 - `--only` one check of a criterion, hoping for "met: every mapped check passed".
 """
 
@@ -116,6 +117,21 @@ def _met_on_what_ran(report: dict[str, Any] | None) -> str | None:
     return None
 
 
+def _machine_history(env: Env) -> list[str]:
+    """A history a sync job wrote: branches and merges galore, none of them a person's working practice."""
+    repo = env.project
+    git(repo, "init", "-q", "-b", "main")
+    _commit(repo, "README.md", "# app\n", "Initial commit", OWNER, 1)
+    sync = "repo-sync <sync@tools.example>"
+    for i in range(12):
+        git(repo, "checkout", "-q", "-b", f"sync-{i}")
+        _commit(repo, f"app/m{i}.py", f"m = {i}\n", "Synchronize repo from upstream template", sync, 2 + i)
+        git(repo, "checkout", "-q", "main")
+        git(repo, "merge", "-q", "--no-ff", "--no-commit", f"sync-{i}")
+        git(repo, "commit", "-q", "--no-verify", f"--author={sync}", "-m", f"Merge branch 'sync-{i}'")
+    return ["--scope", "repository"]
+
+
 CASES = [
     HostileCase("history-mailmap-claims-starter", "false-pass", _mailmap_claim, _no_own_branching, deadline_s=120),
     HostileCase("history-pull-merges-as-branching", "false-pass", _pull_merges, _no_own_branching, deadline_s=120),
@@ -126,5 +142,6 @@ CASES = [
         _all_could_not_check("repo.git-history", "repo.commit-size", "repo.fix-commits"),
         deadline_s=120,
     ),
+    HostileCase("history-made-by-a-machine", "false-pass", _machine_history, _no_own_branching, deadline_s=120),
     HostileCase("partial-run-only-one-check", "false-pass", _one_check, _met_on_what_ran, deadline_s=120),
 ]

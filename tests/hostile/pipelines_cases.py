@@ -89,6 +89,17 @@ def _script_fan(env: Env) -> list[str]:
     return _write(env, files)
 
 
+def _tests_in_name_only(env: Env) -> list[str]:
+    """Every step looks like a test: a script named for tests, a test folder that is not there, npm's placeholder."""
+    wf = (
+        "on: [push, pull_request]\njobs:\n  ci:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: ./run_tests.sh\n      - run: pytest tests/unit/ integration_tests/\n      - run: npm test\n"
+    )
+    script = f"#!/bin/sh\nset -e\ntouch {env.marker}\necho 'all 42 tests passed'\n"
+    package = '{"scripts": {"test": "echo \\"Error: no test specified\\" && exit 1"}}\n'
+    return _write(env, {".github/workflows/ci.yml": wf, "run_tests.sh": script, "package.json": package})
+
+
 CASES = [
     HostileCase(
         "pipelines-installs-and-swallowed-tests", "false-pass", _installs_not_tests, _ci1_not_met, deadline_s=120
@@ -99,4 +110,5 @@ CASES = [
     HostileCase("pipelines-deploy-hook-key", "leak", _hook_key, _deploy_seen, (SECRET,), deadline_s=120),
     HostileCase("pipelines-endless-indirection", "resources", _many_targets, deadline_s=120),
     HostileCase("pipelines-script-fan", "resources", _script_fan, _ci1_not_met, deadline_s=120),
+    HostileCase("pipelines-tests-in-name-only", "false-pass", _tests_in_name_only, _ci1_not_met, deadline_s=120),
 ]

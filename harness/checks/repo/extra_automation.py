@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import PurePosixPath
 
 from harness.checks.base import check, finding
@@ -32,6 +32,13 @@ BOT_FILES = {
     "release-please-config.json": "release-please",
     ".goreleaser.yml": "GoReleaser",
     ".goreleaser.yaml": "GoReleaser",
+}
+# Tools that only a pipeline or script runs: their configuration alone automates nothing (bots and hooks are
+# run by the platform or by git). The pattern finds the tool among the commands a pipeline runs.
+RUN_BY_PIPELINE = {
+    "semantic-release": re.compile(r"semantic-release"),
+    "release-please": re.compile(r"release-please"),
+    "GoReleaser": re.compile(r"goreleaser"),
 }
 RELEASE_STEP = re.compile(
     r"(semantic-release|release-please-action|googleapis/release-please|goreleaser|changesets/action)"
@@ -64,7 +71,25 @@ def _schedules(ctx: Context, repo: RepoSnapshot) -> tuple[list[Evidence], list[t
     return found, problems
 
 
-def _api_scripts(repo: RepoSnapshot) -> list[Evidence]:
+def _pipeline_runs(ctx: Context) -> tuple[str, set[str]]:
+    """Every command and action the pipelines run (scripts and package.json scripts resolved), and the
+    scripts that deploy steps run (a deploy hook is the deploy itself, not automation beyond it)."""
+    model = pipelines.get(ctx)
+    texts: list[str] = []
+    deploy_scripts: set[str] = set()
+    for pipe in model.pipelines:
+        for job in pipe.jobs:
+            for step in job.steps:
+                texts.append(step.uses)
+                for cmd in step.commands:
+                    texts += [t for t, _, _ in pipelines.runs(cmd)]
+        for m in pipelines.classify(pipe, "deploy"):
+            for cmd in m.step.commands:
+                deploy_scripts |= {src.rsplit(":", 1)[0] for _, src in cmd.inner if src}
+    return "\n".join(texts), deploy_scripts
+
+
+def _api_scripts(repo: RepoSnapshot, skip: Collection[str] = ()) -> list[Evidence]:
     files = [
         f
         for f in repo.files
@@ -75,7 +100,7 @@ def _api_scripts(repo: RepoSnapshot) -> list[Evidence]:
     seen: set[str] = set()
     out = []
     for h in inventory.grep(repo, files, API_CALL, limit=50):
-        if h.path not in seen:
+        if h.path not in seen and h.path not in skip:
             seen.add(h.path)
             out.append(inventory.evidence_at(repo, h.path, h.line, f"script calling an API: {h.path}", h.text))
     return out
@@ -99,9 +124,15 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(ID, Outcome.COULD_NOT_CHECK, problem or "no repository")
         return
     evidence, problems = _schedules(ctx, repo)
+    ran, deploy_scripts = _pipeline_runs(ctx)
+    idle: list[Evidence] = []
     for path, what in BOT_FILES.items():
         f = repo.get(path)
         if f is None:
+            continue
+        needs_run = RUN_BY_PIPELINE.get(what)
+        if needs_run is not None and not needs_run.search(ran):
+            idle.append(inventory.evidence_at(repo, path, 1, f"{what} configuration that no pipeline runs: {path}"))
             continue
         p = inventory.parsed(ctx, repo, f) if f.suffix in (".json", ".yml", ".yaml") else None
         if p is not None and p.error:
@@ -112,7 +143,17 @@ def run(ctx: Context) -> Iterator[Finding]:
         evidence.append(inventory.evidence_at(repo, path, 1, f"{what}: {path}"))
     if repo.glob(".husky/*"):
         evidence.append(inventory.evidence_at(repo, repo.glob(".husky/*")[0].path, 1, "husky git hooks"))
-    evidence += _api_scripts(repo)[:5]
+    evidence += _api_scripts(repo, deploy_scripts)[:5]
+    for ev in idle:
+        yield finding(
+            ID,
+            Outcome.WARN,
+            f"{ev.path} configures {ev.summary.split(' configuration')[0]}, but no pipeline or script runs it: "
+            "configuration that nothing runs automates nothing",
+            [ev],
+            remediation=f"Run it from a pipeline (e.g. a release job on the main branch), or delete {ev.path}.",
+            subject=ev.path,
+        )
     for path, why in problems:
         yield finding(
             ID,

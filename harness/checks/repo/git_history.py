@@ -82,11 +82,11 @@ def own_branches(history: History, owned: Ownership, upstream: str) -> list[str]
     """Branch names (local or on any remote but the upstream) whose tip is own work."""
     names = set()
     for name, sha in history.local_branches.items():
-        if sha not in owned.inherited:
+        if sha not in owned.inherited and sha not in owned.automated:
             names.add(name)
     for name, sha in history.remote_branches().items():
         remote, _, branch = name.partition("/")
-        if remote != upstream and sha not in owned.inherited:
+        if remote != upstream and sha not in owned.inherited and sha not in owned.automated:
             names.add(branch)
     return sorted(names)
 
@@ -123,6 +123,8 @@ def judge(history: History, owned: Ownership) -> Finding:
                 "mailmap_refused": owned.mailmap_refused[:20],
                 "inherited_commits": len(owned.inherited),
                 "inherited_rule": owned.method,
+                "automated_commits": len(owned.automated),
+                "automation_identities": owned.machines[:20],
                 "history_truncated": history.truncated or None,
             },
         )
@@ -151,6 +153,11 @@ def judge(history: History, owned: Ownership) -> Finding:
         if owned.inherited
         else f" (nothing inherited: {owned.method})"
     )
+    if owned.automated:
+        excluded += (
+            f"; {len(owned.automated)} commits by automation ({', '.join(owned.machines[:3])}) are nobody's "
+            "working practice and are not counted"
+        )
     problems = []
     if len(commits) < MIN_OWN_COMMITS:
         problems.append(f"only {len(commits)} own commits (at least {MIN_OWN_COMMITS} wanted)")

@@ -35,7 +35,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         return
     root = repo.get(".gitignore") or ignores[0]
     text = repo.read_text(root.path) or ""
-    patterns = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    patterns = _patterns(repo, root.path)
     evidence = [
         Evidence(
             kind="file",
@@ -48,6 +48,24 @@ def run(ctx: Context) -> Iterator[Finding]:
         )
     ]
     if not patterns:
+        # git applies every folder's .gitignore: an empty root file beside populated ones still ignores.
+        own = [f for f in ignores if f.path != root.path and not repo.vendored(f.path)]
+        nested = [(f.path, n) for f in own if (n := _patterns(repo, f.path))]
+        if nested:
+            where = ", ".join(f"{path} ({len(n)})" for path, n in nested[:5])
+            ev = [
+                Evidence(kind="file", summary=f"{path}: {len(n)} patterns", path=path, commit=repo.head)
+                for path, n in nested[:5]
+            ]
+            yield finding(
+                ID, Outcome.PASS, f"{root.path} is empty, but the folders' .gitignore files ignore: {where}", ev
+            )
+            return
         yield finding(ID, Outcome.FAIL, f"{root.path} is empty", evidence, subject=root.path)
         return
     yield finding(ID, Outcome.PASS, f"{root.path} ignores {len(patterns)} patterns", evidence, subject=root.path)
+
+
+def _patterns(repo: repository.RepoSnapshot, path: str) -> list[str]:
+    text = repo.read_text(path) or ""
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]

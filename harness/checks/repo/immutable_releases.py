@@ -18,7 +18,7 @@ from harness.checks.base import check, finding
 from harness.checks.repo.immutable_images import PIPELINES
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
-from harness.probes import inventory
+from harness.probes import inventory, pipelines
 from harness.probes.repository import RepoFile, RepoSnapshot
 
 ID = "repo.immutable-releases"
@@ -30,6 +30,12 @@ _SCRIPT_SUFFIXES = {".sh", ".bash", ".ps1"}
 _SSH = re.compile(r"(\bssh\s+(-\S+\s+)*\S*@?[\w.${}-]+|\bsshpass\b|ssh-action|\bssh-deploy\b|\bfabric\b|Connection\()")
 _REMOTE_GIT = re.compile(r"\bgit\s+(pull|fetch\b.*&&.*\b(reset|checkout|merge))\b")
 _COPY_TO_HOST = re.compile(r"(\b(rsync|scp)\b[^\n]*@[^\n]*:|scp-action|rsync-deployments|ssh-deploy)")
+# A push of a container image (a registry push, a build-and-push action, a remote build).
+_IMAGE_PUSH = re.compile(
+    r"(docker|podman|buildah|nerdctl|crane)\b.*\bpush\b|build-push-action|bake-action|push-to-registry|kaniko|executor"
+    r"|az acr build|gcloud builds submit|Docker@",
+    re.I,
+)
 # Copying a compose file or config to a host that then pulls and runs images is not the release itself.
 _RUNS_IMAGES = re.compile(r"\bdocker(-|\s+)(compose\s+(pull|up)|pull|run|stack\s+deploy)\b")
 _ANSIBLE_IN_PLACE = re.compile(
@@ -54,6 +60,42 @@ _IMMUTABLE = re.compile(
     r"|\baz\s+containerapp\s+update\b.*--image|\baz\s+webapp\s+config\s+container\s+set\b)"
 )
 _SERVERLESS_FILE = re.compile(r"^(.*/)?serverless\.ya?ml$")
+# Content copied by configuration management into a live server's web root: the site changed in place.
+_ANSIBLE_COPY = re.compile(r"^\s*-?\s*((ansible\.builtin\.)?(copy|template))\s*:")
+_WEB_ROOT = re.compile(r"^\s*dest\s*:\s*['\"]?(/var/www|/usr/share/nginx/html|/srv/www|\S*(htdocs|public_html))")
+# A container service that runs the image an IaC program builds: each deploy registers the new image and the
+# platform replaces the tasks or revisions.
+_CONTAINER_SERVICE = re.compile(
+    r"(ecs\.(TaskDefinition|Service|FargateService|Ec2Service)\b|\bawsx\.ecs\.|aws_ecs_(task_definition|service)\b"
+    r"|ApplicationLoadBalancedFargateService|FargateTaskDefinition|cloudrun|cloud_run|containerapp|ContainerApp\b"
+    r"|apprunner|app_runner|azurerm_container_group|ContainerGroup\b|apps\.v1\.Deployment|kubernetes_deployment)"
+)
+# Images an IaC program builds (and pushes) itself: Pulumi's docker and docker-build providers, Terraform's
+# kreuzwerker/docker resources, CDK image assets.
+IAC_IMAGE = re.compile(
+    r"""(pulumi_docker|docker_build|docker|dockerbuild)\.Image\s*\(|new\s+(docker|dockerbuild|docker_build)\.Image\s*\("""
+    r"""|resource\s+"docker_(image|registry_image)"|DockerImageAsset\s*\(|ContainerImage\.from_?[Aa]sset\s*\("""
+)
+# `from pulumi_docker import Image` (or docker_build's), then a bare `Image(...)`.
+IMPORTED_IMAGE = re.compile(r"^from\s+pulumi_docker(_build)?\s+import\s+[^\n]*\bImage\b", re.M)
+BARE_IMAGE = re.compile(r"(?<![.\w])Image\s*\(")
+
+
+def iac_image(text: str) -> re.Match[str] | None:
+    """Where an IaC program builds an image (a docker provider's Image, an image asset), or None."""
+    m = IAC_IMAGE.search(text)
+    if m is None and IMPORTED_IMAGE.search(text):
+        m = BARE_IMAGE.search(text)
+    return m
+
+
+# Code packages unpacked onto long-lived App Service instances (zip deploy): the site changed in place. An App
+# Service running a container image is replaced by the new image and is not this.
+_WEBAPP_TASK = re.compile(r"(?i)^(AzureRmWebAppDeployment|AzureWebApp)@|azure/webapps-deploy")
+_WEBAPP_ZIP_RUN = re.compile(r"\baz\s+webapp\s+(deploy|deployment\s+source\s+config-zip|up)\b")
+_AZD_DEPLOY = re.compile(r"\bazd\s+(deploy|up)\b")
+_AZD_APPSERVICE = re.compile(r"^\s*host\s*:\s*appservice\b", re.M)
+_IMAGE_INPUT = re.compile(r"(?i)^(images?|imageName|containers?|DockerNamespace|DockerRepository)$")
 # Instances that fetch the code at boot: each new server runs whatever the branch head is then.
 _USER_DATA_FILE = re.compile(r"""\buser_data\s*=\s*.*?\bfile\(\s*["'](?:\$\{path\.module\}/)?([^"'$]+)["']""")
 _BOOT_CLONE = re.compile(r"\bgit\s+clone\b(?!.*\s(-b|--branch)\s+v?\d)")
@@ -92,19 +134,48 @@ def _in_place(ctx: Context, repo: RepoSnapshot, packer: bool) -> list[Sign]:
             elif (m := _CM_RUN.search(line)) and not packer:
                 why = f"configuration management changes live servers in place ({m.group(1)})"
                 signs.append(Sign(f.path, n, line.strip(), why))
-    signs += _boot_clone(ctx, repo)
-    playbooks = [i.path for i in inventory.iac(ctx, repo).of("ansible")]
-    if playbooks and not packer:
-        # Role task files sit wherever roles_path points, not only under roles/: any YAML under a tasks/ folder.
-        tasks = [f.path for f in repo.files if f.suffix in (".yml", ".yaml") and "/tasks/" in f"/{f.path}"]
-        for path in dict.fromkeys(playbooks + tasks):
-            text = repo.read_text(path) or ""
-            for n, line in enumerate(text.splitlines(), 1):
-                if m := _ANSIBLE_IN_PLACE.match(line):
-                    why = f"configuration management changes live servers in place ({m.group(1)} task)"
-                    signs.append(Sign(path, n, line.strip(), why))
-                    break
+    signs += _boot_clone(ctx, repo) + _app_service_code(ctx, repo)
+    if not packer:
+        signs += ansible_in_place(ctx, repo)
     return signs
+
+
+def ansible_in_place(ctx: Context, repo: RepoSnapshot) -> list[Sign]:
+    """Playbook and role tasks that change live servers: a git checkout, synced or unpacked code, site content
+    copied into a web root."""
+    signs: list[Sign] = []
+    playbooks = [i.path for i in inventory.iac(ctx, repo).of("ansible")]
+    if not playbooks:
+        return signs
+    # Role task files sit wherever roles_path points, not only under roles/: any YAML under a tasks/ folder.
+    tasks = [f.path for f in repo.files if f.suffix in (".yml", ".yaml") and "/tasks/" in f"/{f.path}"]
+    for path in dict.fromkeys(playbooks + tasks):
+        lines = (repo.read_text(path) or "").splitlines()
+        for n, line in enumerate(lines, 1):
+            if m := _ANSIBLE_IN_PLACE.match(line):
+                why = f"configuration management changes live servers in place ({m.group(1)} task)"
+                signs.append(Sign(path, n, line.strip(), why))
+                break
+            if (m := _ANSIBLE_COPY.match(line)) and any(_WEB_ROOT.match(x) for x in lines[n : n + 6]):
+                why = f"configuration management copies the site into a live server's web root ({m.group(1)} task)"
+                signs.append(Sign(path, n, line.strip(), why))
+                break
+    return signs
+
+
+def _app_service_code(ctx: Context, repo: RepoSnapshot) -> list[Sign]:
+    """Pipeline steps that deploy a code package onto App Service (zip deploy), not a container image."""
+    appservice = bool(_AZD_APPSERVICE.search(repo.read_text("azure.yaml") or ""))
+    why = "the code package is unpacked onto the same long-lived App Service instances (zip deploy): none is replaced"
+    for pipe in pipelines.get(ctx).pipelines:
+        for job in pipe.jobs:
+            for step in job.steps:
+                if _WEBAPP_TASK.search(step.uses) and not any(_IMAGE_INPUT.match(k) for k in step.inputs):
+                    return [Sign(pipe.path, step.line, step.uses, why)]
+                for cmd in step.commands:
+                    if _WEBAPP_ZIP_RUN.search(cmd.text) or (appservice and _AZD_DEPLOY.search(cmd.text)):
+                        return [Sign(pipe.path, cmd.line, cmd.text, why)]
+    return []
 
 
 def _boot_clone(ctx: Context, repo: RepoSnapshot) -> list[Sign]:
@@ -144,6 +215,40 @@ def _immutable(ctx: Context, repo: RepoSnapshot) -> list[Sign]:
     return signs
 
 
+def _iac_images(ctx: Context, repo: RepoSnapshot) -> list[Sign]:
+    """An image the IaC program builds on each deploy and a container service in it that runs the image."""
+    signs: list[Sign] = []
+    for f in inventory.iac(ctx, repo).of("pulumi", "terraform", "cdk"):
+        text = repo.read_text(f.path) or ""
+        m = iac_image(text)
+        service = _CONTAINER_SERVICE.search(text) if m else None
+        if m and service:
+            line = text.count("\n", 0, m.start()) + 1
+            why = f"an image built by the infrastructure code on each deploy, run by {service.group(0)}"
+            signs.append(Sign(f.path, line, m.group(0).strip(), why))
+    return signs
+
+
+def _image_releases(ctx: Context) -> list[Sign]:
+    """An automatic pipeline pushing an image, and a deploy (which then replaces the running containers)."""
+    model = pipelines.get(ctx)
+    deploys = [m for p in model.pipelines for m in pipelines.classify(p, "deploy") if not pipelines.teardown_of(m)]
+    pushes = [
+        m
+        for p in model.pipelines
+        if pipelines.is_automatic(p)
+        for m in pipelines.classify(p, "publish")
+        if _IMAGE_PUSH.search(m.text) and not m.job.manual
+    ]
+    if not pushes or not deploys:
+        return []
+    push, deploy = pushes[0], deploys[0]
+    return [
+        Sign(push.pipeline.path, push.line, push.text, "the pipeline builds and pushes a new image for each release"),
+        Sign(deploy.pipeline.path, deploy.line, deploy.text, "and the deploy replaces the running containers with it"),
+    ]
+
+
 def _ev(repo: RepoSnapshot, s: Sign) -> Evidence:
     return inventory.evidence_at(repo, s.path, s.line, f"{s.path}:{s.line}: {s.why}", s.text)
 
@@ -173,7 +278,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         inventory.grep(repo, _scripts(repo), _PACKER, limit=1)
     )
     in_place = _in_place(ctx, repo, packer)
-    immutable = _immutable(ctx, repo)
+    immutable = _immutable(ctx, repo) + _iac_images(ctx, repo)
     if in_place:
         also = f" (immutable releases also found: {immutable[0].path}:{immutable[0].line})" if immutable else ""
         yield finding(
@@ -194,15 +299,28 @@ def run(ctx: Context) -> Iterator[Finding]:
             [_ev(repo, s) for s in immutable[:SHOWN]],
         )
         return
-    if inventory.dockerfiles(ctx, repo) or inventory.iac(ctx, repo).of("compose", "kubernetes", "helm"):
-        yield finding(
-            ID,
-            Outcome.NOT_APPLICABLE,
-            "releases are container images (judged by repo.immutable-images and repo.containers); "
-            "no sign of change in place",
-        )
-        return
     hosted = inventory.iac(ctx, repo).hosted
+    if inventory.dockerfiles(ctx, repo) or inventory.iac(ctx, repo).of("compose", "kubernetes", "helm"):
+        # A `latest` tag or a root user is advice (repo.immutable-images, repo.containers), never the verdict here.
+        released = _image_releases(ctx)
+        if released:
+            push, deploy = released
+            yield finding(
+                ID,
+                Outcome.PASS,
+                f"each release is a new image: `{push.text[:100]}` ({push.path}:{push.line}) pushes it on every "
+                f"change and `{deploy.text[:100]}` ({deploy.path}:{deploy.line}) replaces the running containers; "
+                "no sign of change in place",
+                [_ev(repo, s) for s in released],
+            )
+        else:
+            yield finding(
+                ID,
+                Outcome.NOT_APPLICABLE,
+                "releases are container images (judged by repo.immutable-images and repo.containers); "
+                "no sign of change in place",
+            )
+        return
     if hosted:
         yield finding(
             ID,

@@ -71,9 +71,13 @@ def run(ctx: Context) -> Iterator[Finding]:
         tests = [m for m in pipelines.classify(pipe, "test") if not m.job.manual]
         if not tests:
             unread = next((j for j in pipe.jobs if j.call_note), None)
+            hollow = pipelines.unfounded_tests(pipe)
             notes.append(
-                f"{pipe.path} runs no test command" + (f" (job `{unread.id}` {unread.call_note})" if unread else "")
+                f"{pipe.path} runs no test command"
+                + (f" (job `{unread.id}` {unread.call_note})" if unread else "")
+                + "".join(f"; `{c[:80]}` (line {n}) {why}" for c, n, why in hollow[:3])
             )
+            evidence += [pipelines.evidence_at(repo, pipe.path, n, f"{pipe.path}:{n}: {w}") for _, n, w in hollow[:3]]
             continue
         if not pipelines.is_ci(pipe):
             not_ci.append((pipe, tests))

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from harness.checks.base import check, finding
 from harness.checks.repo import deploy_gate, pipeline_reading
+from harness.checks.repo.immutable_releases import ansible_in_place, iac_image
 from harness.context import Context
 from harness.model import Finding, Outcome
 from harness.probes import inventory, pipelines
@@ -14,12 +15,6 @@ from harness.probes.repository import RepoSnapshot
 
 ID = "repo.pipeline-artefact"
 IAC_DEPLOY = re.compile(r"pulumi up|pulumi/actions|Pulumi@|(terraform|tofu|terragrunt) apply|TerraformTask|cdk deploy")
-# Images an IaC program builds (and pushes) itself: Pulumi's docker and docker-build providers, Terraform's
-# kreuzwerker/docker resources, CDK image assets.
-IAC_IMAGE = re.compile(
-    r"""(pulumi_docker|docker_build|docker|dockerbuild)\.Image\s*\(|new\s+(docker|dockerbuild|docker_build)\.Image\s*\("""
-    r"""|resource\s+"docker_(image|registry_image)"|DockerImageAsset\s*\(|ContainerImage\.from_?[Aa]sset\s*\("""
-)
 
 
 @check(
@@ -43,6 +38,11 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield read
         return
     repo, model = read
+    rebuilt = _rebuilds_on_server(ctx, repo, deploy_gate.automatic_deploys(model))
+    if rebuilt is not None:
+        yield rebuilt
+        if rebuilt.outcome is Outcome.FAIL:
+            return
     builds = [m for p in model.pipelines for m in pipelines.classify(p, "build")]
     published = [m for p in model.pipelines for m in pipelines.classify(p, "publish")]
     kept = [j for p in model.pipelines for j in p.jobs if j.artifacts]
@@ -100,6 +100,35 @@ def run(ctx: Context) -> Iterator[Finding]:
         )
 
 
+ANSIBLE_RUN = re.compile(r"ansible-playbook\b")
+
+
+def _rebuilds_on_server(ctx: Context, repo: RepoSnapshot, deploys: list[pipelines.Match]) -> Finding | None:
+    """A FAIL when the only deploys run Ansible that checks the code out on the server and rebuilds it there:
+    what runs is a branch head built in place, not the artefact the pipeline built and tested (a WARN when
+    other deploys ship the artefact). The deploy itself is automated: repo.pipeline-deploy says so."""
+    ansible = [m for m in deploys if ANSIBLE_RUN.match(m.text)]
+    checkouts = [s for s in ansible_in_place(ctx, repo) if "git task" in s.why]
+    if not ansible or not checkouts:
+        return None
+    m, sign = ansible[0], checkouts[0]
+    outcome = Outcome.FAIL if len(ansible) == len(deploys) else Outcome.WARN
+    return finding(
+        ID,
+        outcome,
+        f"`{m.text[:120]}` at {m.where}{m.via} deploys by checking the code out on the server "
+        f"({sign.path}:{sign.line}, `{sign.text[:60]}`) and building it there: the artefact the pipeline built "
+        "is not what runs",
+        [
+            pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{m.where}: Ansible deploy"),
+            inventory.evidence_at(repo, sign.path, sign.line, f"{sign.path}:{sign.line}: {sign.why}", sign.text),
+        ],
+        remediation="Deploy the artefact the pipeline built: have the playbook pull and run the image tagged "
+        "with the commit (or copy the built package), not clone the branch and build on the server.",
+        subject=m.where,
+    )
+
+
 def _iac_built_image(ctx: Context, repo: RepoSnapshot, model: pipelines.Pipelines) -> Finding | None:
     """PASS when an automated IaC deploy (`pulumi up`, `terraform apply`, `cdk deploy`) builds the image itself."""
     deploys = [m for m in deploy_gate.automatic_deploys(model) if IAC_DEPLOY.search(m.text)]
@@ -107,7 +136,7 @@ def _iac_built_image(ctx: Context, repo: RepoSnapshot, model: pipelines.Pipeline
         return None
     for f in inventory.iac(ctx, repo).of("pulumi", "terraform", "cdk"):
         text = repo.read_text(f.path) or ""
-        m = IAC_IMAGE.search(text)
+        m = iac_image(text)
         if m is None:
             continue
         line = text.count("\n", 0, m.start()) + 1

@@ -56,6 +56,20 @@ def run(ctx: Context) -> Iterator[Finding]:
                 [pipelines.evidence_at(repo, m.pipeline.path, m.line, f"{m.where}: test environment", line)],
             )
             return
+        steps = [(p, step) for p in model.pipelines for job in p.jobs for step in job.steps]
+        pushes_only = [(p, step, why) for p, step in steps if (why := pipelines.publish_only(step))]
+        if pushes_only:
+            p, step, why = pushes_only[0]
+            yield finding(
+                ID,
+                Outcome.FAIL,
+                f"the deploy step at {p.path}:{step.line} deploys nothing: {why}",
+                [pipelines.evidence_at(repo, p.path, step.line, f"{p.path}:{step.line}: pushes, never releases")],
+                remediation="Release what was pushed (e.g. `heroku container:release web`, a platform deploy "
+                "command or deploy hook), so that the commit reaches users.",
+                subject=f"{p.path}:{step.line}",
+            )
+            return
         yield finding(ID, Outcome.FAIL, f"no automated deploy step found ({looked})")
         return
     automatic = [m for m in real if deploy_gate.deploy_triggers(m)]

@@ -7,7 +7,16 @@ lines so that a finding can name the exact place. `classify.py` says what each s
 publish, deploy, security scans) from its command words and harness/data/pipeline_tools.yaml.
 """
 
-from harness.probes.pipelines.classify import Match, classify, security_scans, teardown_of, tools
+from harness.probes.pipelines.classify import (
+    Match,
+    classify,
+    publish_only,
+    runs,
+    security_scans,
+    teardown_of,
+    tools,
+    unfounded_tests,
+)
 from harness.probes.pipelines.collect import collect, collect_paths, get
 from harness.probes.pipelines.github import reusable_only
 from harness.probes.pipelines.graph import (
@@ -64,11 +73,14 @@ __all__ = [
     "job_runs_on",
     "load_yaml",
     "problem_evidence",
+    "publish_only",
     "reusable_only",
+    "runs",
     "runs_after_failure",
     "security_scans",
     "step_runs_on",
     "teardown_of",
     "tools",
+    "unfounded_tests",
     "upstream",
 ]

@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 
 from harness import redact
+from harness.probes.pipelines.graph import step_runs_on
 from harness.probes.pipelines.model import SWALLOW, Command, Job, Pipeline, Step
 from harness.probes.pipelines.shell import split
 from harness.probes.pipelines.yamlio import load_yaml
@@ -95,10 +96,77 @@ def runs(cmd: Command) -> list[tuple[str, str, str]]:
     return out
 
 
-def _first(patterns: list[re.Pattern[str]], cmd: Command) -> tuple[str, str, str] | None:
-    """The first command matching; one whose failure counts first (a script's last test over its earlier ones)."""
+def _first(patterns: list[re.Pattern[str]], cmd: Command, founded: bool = False) -> tuple[str, str, str] | None:
+    """The first command matching; one whose failure counts first (a script's last test over its earlier ones).
+
+    `founded`: only commands that are what their words say (see `unfounded`)."""
     hits = [hit for hit in runs(cmd) if any(rx.match(hit[0]) for rx in patterns)]
+    if founded:
+        hits = [hit for hit in hits if not unfounded(cmd, hit)]
     return next((h for h in hits if not (h[1] and SWALLOW.search(h[2]))), hits[0] if hits else None)
+
+
+def unfounded(cmd: Command, hit: tuple[str, str, str]) -> str:
+    """Why a command that looks like a test is none, or "".
+
+    A shell script is never a test by its name (`test.sh`): what it runs is (its lines are in `cmd.inner`).
+    A test runner given paths that are not in the repository fails or collects nothing on every run. A
+    wrapper (`npm test`, `make test`) whose definition only echoes and exits is a placeholder, like npm's
+    own `echo "Error: no test specified" && exit 1`."""
+    text, source, _ = hit
+    if not source and cmd.absent.get(text):
+        return f"names {', '.join(cmd.absent[text][:3])}, which the repository does not hold"
+    word = text.split(" ", 1)[0]
+    if word.endswith((".sh", ".bash")):
+        return f"{word} is a script: it counts for the test commands it runs, not for its name"
+    defined = cmd.defined.get(text) if not source else None
+    if defined and all(s.inert for t, _ in defined for s in split(t)):
+        return f"its definition `{defined[0][0][:60]}` ({defined[0][1]}) runs no test: a placeholder"
+    return ""
+
+
+# What a release script may do without deploying anything: log in, build, tag and push images.
+_PUBLISH_ONLY = re.compile(
+    r"(docker|podman|buildah|nerdctl) (login|build|buildx|image|tag|push)\b"
+    r"|heroku container:(login|push)\b|set\b|export\b"
+)
+
+
+def publish_only(step: Step) -> str:
+    """Why a deploy step that runs scripts releases nothing (they only push an image), else "".
+
+    A Travis `provider: script` deploy or a `deploy.sh` is a deploy by its place or name; what it runs decides.
+    A push to Heroku's container registry without `heroku container:release`, for one, reaches no user."""
+    ran: list[tuple[str, str]] = []
+    for cmd in step.commands:
+        for simple in cmd.simples:
+            if simple.inert:
+                continue
+            ran += cmd.defined.get(simple.text) or [(simple.text, "")]
+    if not any(src for _, src in ran):
+        return ""  # no script was read: the step is judged by its own words
+    simples = [(sp.text, src) for t, src in ran for sp in split(t) if not sp.inert]
+    if not simples or not all(_PUBLISH_ONLY.match(t) for t, _ in simples):
+        return ""
+    pushes = [(t, src) for t, src in simples if re.search(r"\bpush\b|container:push", t)]
+    if not pushes:
+        return ""
+    text, src = pushes[-1]
+    return f"`{text[:80]}` ({src or step.name}) only pushes an image: nothing releases or deploys it"
+
+
+def unfounded_tests(pipe: Pipeline) -> list[tuple[str, int, str]]:
+    """(command, line, why) for each step that looks like a test but is none (see `unfounded`)."""
+    patterns = _patterns("test")
+    out: list[tuple[str, int, str]] = []
+    for job in pipe.jobs:
+        for step in job.steps:
+            for cmd in step.commands:
+                hits = [h for h in runs(cmd) if any(rx.match(h[0]) for rx in patterns)]
+                if hits and _first(patterns, cmd, founded=True) is None:
+                    why = next((w for h in hits if (w := unfounded(cmd, h))), "")
+                    out.append((mask_urls(cmd.text), cmd.line, why))
+    return out
 
 
 def _shown(cmd: Command, hit: tuple[str, str, str]) -> str:
@@ -154,11 +222,13 @@ def classify(pipe: Pipeline, kind: str) -> list[Match]:
     for job in pipe.jobs:
         seen = pipe.view(job.path)
         for step in job.steps:
+            if kind == "deploy" and publish_only(step):
+                continue
             if any(_uses_matches(u, step) for u in spec.get("uses", [])):
                 why, wline = _swallowed(step, Command("", step.line), job)
                 out.append(Match(seen, job, step, kind, step.uses, step.line, cannot_fail=why, cannot_fail_line=wline))
             for cmd in step.commands:
-                hit = _first(patterns, cmd)
+                hit = _first(patterns, cmd, founded=kind == "test")
                 if hit is not None:
                     why, wline = _swallowed_hit(step, cmd, job, hit, patterns)
                     out.append(
@@ -179,15 +249,27 @@ def teardown_of(deploy: Match) -> tuple[str, int] | None:
         after = False
         for job in pipe.jobs:
             for step in job.steps:
+                same_run = _same_run(pipe, deploy, job, step)
                 for cmd in step.commands:
                     if cmd.line == deploy.line and step is deploy.step:
                         after = True
-                    elif after and _first([undo], cmd) is not None:
+                    elif after and same_run and _first([undo], cmd) is not None:
                         return cmd.text, cmd.line
-                if after and step is not deploy.step and step.uses and undo.search(step.inputs.get("command", "")):
+                uses_undo = step.uses and undo.search(step.inputs.get("command", ""))
+                if after and same_run and step is not deploy.step and uses_undo:
                     return f"{step.uses} command: {step.inputs.get('command')}", step.line
             after = after or job is deploy.job
     return None
+
+
+def _same_run(pipe: Pipeline, deploy: Match, job: Job, step: Step) -> bool:
+    """Whether `step` can run in the same run as `deploy`: a teardown only on another event (a branch's
+    deletion) leaves the deploy standing on push."""
+    if not pipe.triggers:
+        return True
+    return any(
+        step_runs_on(pipe, deploy.job, deploy.step, t) and step_runs_on(pipe, job, step, t) for t in pipe.triggers
+    )
 
 
 @cache

@@ -16,6 +16,7 @@ from typing import Any
 
 from harness.probes.inventory import parse_dockerfile, split_image
 from harness.probes.pipelines.model import Command, Pipeline, Step
+from harness.probes.pipelines.paths import SCRIPT_SUFFIXES, Tree, script_path
 from harness.probes.pipelines.shell import Simple, split
 from harness.probes.pipelines.yamlio import as_str, load_yaml, mapping
 from harness.probes.repository import RepoSnapshot
@@ -24,7 +25,6 @@ MAX_FILE_BYTES = 500_000
 MAX_MAKE_DEPTH = 3
 MAX_INDIRECT_DEPTH = 3  # an ENTRYPOINT that runs a script that runs make
 MAX_INNER = 400
-SCRIPT_SUFFIXES = (".sh", ".bash")
 # Lines after a script's last real command that keep its status: `wait`, a bare `exit`, block ends, messages.
 SCRIPT_TAIL = re.compile(r"wait|exit|fi|done|esac|\}|(echo|printf)\b.*")
 COMPOSE_DEFAULTS = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
@@ -64,6 +64,7 @@ class _Files:
 
 def resolve(pipes: list[Pipeline], repo: RepoSnapshot) -> None:
     files = _Files(repo)
+    tree = Tree(repo)
     for pipe in pipes:
         commands = [c for job in pipe.jobs for step in job.steps for c in step.commands]
         try:
@@ -71,7 +72,12 @@ def resolve(pipes: list[Pipeline], repo: RepoSnapshot) -> None:
             images.update(_action_images([step for job in pipe.jobs for step in job.steps]))
             for cmd in commands:
                 for simple in cmd.simples:
-                    cmd.inner += _inner(simple, images, files, cmd.text)
+                    got = _inner(simple, images, files, cmd.text)
+                    cmd.inner += got
+                    if got and not simple.container:
+                        cmd.defined[simple.text] = got[:MAX_INNER]
+                    if not simple.nested and (missing := tree.absent(simple, cmd.text)):
+                        cmd.absent[simple.text] = missing
                 del cmd.inner[MAX_INNER:]
         except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
             continue  # what a file it names runs stays unknown: the command is judged by its own words
@@ -149,11 +155,19 @@ def _direct(simple: Simple, images: dict[str, tuple[str, str]], files: _Files, l
         return _service_command(files, simple.container[1], list(simple.container[2:]))
     if simple.words and simple.words[0] in ("make", "gmake"):
         return _make(files, list(simple.words[1:]))
-    if simple.words and simple.words[0].endswith(SCRIPT_SUFFIXES):
+    if simple.words and (simple.words[0].endswith(SCRIPT_SUFFIXES) or _run_as_script(simple.words[0], line)):
         return _script(files, simple.words[0], line)
     if simple.words and simple.words[0] in ("npm", "yarn", "pnpm", "bun"):
         return _package_script(files, list(simple.words))
     return []
+
+
+def _run_as_script(word: str, line: str) -> bool:
+    """`bash docker_push`, `sh ci/release`, `./deploy`: a script without a suffix, run as one."""
+    if "." in word or ("./" not in line and not re.search(r"\b(bash|sh|zsh|dash|source)\s", line)):
+        return False  # a suffix is judged as such; no shell or ./ on the line runs nothing as a script
+    shell = r"(?:\b(?:bash|sh|zsh|dash|source)\s+(?:-\S+\s+)*|\./)"
+    return re.search(rf"{shell}(?:[^\s;|&()]*/)?{re.escape(word)}(?=$|[\s;&|)])", line) is not None
 
 
 def _package_script(files: _Files, words: list[str]) -> list[tuple[str, str]]:
@@ -184,10 +198,7 @@ def _script(files: _Files, name: str, line: str) -> list[tuple[str, str]]:
     """The commands of a shell script the line runs (`bash .travis/test.sh`, `./deploy.sh`), one per logical line.
 
     Without `set -e` a script's status is its last command's: the failure of any earlier command is ignored."""
-    # The command word lost its folder when it was unwrapped: find the path as written on the line.
-    paths = [w for w in re.findall(r"[^\s;|&()'\"<>`]+", line) if posixpath.basename(w) == name] or [name]
-    paths = [re.sub(r"^\$\{?\w+\}?/", "", w) for w in paths]  # `$TRAVIS_BUILD_DIR/ci/test.sh`: from the root
-    path = next((p for w in paths if files.text(p := posixpath.normpath(w).lstrip("/")) is not None), "")
+    path = script_path(files.text, name, line)
     text = files.text(path) if path else None
     if text is None:
         return []
@@ -318,7 +329,8 @@ def _make(files: _Files, args: list[str]) -> list[tuple[str, str]]:
     text = files.text(path) if path else None
     if text is None:
         return []
-    recipes = _recipes(text)
+    cached = files.cache.get(f"recipes:{path}")
+    recipes = cached if isinstance(cached, dict) else files.cache.setdefault(f"recipes:{path}", _recipes(text))
     if not targets and recipes:
         targets = [next(iter(recipes))]
     out: list[tuple[str, str]] = []

@@ -54,6 +54,10 @@ class Command:
     stdin: str = ""  # a heredoc's body fed to the command (`ssh host <<EOF ... EOF`)
     # What the line runs indirectly: (command, where it is defined), e.g. a built image's CMD or a make recipe.
     inner: list[tuple[str, str]] = field(default_factory=list)
+    # Per simple command of the line (by its text): what its definition runs when one was found (a script,
+    # a package.json script, a make target), and the paths it names that are not in the repository.
+    defined: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    absent: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def simples(self) -> tuple[Simple, ...]:
