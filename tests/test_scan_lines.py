@@ -157,3 +157,12 @@ def test_every_token_format_is_found_on_a_line_of_its_own_even_in_vendored_code(
             ("aws-access-key-id", 2),
             ("aws-secret-key", 3),
         }
+
+
+def test_public_key_tokens_are_published_by_design_and_a_secret_beside_them_still_counts():
+    config = (
+        '<add assembly="System.Web, Version=4.0.0.0, Culture=neutral, PublicKeyToken=31bf3856ad364e35" />\n'
+        '<add key="public_key" value="MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" />\n'
+        'client_secret = "q7Vd9xKp2LmN4rT8wZ3b"\n'
+    )
+    assert [h.line for h in scan_text("Web.config", config)] == [3]

@@ -65,8 +65,10 @@ GENERIC = re.compile(rf"(?i)(?<![\w.-])(?P<key>[\w.-]*(?:{_KEYS}|credentials?)[\
 RELAXED = re.compile(rf"(?i)(?<![\w.-])(?P<key>[\w.-]*(?:{_KEYS}|credentials?|auth|key-data)[\w.-]*){_ASSIGN}")
 SECRET_NAME = re.compile(rf"(?i)(?:{_KEYS}|credentials?)")
 NETRC = re.compile(r"\bpassword\s+(?P<value>\S+)")
+# A name ending in one of these describes a secret rather than holding one; one starting with "public" holds
+# what is published by design (.NET's PublicKeyToken in every Web.config, a public key).
 NOT_SECRET_KEY = re.compile(
-    r"(?i)(?:url|uri|file|path|name|names|length|len|type|env|header|field|endpoint|prefix|ttl|expiry|expires|"
+    r"(?i)^public|(?:url|uri|file|path|name|names|length|len|type|env|header|field|endpoint|prefix|ttl|expiry|expires|"
     r"timeout|count|regex|pattern|policy|label|mode|id|ref|arn|version|store|method|provider|kind|format|size|"
     r"min|max|required|enabled|hash|hashed|reset|confirm|confirmation|input|form|param|validator|encryption|"
     r"algorithm|algo|scheme|strength)$"
