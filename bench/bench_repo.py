@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 10.0
 TARGET_MB = 300.0
 TARGET_FLOOR = 1.3  # cold run against the floor measured beside it (issue 14)
@@ -98,11 +99,12 @@ def build(path: Path, commits: int, files: int) -> float:
 
 def measure(repo: Path, out: Path, extra: list[str]) -> None:
     """Run harness once; print [wall s, peak RSS MB, exit code, stderr tail, CPU s] as JSON."""
-    local = Path(sys.executable).parent / "harness"  # the real entry point, not a version-manager shim
-    cmd = [str(local) if local.is_file() else "harness", "verify", "--repo", str(repo), "--scope", "repository"]
+    # This checkout's harness (not whichever one the interpreter has installed), started outside the project.
+    cmd = [sys.executable, "-P", "-m", "harness", "verify", "--repo", str(repo), "--scope", "repository"]
     cmd += ["--format", "json", "--out", str(out), "--gate", "none", *extra]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")} | {"PYTHONPATH": str(ROOT)}
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, timeout=600)
+    proc = subprocess.run(cmd, capture_output=True, timeout=600, env=env, cwd=out.parent)
     wall = time.monotonic() - t0
     use = resource.getrusage(resource.RUSAGE_CHILDREN)
     rss_mb = use.ru_maxrss / 1024  # KiB on Linux

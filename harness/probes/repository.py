@@ -147,20 +147,22 @@ class RepoSnapshot:
         return data.decode("utf-8", "replace")
 
     def texts(self, files: list[RepoFile]) -> Iterator[tuple[RepoFile, str]]:
-        if self.is_git:
-            yield from self._git_texts(files)
-            return
-        for f in files:
-            text = self.read_text(f.path)
-            if text is not None:
-                yield f, text
+        """(file, decoded text) of the files that are text, read as `blobs` reads them."""
+        for f, data in self.blobs(files):
+            if data is not None and b"\x00" not in data[:TEXT_SNIFF]:
+                yield f, data.decode("utf-8", "replace")
 
-    def _git_texts(self, files: list[RepoFile]) -> Iterator[tuple[RepoFile, str]]:
-        """Like read_text for each file, but what the cache lacks is read a batch at a time.
+    def blobs(self, files: list[RepoFile], limit: int | None = None) -> Iterator[tuple[RepoFile, bytes | None]]:
+        """(file, read_bytes(file)) for each file, but what the cache lacks is read a batch at a time.
 
         A tree larger than the cache (a committed virtualenv) would otherwise cost one round trip
         to `git cat-file` per file; batches are read, used and dropped, so memory stays bounded.
         """
+        limit = limit or self.max_file_bytes
+        if not self.is_git:
+            for f in files:
+                yield f, self.read_bytes(f.path, limit)
+            return
         if not self._prefetched:
             self._prefetched = True
             self._prefetch()
@@ -168,20 +170,20 @@ class RepoSnapshot:
         count = size = 0
         for f in files:
             pending.append(f)
-            if self._fetchable(f):
+            if self._fetchable(f, limit):
                 count, size = count + 1, size + f.size
                 if count >= PREFETCH_BATCH or size >= PREFETCH_BATCH_BYTES:
-                    yield from self._batch_texts(pending)
+                    yield from self._batch_blobs(pending, limit)
                     pending, count, size = [], 0, 0
-        yield from self._batch_texts(pending)
+        yield from self._batch_blobs(pending, limit)
 
-    def _fetchable(self, f: RepoFile) -> bool:
-        return bool(f.oid) and f.is_regular and f.size <= self.max_file_bytes and f.path not in self._cache
+    def _fetchable(self, f: RepoFile, limit: int) -> bool:
+        return bool(f.oid) and f.is_regular and f.size <= limit and f.path not in self._cache
 
-    def _batch_texts(self, files: list[RepoFile]) -> Iterator[tuple[RepoFile, str]]:
+    def _batch_blobs(self, files: list[RepoFile], limit: int) -> Iterator[tuple[RepoFile, bytes | None]]:
         wanted: dict[str, tuple[int, list[str]]] = {}
         for f in files:
-            if self._fetchable(f):
+            if self._fetchable(f, limit):
                 wanted.setdefault(f.oid, (f.size, []))[1].append(f.path)
         got: dict[str, bytes | None] = {}
         if wanted:
@@ -189,9 +191,7 @@ class RepoSnapshot:
                 if not self._fetch(list(wanted), wanted, got):
                     got = {}  # on any trouble, one file at a time as before (which reports problems)
         for f in files:
-            data = got[f.path] if f.path in got else self.read_bytes(f.path)
-            if data is not None and b"\x00" not in data[:TEXT_SNIFF]:
-                yield f, data.decode("utf-8", "replace")
+            yield f, got[f.path] if f.path in got else self.read_bytes(f.path, limit)
 
     def _prefetch(self) -> None:
         """Read the tree's blobs with a few `git cat-file --batch` calls instead of one round trip per file.
