@@ -9,6 +9,7 @@ followed), and history-based checks report that they could not check.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import stat
 import subprocess
@@ -347,6 +348,7 @@ def _list_disk(root: Path, max_files: int, problems: list[str]) -> tuple[list[Re
     return files, False
 
 
+@functools.lru_cache(maxsize=65536)  # asked of every file by many checks
 def is_vendored(path: str) -> bool:
     """Whether a folder on the path is one of VENDORED_DIRS (RepoSnapshot.vendored also knows virtualenvs)."""
     return any(part in VENDORED_DIRS for part in path.split("/")[:-1])
