@@ -94,3 +94,22 @@ def test_the_cache_is_bounded(monkeypatch, tmp_path):
     con.close()
     assert total <= 2_000
     assert bandit_cache.read([f"digest-{n}" for n in range(60)], "fp").keys() >= {"digest-59"}
+
+
+def test_an_object_store_that_lies_about_a_blob_never_reuses_the_clean_result(make_repo, scanned):
+    """A loose object whose bytes are not those its id names: git serves them unchecked. The cache is keyed
+    by the bytes read, so the clean result cached for the id's real content is never reused for them."""
+    import zlib
+
+    from tests.conftest import git
+
+    repo = make_repo()
+    repo.write("app/tool.py", "def run(cmd):\n    return cmd\n").commit("clean")
+    assert _fails(repo) == []
+    oid = git(repo.path, "rev-parse", "HEAD:app/tool.py")
+    loose = repo.path / ".git" / "objects" / oid[:2] / oid[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(zlib.compress(b"blob %d\0" % len(BAD.encode()) + BAD.encode()))
+    assert git(repo.path, "cat-file", "-p", oid) == BAD.strip()  # git hands out the planted bytes
+    assert _fails(repo) == ["app/tool.py:5"]
+    assert len(scanned) == 2

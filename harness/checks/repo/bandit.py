@@ -68,16 +68,13 @@ def run(ctx: Context) -> Iterator[Finding]:
     # Keyed by a digest of the bytes read here, not by the blob id the project's object store claims
     # (git does not check that a blob's bytes match its id, and SHA-1 has chosen-prefix collisions).
     digests: dict[str, str] = {}  # path -> sha256 of its bytes at HEAD
-    contents: dict[str, tuple[RepoFile, bytes]] = {}  # digest -> one path holding those bytes, and the bytes
-    for f in files:
-        if f.size > MAX_PY_BYTES:
-            continue
-        data = repo.read_bytes(f.path, MAX_PY_BYTES)
+    contents: dict[str, RepoFile] = {}  # digest -> one file holding those bytes (read again if scanned)
+    for f, data in repo.blobs([f for f in files if f.size <= MAX_PY_BYTES], MAX_PY_BYTES):
         if data is None:
             unread.append(f.path)
             continue
         digests[f.path] = digest = hashlib.sha256(data).hexdigest()
-        contents.setdefault(digest, (f, data))
+        contents.setdefault(digest, f)
     fp = bandit_cache.fingerprint(BANDIT_ARGS)
     entries = bandit_cache.read(contents, fp)
     scan = {d: fd for d, fd in contents.items() if d not in entries}  # each distinct content once
@@ -85,7 +82,7 @@ def run(ctx: Context) -> Iterator[Finding]:
         with tempfile.TemporaryDirectory(prefix="harness-bandit-") as tmp:
             targets = _targets(repo, scan, Path(tmp))
             try:
-                report = _run_sharded(sorted(targets), Path(tmp), ctx.bounded(BANDIT_TIMEOUT_S))
+                report = _run_sharded(sorted(targets), Path(tmp), ctx.bounded(BANDIT_TIMEOUT_S)) if targets else None
             except subprocess.TimeoutExpired:
                 yield finding(
                     ID, Outcome.COULD_NOT_CHECK, f"bandit did not finish within {ctx.bounded(BANDIT_TIMEOUT_S):.0f} s"
@@ -94,7 +91,7 @@ def run(ctx: Context) -> Iterator[Finding]:
             except OSError as exc:
                 yield finding(ID, Outcome.COULD_NOT_CHECK, f"cannot run bandit: {exc}")
                 return
-        fresh = _per_file(report, targets) if not isinstance(report, str) else None
+        fresh = {} if report is None else _per_file(report, targets) if not isinstance(report, str) else None
         if fresh is None:
             yield finding(
                 ID,
@@ -119,8 +116,12 @@ def run(ctx: Context) -> Iterator[Finding]:
     results: list[dict[str, object]] = []
     errors: list[object] = []
     for path, digest in sorted(digests.items()):
-        results += [{**r, "filename": path} for r in entries[digest]["results"]]
-        errors += [{**e, "filename": path} for e in entries[digest]["errors"]]
+        entry = entries.get(digest)
+        if entry is None:  # its bytes could not be read again for bandit
+            unread.append(path)
+            continue
+        results += [{**r, "filename": path} for r in entry["results"]]
+        errors += [{**e, "filename": path} for e in entry["errors"]]
     high, medium = [], []
     for r in results:
         sev, conf = RANK.get(str(r.get("issue_severity")), 0), RANK.get(str(r.get("issue_confidence")), 0)
@@ -147,15 +148,21 @@ def run(ctx: Context) -> Iterator[Finding]:
     )
 
 
-def _targets(repo: repository.RepoSnapshot, scan: dict[str, tuple[RepoFile, bytes]], tmp: Path) -> dict[str, str]:
+def _targets(repo: repository.RepoSnapshot, scan: dict[str, RepoFile], tmp: Path) -> dict[str, str]:
     """What bandit reads for each content to scan (file name -> content digest).
 
     The working-tree file itself when it holds exactly HEAD's bytes (a clean checkout: nothing to write),
-    otherwise a copy in `tmp`: creating thousands of small files costs seconds on some disks.
+    otherwise a copy in `tmp`: creating thousands of small files costs seconds on some disks. Bytes are
+    read again here, one file at a time, so memory never holds the whole tree; any that no longer match
+    their digest (a plain folder edited meanwhile) are left out.
     """
     targets: dict[str, str] = {}
     made: set[Path] = set()
-    for digest, (f, data) in scan.items():
+    digest_of = {f.path: d for d, f in scan.items()}
+    for f, data in repo.blobs(list(scan.values()), MAX_PY_BYTES):
+        digest = digest_of[f.path]
+        if data is None or hashlib.sha256(data).hexdigest() != digest:
+            continue
         # A plain folder is its own snapshot (read_bytes just read this file from disk): nothing to compare.
         if not repo.is_git or fsutil.read_regular(repo.root / f.path, MAX_PY_BYTES + 1) == data:
             targets[str((repo.root / f.path).absolute())] = digest  # absolute: bandit runs from elsewhere
