@@ -1,4 +1,4 @@
-"""Interleaved cold runs of two harness checkouts on one repository: wall and peak RSS per run, and the ratio.
+"""Interleaved cold runs of two harness checkouts on one repository: wall, CPU and peak RSS per run, and the ratios.
 
     git worktree add /tmp/base-wt BASE_COMMIT
     python bench/bench_repo_compare.py REPO ROUNDS [BASE_TREE] [NEW_TREE]
@@ -38,7 +38,8 @@ for r in range(rounds):
             "-c",
             "import resource,subprocess,sys,time,json;t=time.monotonic();"
             "p=subprocess.run(sys.argv[1:],capture_output=True);"
-            "print(json.dumps([time.monotonic()-t,resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024,p.returncode]))",
+            "u=resource.getrusage(resource.RUSAGE_CHILDREN);"
+            "print(json.dumps([time.monotonic()-t,u.ru_maxrss/1024,p.returncode,u.ru_utime+u.ru_stime]))",
             py,
             "-P",
             "-m",
@@ -56,18 +57,17 @@ for r in range(rounds):
             "none",
         ]
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp, timeout=900)
-        wall, rss, code = json.loads(out.stdout.strip().splitlines()[-1])
-        res[name].append((wall, rss))
-        print(f"round {r} {name}: {wall:.2f} s, {rss:.0f} MB, exit {code}", flush=True)
+        wall, rss, code, cpu = json.loads(out.stdout.strip().splitlines()[-1])
+        res[name].append((wall, rss, cpu))
+        print(f"round {r} {name}: {wall:.2f} s, {cpu:.1f} s CPU, {rss:.0f} MB, exit {code}", flush=True)
         shutil.rmtree(tmp, ignore_errors=True)
 for name, runs in res.items():
     w = [x[0] for x in runs]
     print(
         f"{name}: median {statistics.median(w):.2f} s (min {min(w):.2f}, max {max(w):.2f}), "
-        f"peak {max(x[1] for x in runs):.0f} MB"
+        f"CPU median {statistics.median(x[2] for x in runs):.1f} s, peak {max(x[1] for x in runs):.0f} MB"
     )
-print(
-    "ratio new/base (medians): "
-    f"{statistics.median([x[0] for x in res['new']]) / statistics.median([x[0] for x in res['base']]):.2f}"
-)
+for i, what in ((0, "wall"), (2, "CPU")):
+    ratio = statistics.median(x[i] for x in res["new"]) / statistics.median(x[i] for x in res["base"])
+    print(f"ratio new/base (medians, {what}): {ratio:.2f}")
 print(f"load average {os.getloadavg()}")

@@ -3,12 +3,15 @@ whether the working tree differs from the commit (harness judges the commit, not
 
 No git command here runs project code: `git status` or `git diff` would run the repository's
 fsmonitor hook and clean filters (its own .git/config), so changed files are found by hashing
-the working tree's files as git blobs in Python and comparing them with `git ls-tree`.
+the working tree's files as git blobs (`git hash-object --no-filters`, the raw bytes) and
+comparing them with `git ls-tree`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,7 @@ def _changed(root: Path) -> tuple[list[str], bool]:
     """(tracked paths whose working copy differs from HEAD, whether every file was compared)."""
     listing = gitcmd.run(root, ["ls-tree", "-r", "-z", "--full-tree", "-l", "HEAD"], timeout=30)
     changed: list[str] = []
-    deadline = time.monotonic() + HASH_BUDGET_S
+    same_size: dict[str, str] = {}  # path -> HEAD's blob id, for the files to hash
     for entry in listing.split(b"\0"):
         if not entry:
             continue
@@ -40,18 +43,52 @@ def _changed(root: Path) -> tuple[list[str], bool]:
         mode, kind, sha, size = meta.split()[:4]
         if kind != b"blob" or mode == b"120000":  # submodules and symlinks are not compared
             continue
-        if time.monotonic() > deadline:
-            return changed, False
         rel = raw_path.decode("utf-8", "surrogateescape")
-        full = root / rel
         try:
-            st = full.lstat()
-            differs = not full.is_file() or full.is_symlink() or st.st_size != int(size)
-            if differs or (st.st_size <= MAX_HASH_BYTES and _blob_sha(full, st.st_size) != sha.decode()):
-                changed.append(rel)
-        except (OSError, ValueError):
+            st = os.lstat(os.path.join(root, rel))
+        except OSError:
             changed.append(rel)
-    return changed, True
+            continue
+        if not stat.S_ISREG(st.st_mode) or st.st_size != int(size):
+            changed.append(rel)
+        elif st.st_size <= MAX_HASH_BYTES:
+            same_size[rel] = sha.decode()
+    complete = _compare(root, same_size, changed, time.monotonic() + HASH_BUDGET_S)
+    return changed, complete
+
+
+def _compare(root: Path, expected: dict[str, str], changed: list[str], deadline: float) -> bool:
+    """Hash the files in `expected` as git blobs, adding those that differ to `changed`; False if out of time.
+
+    `git hash-object --no-filters` hashes the bytes as they are (no filter or attribute of the project runs);
+    a path git's --stdin-paths would read differently (a newline, a leading quote) is hashed here instead.
+    """
+    plain = [p for p in expected if not (p.startswith('"') or "\n" in p or "\r" in p)]
+    odd = [p for p in expected if p not in set(plain)] if len(plain) < len(expected) else []
+    if plain:
+        try:
+            out = gitcmd.run(
+                root,
+                ["hash-object", "--no-filters", "--stdin-paths"],
+                timeout=max(0.1, deadline - time.monotonic()),
+                check=False,
+                input="".join(f"{p}\n" for p in plain).encode("utf-8", "surrogateescape"),
+            ).split()
+        except gitcmd.GitError:  # out of time
+            return False
+        if len(out) != len(plain):
+            odd = list(expected)  # git stopped at a file it could not read: compare each one here
+        else:
+            changed += [p for p, got in zip(plain, out, strict=True) if got.decode() != expected[p]]
+    for rel in odd:
+        if time.monotonic() > deadline:
+            return False
+        try:
+            if _blob_sha(root / rel, (root / rel).lstat().st_size) != expected[rel]:
+                changed.append(rel)
+        except OSError:
+            changed.append(rel)
+    return True
 
 
 def state(root: Path) -> dict[str, Any]:

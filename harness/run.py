@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -92,10 +93,25 @@ def verify(config: Config, shared: Shared | None = None, progress: ProgressFn | 
     checks, scope, catalogue = select(config)
     shared = shared or Shared(config=config)
     started, t0 = now_iso(), time.monotonic()
+    # Comparing the working tree with the commit hashes every tracked file (git does, outside the GIL):
+    # it overlaps the checks instead of following them.
+    state: dict[str, Any] = {}
+    probe = threading.Thread(target=_checkout_state, args=(Path(config.repo_path), state), daemon=True)
+    probe.start()
     outcome = run_checks(
         checks, shared, concurrency=config.run.concurrency, timeouts=config.run.timeouts, progress=progress
     )
-    return build_document(config, catalogue, outcome, scope, started, time.monotonic() - t0)
+    probe.join()
+    if isinstance(state.get("error"), BaseException):
+        raise state["error"]
+    return build_document(config, catalogue, outcome, scope, started, time.monotonic() - t0, checkout_state=state)
+
+
+def _checkout_state(repo: Path, into: dict[str, Any]) -> None:
+    try:
+        into.update(checkout.state(repo))
+    except Exception as exc:  # re-raised in the caller's thread, as if called there
+        into["error"] = exc
 
 
 def build_document(
@@ -106,6 +122,7 @@ def build_document(
     started: str,
     duration: float,
     today: dt.date | None = None,
+    checkout_state: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     findings = [f for r in outcome.results for f in r.findings]
     statuses = waivers.evaluate(load_waivers(config), scope | catalogue.check_ids(), today or dt.date.today())
@@ -138,7 +155,8 @@ def build_document(
                 "repo": str(config.repo_path),
                 "name": config.project.name or Path(config.repo_path).name,
                 "urls": list(config.live.urls),
-                **checkout.state(Path(config.repo_path)),  # commit, shallow, uncommitted changes
+                # commit, shallow, uncommitted changes
+                **(checkout.state(Path(config.repo_path)) if checkout_state is None else checkout_state),
             },
             "settings": settings_summary(config),
         },

@@ -51,8 +51,12 @@ def required_literals(pattern: re.Pattern[str]) -> tuple[frozenset[str], bool] |
     return req, fold
 
 
+_lowered: tuple[str, str] = ("", "")  # the last text lower-cased, and its lower case: patterns come in runs
+
+
 def may_match(pattern: re.Pattern[str], text: str) -> bool:
     """False only when `pattern.search(text)` certainly finds nothing."""
+    global _lowered
     found = required_literals(pattern)
     if found is None:
         return True
@@ -60,8 +64,14 @@ def may_match(pattern: re.Pattern[str], text: str) -> bool:
     if fold:
         if not text.isascii():
             return True  # re's case-insensitive matching has non-ASCII equivalences casefold() lacks
-        text = text.lower()
-    return any(lit in text for lit in literals)
+        last = _lowered  # one read: another thread may replace it meanwhile
+        if last[0] is not text:
+            last = _lowered = (text, text.lower())
+        text = last[1]
+    for lit in literals:  # noqa: SIM110 - a plain loop (no generator): this runs for dozens of patterns per file
+        if lit in text:
+            return True
+    return False
 
 
 def search(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:

@@ -22,6 +22,7 @@ from harness.probes import gitcmd
 MAX_COMMITS = 50_000
 MAX_LOG_BYTES = 200_000_000
 LOG_TIMEOUT_S = 60.0
+LOG_BLOCK = 1 << 20
 
 _SEP = "\x1f"
 _START = "\x1e"
@@ -251,16 +252,29 @@ def load(root: Path, deadline: float | None = None) -> History:
     assert proc.stdout is not None
 
     def lines() -> Iterator[str]:
+        # Read, bounded and decoded a block at a time (per line, the checks cost more than the parsing);
+        # a block is cut after its last newline, so no line or character is split.
         nonlocal read, truncated
-        for raw in proc.stdout:  # type: ignore[union-attr]
-            read += len(raw)
+        rest = b""
+        while True:
+            block = proc.stdout.read1(LOG_BLOCK)  # type: ignore[union-attr]
+            read += len(block)
             if read > MAX_LOG_BYTES:
                 truncated = f"history longer than {MAX_LOG_BYTES // 1_000_000} MB of log output"
                 return
             if time.monotonic() - started > timeout:
                 truncated = f"reading the history took longer than {timeout:g} s"
                 return
-            yield raw.decode("utf-8", "replace")
+            if not block:
+                if rest:
+                    yield rest.decode("utf-8", "replace")
+                return
+            cut = block.rfind(b"\n") + 1
+            if not cut:
+                rest += block
+                continue
+            yield from (rest + block[:cut]).decode("utf-8", "replace").split("\n")[:-1]
+            rest = block[cut:]
 
     try:
         commits.extend(parse_log(lines(), mailmap))

@@ -9,11 +9,13 @@ followed), and history-based checks report that they could not check.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import stat
 import subprocess
+import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,51 +149,88 @@ class RepoSnapshot:
         return data.decode("utf-8", "replace")
 
     def texts(self, files: list[RepoFile]) -> Iterator[tuple[RepoFile, str]]:
-        if self.is_git:
-            yield from self._git_texts(files)
-            return
-        for f in files:
-            text = self.read_text(f.path)
-            if text is not None:
-                yield f, text
+        """(file, decoded text) of the files that are text, read as `blobs` reads them."""
+        for f, data in self.blobs(files):
+            if data is not None and b"\x00" not in data[:TEXT_SNIFF]:
+                yield f, data.decode("utf-8", "replace")
 
-    def _git_texts(self, files: list[RepoFile]) -> Iterator[tuple[RepoFile, str]]:
-        """Like read_text for each file, but what the cache lacks is read a batch at a time.
+    def blobs(self, files: list[RepoFile], limit: int | None = None) -> Iterator[tuple[RepoFile, bytes | None]]:
+        """(file, read_bytes(file)) for each file, but what the cache lacks is streamed from one `git cat-file`.
 
-        A tree larger than the cache (a committed virtualenv) would otherwise cost one round trip
-        to `git cat-file` per file; batches are read, used and dropped, so memory stays bounded.
+        A tree larger than the cache (a committed virtualenv) would otherwise cost one round trip per file;
+        streamed, git inflates the next blobs while the caller scans this one, and memory holds one blob
+        (plus any not yet handed over whose bytes another path shares).
         """
+        limit = limit or self.max_file_bytes
+        if not self.is_git:
+            for f in files:
+                yield f, self.read_bytes(f.path, limit)
+            return
         if not self._prefetched:
             self._prefetched = True
             self._prefetch()
-        pending: list[RepoFile] = []  # in the caller's order; some of them already cached
-        count = size = 0
-        for f in files:
-            pending.append(f)
-            if self._fetchable(f):
-                count, size = count + 1, size + f.size
-                if count >= PREFETCH_BATCH or size >= PREFETCH_BATCH_BYTES:
-                    yield from self._batch_texts(pending)
-                    pending, count, size = [], 0, 0
-        yield from self._batch_texts(pending)
+        streamed = [self._fetchable(f, limit) for f in files]
+        uses: dict[str, int] = {}  # blob id -> how many of the streamed files hold it
+        for f, s in zip(files, streamed, strict=True):
+            if s:
+                uses[f.oid] = uses.get(f.oid, 0) + 1
+        stream = self._stream(list(uses))
+        held: dict[str, bytes | None] = {}
+        try:
+            for f, s in zip(files, streamed, strict=True):
+                while s and f.oid not in held:
+                    got = next(stream, None)
+                    if got is None:
+                        break  # git stopped: what is left is read one file at a time (which reports problems)
+                    held[got[0]] = got[1]
+                if s and f.oid in held:
+                    uses[f.oid] -= 1
+                    yield f, held[f.oid] if uses[f.oid] else held.pop(f.oid)
+                else:
+                    yield f, self.read_bytes(f.path, limit)
+        finally:
+            stream.close()
 
-    def _fetchable(self, f: RepoFile) -> bool:
-        return bool(f.oid) and f.is_regular and f.size <= self.max_file_bytes and f.path not in self._cache
+    def _fetchable(self, f: RepoFile, limit: int) -> bool:
+        return bool(f.oid) and f.is_regular and f.size <= limit and f.path not in self._cache
 
-    def _batch_texts(self, files: list[RepoFile]) -> Iterator[tuple[RepoFile, str]]:
-        wanted: dict[str, tuple[int, list[str]]] = {}
-        for f in files:
-            if self._fetchable(f):
-                wanted.setdefault(f.oid, (f.size, []))[1].append(f.path)
-        got: dict[str, bytes | None] = {}
-        if wanted:
-            with self._lock:
-                if not self._fetch(list(wanted), wanted, got):
-                    got = {}  # on any trouble, one file at a time as before (which reports problems)
-        for f in files:
-            data = got[f.path] if f.path in got else self.read_bytes(f.path)
-            if data is not None and b"\x00" not in data[:TEXT_SNIFF]:
-                yield f, data.decode("utf-8", "replace")
+    def _stream(self, oids: list[str]) -> Generator[tuple[str, bytes | None], None, None]:
+        """(blob id, bytes or None if not a blob) in order, as one `git cat-file --batch` writes them.
+
+        The ids come from a temporary file, so git never waits for the reader to take its input.
+        """
+        if not oids:
+            return
+        with tempfile.TemporaryFile() as ids:
+            ids.write("".join(f"{oid}\n" for oid in oids).encode())
+            ids.seek(0)
+            try:
+                proc = sandbox.popen(
+                    gitcmd.argv(self.root, ["cat-file", "--batch"]),
+                    stdin=ids,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=gitcmd.git_env(),
+                )
+            except OSError:
+                return
+        assert proc.stdout is not None
+        try:
+            for oid in oids:
+                header = proc.stdout.readline().split()  # "<oid> <type> <size>", or "<oid> missing"
+                if header[-1:] == [b"missing"]:
+                    yield oid, None
+                    continue
+                if len(header) < 3 or header[0] != oid.encode() or not header[2].isdigit():
+                    return
+                size = int(header[2])
+                data = proc.stdout.read(size)
+                proc.stdout.read(1)  # the newline after the content
+                if len(data) != size:
+                    return
+                yield oid, data if header[1] == b"blob" else None
+        finally:
+            sandbox.kill(proc)
 
     def _prefetch(self) -> None:
         """Read the tree's blobs with a few `git cat-file --batch` calls instead of one round trip per file.
@@ -347,6 +386,7 @@ def _list_disk(root: Path, max_files: int, problems: list[str]) -> tuple[list[Re
     return files, False
 
 
+@functools.lru_cache(maxsize=65536)  # asked of every file by many checks
 def is_vendored(path: str) -> bool:
     """Whether a folder on the path is one of VENDORED_DIRS (RepoSnapshot.vendored also knows virtualenvs)."""
     return any(part in VENDORED_DIRS for part in path.split("/")[:-1])

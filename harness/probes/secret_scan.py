@@ -34,6 +34,12 @@ class Rule:
     name: str
     pattern: re.Pattern[str]
     group: int | str = 1  # the group holding the secret value
+    literals: tuple[str, ...] = ()  # one of these is in every match, where textscan cannot derive it
+
+    def may_match(self, text: str) -> bool:
+        if self.literals:
+            return any(word in text for word in self.literals)
+        return textscan.may_match(self.pattern, text)
 
 
 RULES = [
@@ -47,7 +53,10 @@ RULES = [
     Rule("gcp-api-key", "Google API key", re.compile(r"\b(AIza[0-9A-Za-z_\-]{35})(?![0-9A-Za-z_\-])")),
     Rule("azure-storage-key", "Azure storage account key", re.compile(r"AccountKey=([A-Za-z0-9+/]{80,}={0,2})")),
     Rule(
-        "github-token", "GitHub token", re.compile(r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|github_pat_\w{60,})")
+        "github-token",
+        "GitHub token",
+        re.compile(r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|github_pat_\w{60,})"),
+        literals=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     ),
     Rule("slack-token", "Slack token", re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]{10,})")),
     Rule(
@@ -206,10 +215,12 @@ def scan_text(path: str, text: str, formats: bool = False) -> list[Hit]:
     # too are skipped when the file says they are fake.
     in_tests = bool(FIXTURE_DIRS.search(path)) or stand_in
     fixture = in_tests and bool(FIXTURE_MARK.search(path + "\n" + text[:2000]))
-    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    starts: list[int] = []  # where each line begins, computed at the first hit (most texts have none)
     hits: dict[int, Hit] = {}
 
     def add(rule: str, name: str, pos: int, value: str, severity: str = "fail") -> None:
+        if not starts:
+            starts.extend([0, *(m.end() for m in re.finditer("\n", text))])
         n = bisect_right(starts, pos)
         if n in hits:
             return
@@ -222,6 +233,8 @@ def scan_text(path: str, text: str, formats: bool = False) -> list[Hit]:
 
     at = lines.origin  # an offset in `view` -> the same character's offset in `text`
     for rule in RULES:
+        if not rule.may_match(view):
+            continue  # none of the literals every match holds (a substring test, far cheaper than the pattern)
         for m in rule.pattern.finditer(view):
             value = m.group(rule.group) or m.group(0)
             if rule.id == "private-key":
@@ -236,7 +249,7 @@ def scan_text(path: str, text: str, formats: bool = False) -> list[Hit]:
     if formats:
         return _registered(hits)
     for pattern in FALLBACKS if not in_tests else ():
-        for m in pattern.finditer(text):
+        for m in pattern.finditer(text) if textscan.may_match(pattern, text) else ():
             key, value = m.group("key"), m.group("value")
             if not value or not SECRET_NAME.search(key) or NOT_SECRET_KEY.search(key):
                 continue  # no fallback (empty literal), or not a secret's variable

@@ -371,7 +371,10 @@ def collect(repo: RepoSnapshot) -> Stories:
     files = [
         f
         for f in repo.files
-        if f.is_regular and not any(v in f.path for v in VENDORED) and not _TEMPLATE_PATH.search(f.path)
+        if f.is_regular
+        and not repo.vendored(f.path)
+        and not any(v in f.path for v in VENDORED)
+        and not _TEMPLATE_PATH.search(f.path)
     ]
     code_texts: list[tuple[str, str]] = []
     for f in files:

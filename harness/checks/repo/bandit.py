@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import importlib.metadata
 import json
 import os
 import subprocess
@@ -16,6 +14,7 @@ from typing import TypedDict
 
 from harness import fsutil, sandbox
 from harness.checks.base import check, finding
+from harness.checks.repo import bandit_cache
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
 from harness.probes import repository
@@ -23,17 +22,19 @@ from harness.probes.repository import RepoFile
 
 ID = "repo.bandit"
 MAX_SHARDS = 4
-CACHE_MAX_BYTES = 50_000_000
 MIN_FILES_PER_SHARD = 100  # below this, one process: start-up costs more than it saves
 TEST_DIRS = {"tests", "test", "testing"}
 SKIP_DIRS = {*TEST_DIRS, "node_modules", ".venv", "venv", "site-packages", "migrations"}
 MAX_PY_BYTES = 1_000_000
 BANDIT_TIMEOUT_S = 240.0
 RANK = {"LOW": 0, "MEDIUM": 1, "HIGH": 2, "UNDEFINED": 0}
+# -x "": the files are chosen already; bandit's default excludes match ".git" anywhere in a path.
+BANDIT_ARGS = ("-f", "json", "-q", "-x", "")
+_SHOWN = ["bandit", "-f", "json", "-q", "<Python files at HEAD>"]
 
 
 class Report(TypedDict):
-    """The part of bandit's JSON report the check reads (merged over shards, and cached)."""
+    """The part of bandit's JSON report the check reads (merged over shards)."""
 
     results: list[dict[str, object]]
     errors: list[object]
@@ -64,17 +65,24 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(ID, Outcome.NOT_APPLICABLE, "no Python source files outside test folders")
         return
     unread = [f.path for f in files if f.size > MAX_PY_BYTES]
-    key = _cache_key(files)
-    report: Report | str | None = _cache_read(key)
-    if report is None:
+    # Keyed by a digest of the bytes read here, not by the blob id the project's object store claims
+    # (git does not check that a blob's bytes match its id, and SHA-1 has chosen-prefix collisions).
+    digests: dict[str, str] = {}  # path -> sha256 of its bytes at HEAD
+    contents: dict[str, RepoFile] = {}  # digest -> one file holding those bytes (read again if scanned)
+    for f, data in repo.blobs([f for f in files if f.size <= MAX_PY_BYTES], MAX_PY_BYTES):
+        if data is None:
+            unread.append(f.path)
+            continue
+        digests[f.path] = digest = hashlib.sha256(data).hexdigest()
+        contents.setdefault(digest, f)
+    fp = bandit_cache.fingerprint(BANDIT_ARGS)
+    entries = bandit_cache.read(contents, fp)
+    scan = {d: fd for d, fd in contents.items() if d not in entries}  # each distinct content once
+    if scan:
         with tempfile.TemporaryDirectory(prefix="harness-bandit-") as tmp:
-            targets, unreadable = _targets(repo, files, Path(tmp))
-            unread += [p for p in unreadable if p not in unread]
-            if not targets:
-                yield finding(ID, Outcome.COULD_NOT_CHECK, f"no Python file could be read ({len(unread)} too large)")
-                return
+            targets = _targets(repo, scan, Path(tmp))
             try:
-                report = _run_sharded(sorted(targets), Path(tmp), ctx.bounded(BANDIT_TIMEOUT_S))
+                report = _run_sharded(sorted(targets), Path(tmp), ctx.bounded(BANDIT_TIMEOUT_S)) if targets else None
             except subprocess.TimeoutExpired:
                 yield finding(
                     ID, Outcome.COULD_NOT_CHECK, f"bandit did not finish within {ctx.bounded(BANDIT_TIMEOUT_S):.0f} s"
@@ -83,25 +91,37 @@ def run(ctx: Context) -> Iterator[Finding]:
             except OSError as exc:
                 yield finding(ID, Outcome.COULD_NOT_CHECK, f"cannot run bandit: {exc}")
                 return
-        if not isinstance(report, str):
-            back = {os.path.normpath(given): path for given, path in targets.items()}
-            for r in report["results"]:
-                if isinstance(r, dict):  # the repository path, not where bandit read it (it prefixes "./")
-                    name = str(r.get("filename", ""))
-                    r["filename"] = back.get(os.path.normpath(name), name)
-            if not unread:
-                _cache_write(key, report)
-    shown = ["bandit", "-f", "json", "-q", "<Python files at HEAD>"]
-    if isinstance(report, str):
-        yield finding(
-            ID,
-            Outcome.COULD_NOT_CHECK,
-            "bandit crashed or printed no report",
-            [Evidence(kind="command", summary="bandit run", command=shown, excerpt=report)],
-            remediation="Check that bandit is installed (`pip install bandit`) and can parse the code.",
-        )
+        fresh = {} if report is None else _per_file(report, targets) if not isinstance(report, str) else None
+        if fresh is None:
+            yield finding(
+                ID,
+                Outcome.COULD_NOT_CHECK,
+                "bandit crashed or printed no report" if isinstance(report, str) else "bandit named files not given",
+                [
+                    Evidence(
+                        kind="command",
+                        summary="bandit run",
+                        command=_SHOWN,
+                        excerpt=report if isinstance(report, str) else "",
+                    )
+                ],
+                remediation="Check that bandit is installed (`pip install bandit`) and can parse the code.",
+            )
+            return
+        bandit_cache.write(fresh, fp)
+        entries.update(fresh)
+    if not digests:
+        yield finding(ID, Outcome.COULD_NOT_CHECK, f"no Python file could be read ({len(unread)} too large)")
         return
-    results = report["results"]
+    results: list[dict[str, object]] = []
+    errors: list[object] = []
+    for path, digest in sorted(digests.items()):
+        entry = entries.get(digest)
+        if entry is None:  # its bytes could not be read again for bandit
+            unread.append(path)
+            continue
+        results += [{**r, "filename": path} for r in entry["results"]]
+        errors += [{**e, "filename": path} for e in entry["errors"]]
     high, medium = [], []
     for r in results:
         sev, conf = RANK.get(str(r.get("issue_severity")), 0), RANK.get(str(r.get("issue_confidence")), 0)
@@ -112,92 +132,66 @@ def run(ctx: Context) -> Iterator[Finding]:
     base = f"bandit scanned {len(files) - len(unread)} Python files at {(repo.head or 'the working folder')[:12]}"
     if unread:
         base += f" ({len(unread)} too large to read: {', '.join(unread[:3])})"
-    errors = report.get("errors") or []
     if errors:
         base += f"; {len(errors)} file(s) bandit could not parse"
     for r in high[:20]:
-        yield _issue(Outcome.FAIL, r, repo.head, shown)
+        yield _issue(Outcome.FAIL, r, repo.head, _SHOWN)
     for r in medium[:20]:
-        yield _issue(Outcome.WARN, r, repo.head, shown)
+        yield _issue(Outcome.WARN, r, repo.head, _SHOWN)
     if high or medium:
         return
     yield finding(
         ID,
         Outcome.PASS,
         f"{base}: no medium or high severity issue ({len(results)} low)",
-        [Evidence(kind="command", summary=base, command=shown, excerpt=f"{len(results)} results, none medium/high")],
+        [Evidence(kind="command", summary=base, command=_SHOWN, excerpt=f"{len(results)} results, none medium/high")],
     )
 
 
-def _targets(repo: repository.RepoSnapshot, files: list[RepoFile], tmp: Path) -> tuple[dict[str, str], list[str]]:
-    """What bandit reads for each file at HEAD, mapped back to the repository path; and what was unreadable.
+def _targets(repo: repository.RepoSnapshot, scan: dict[str, RepoFile], tmp: Path) -> dict[str, str]:
+    """What bandit reads for each content to scan (file name -> content digest).
 
     The working-tree file itself when it holds exactly HEAD's bytes (a clean checkout: nothing to write),
-    otherwise a copy in `tmp`: creating thousands of small files costs seconds on some disks.
+    otherwise a copy in `tmp`: creating thousands of small files costs seconds on some disks. Bytes are
+    read again here, one file at a time, so memory never holds the whole tree; any that no longer match
+    their digest (a plain folder edited meanwhile) are left out.
     """
     targets: dict[str, str] = {}
-    unread: list[str] = []
     made: set[Path] = set()
-    for f in files:
-        data = repo.read_bytes(f.path, MAX_PY_BYTES)
-        if data is None:
-            unread.append(f.path)
+    digest_of = {f.path: d for d, f in scan.items()}
+    for f, data in repo.blobs(list(scan.values()), MAX_PY_BYTES):
+        digest = digest_of[f.path]
+        if data is None or hashlib.sha256(data).hexdigest() != digest:
             continue
         # A plain folder is its own snapshot (read_bytes just read this file from disk): nothing to compare.
         if not repo.is_git or fsutil.read_regular(repo.root / f.path, MAX_PY_BYTES + 1) == data:
-            targets[str((repo.root / f.path).absolute())] = f.path  # absolute: bandit runs from elsewhere
+            targets[str((repo.root / f.path).absolute())] = digest  # absolute: bandit runs from elsewhere
             continue
         copy = tmp / "src" / f.path
         if copy.parent not in made:
             copy.parent.mkdir(parents=True, exist_ok=True)
             made.add(copy.parent)
         copy.write_bytes(data)
-        targets[str(copy)] = f.path
-    return targets, unread
+        targets[str(copy)] = digest
+    return targets
 
 
-def _cache_key(files: list[RepoFile]) -> str | None:
-    """Blob ids name the exact contents, so the same tree with the same bandit gives the same report."""
-    if not all(f.oid for f in files):
-        return None
-    digest = hashlib.sha256(f"bandit {_bandit_version()} report-v2\n".encode())  # v2: repository paths
-    for f in sorted(files, key=lambda f: f.path):
-        digest.update(f"{f.path}\0{f.oid}\n".encode())
-    return digest.hexdigest()
+def _per_file(report: Report, targets: dict[str, str]) -> dict[str, bandit_cache.Entry] | None:
+    """bandit's output split by content digest (every target gets an entry, most of them empty).
 
-
-def _bandit_version() -> str:
-    try:
-        return importlib.metadata.version("bandit")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "harness" / "bandit"
-
-
-def _cache_read(key: str | None) -> Report | None:
-    if key is None:
-        return None
-    try:
-        data = json.loads(fsutil.read_bounded(_cache_dir() / f"{key}.json", CACHE_MAX_BYTES))
-    except (OSError, ValueError):
-        return None
-    ok = (
-        isinstance(data, dict)
-        and isinstance(data.get("results"), list)
-        and all(isinstance(r, dict) for r in data["results"])
-        and isinstance(data.get("errors"), list)
-    )
-    return data if ok else None
-
-
-def _cache_write(key: str | None, report: Report) -> None:
-    if key is None:
-        return
-    with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
-        fsutil.write_atomic(_cache_dir() / f"{key}.json", json.dumps(report))
+    None when bandit named a file it was not given: then nothing can be attributed (or cached) per file.
+    """
+    back = {os.path.normpath(given): digest for given, digest in targets.items()}
+    out: dict[str, bandit_cache.Entry] = {digest: {"results": [], "errors": []} for digest in targets.values()}
+    for kind in ("results", "errors"):
+        for r in report[kind]:
+            if not isinstance(r, dict):
+                return None
+            digest = back.get(os.path.normpath(str(r.get("filename", ""))))  # bandit prefixes "./"
+            if digest is None:
+                return None
+            out[digest][kind].append({k: v for k, v in r.items() if k != "filename"})
+    return out
 
 
 def _run_sharded(paths: list[str], cwd: Path, timeout: float) -> Report | str:
@@ -210,8 +204,7 @@ def _run_sharded(paths: list[str], cwd: Path, timeout: float) -> Report | str:
     shards = max(1, min(os.cpu_count() or 1, MAX_SHARDS, len(paths) // MIN_FILES_PER_SHARD))
     procs = [
         sandbox.popen(
-            # -x "": the files are chosen already; bandit's default excludes match ".git" anywhere in a path.
-            sandbox.python_module("bandit", "-f", "json", "-q", "-x", "", *paths[i::shards]),
+            sandbox.python_module("bandit", *BANDIT_ARGS, *paths[i::shards]),
             cwd=cwd,
             env=sandbox.clean_env(),
             stdout=subprocess.PIPE,

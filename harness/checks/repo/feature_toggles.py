@@ -26,7 +26,6 @@ CODE_SUFFIXES = {
     ".yaml", ".yml", ".json", ".toml", ".ini", ".cfg", ".env", ".tf", ".properties", ".sh",
 }  # fmt: skip
 MANIFESTS = {"requirements.txt", "pyproject.toml", "package.json", "Pipfile", "go.mod", "pom.xml", "build.gradle"}
-SKIP_PARTS = {"node_modules", "vendor", "dist", "build", ".venv", "venv", "third_party", "site-packages"}
 LOCKFILES = {"package-lock.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "Pipfile.lock", "uv.lock"}
 
 LIBRARIES = re.compile(
@@ -74,8 +73,8 @@ def scan(repo: repository.RepoSnapshot, files: list[RepoFile], limit: int = MAX_
 
 def candidates(repo: repository.RepoSnapshot) -> list[RepoFile]:
     def wanted(f: RepoFile) -> bool:
-        parts = f.path.split("/")
-        if any(p in SKIP_PARTS for p in parts[:-1]) or f.name in LOCKFILES or f.size > MAX_SCAN_BYTES:
+        # The project's own code: not installed packages, build output or a committed Jenkins home.
+        if repo.vendored(f.path) or f.name in LOCKFILES or f.size > MAX_SCAN_BYTES:
             return False
         return f.suffix in CODE_SUFFIXES or f.name in MANIFESTS or f.name.startswith(".env") or f.name == "Dockerfile"
 

@@ -47,18 +47,19 @@ class HeadScan:
 
 def _head_scan(ctx: Context, repo: repository.RepoSnapshot) -> HeadScan:
     out = HeadScan()
-    for n, f in enumerate(repo.files):
-        if n % 500 == 0:
-            ctx.check_deadline()
+    wanted: list[repository.RepoFile] = []
+    for f in repo.files:
         if not f.is_regular:
             continue  # symlinks and submodules hold no content of their own
         if SKIP_FILES.search(f.path):
             out.by_type.append(f.path)
-            continue
-        if f.size > HEAD_MAX_BYTES:
+        elif f.size > HEAD_MAX_BYTES:
             out.unread.append(f"{f.path} ({f.size / 1e6:.0f} MB, over the {HEAD_MAX_BYTES // 1_000_000} MB limit)")
-            continue
-        data = repo.read_bytes(f.path, HEAD_MAX_BYTES)
+        else:
+            wanted.append(f)
+    for n, (f, data) in enumerate(repo.blobs(wanted, HEAD_MAX_BYTES)):  # in batches: a committed venv is big
+        if n % 500 == 0:
+            ctx.check_deadline()
         if data is None:
             out.unread.append(f"{f.path} (unreadable)")
         elif b"\x00" in data[:SNIFF]:
