@@ -69,7 +69,6 @@ PLAIN_CADDYFILE = """{
 			refresh 1s
 		}
 		lb_policy round_robin
-		buffer_requests
 		lb_try_duration 10s
 		lb_try_interval 100ms
 		fail_duration 1s

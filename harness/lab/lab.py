@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 GIT_TIMEOUT_S = 60
 LOCK_TIMEOUT_S = 900
 CADDY_REFRESH_S = 1.5  # Caddy re-resolves the app alias every second
+DRAIN_S = 1.0  # once Caddy's new config routes to the new instances, requests the old config holds finish
 STOP_TIMEOUT_S = 25  # gunicorn's graceful_timeout is 20 s
 
 
@@ -199,11 +200,14 @@ def start_apps(
     return new
 
 
-def promote(c: docker.DockerClient, new: list[Container]) -> None:
-    """Join the front network under the shared alias: Caddy (refreshing each second) and Prometheus find them."""
+def promote(c: docker.DockerClient, new: list[Container]) -> str:
+    """Join the front network under the shared alias (Prometheus's discovery, Caddy's default) and a per-deploy
+    alias naming only these instances; returns the per-deploy alias."""
+    deploy_alias = f"{APP_ALIAS}-{uuid.uuid4().hex[:8]}"
     front = c.networks.get(FRONT)
     for container in new:
-        front.connect(container, aliases=[APP_ALIAS])
+        front.connect(container, aliases=[APP_ALIAS, deploy_alias])
+    return deploy_alias
 
 
 def retire(old: list[Container]) -> None:
@@ -228,12 +232,11 @@ def rollout(c: docker.DockerClient, paths: Paths, source: Source, variant: str =
         recycle_database(c, load_secrets(paths))
     new = start_apps(c, image_id, source.commit, load_secrets(paths), variant)
     ready = time.monotonic()
-    # New in before old out, and Caddy is never reloaded: a reload closes users' idle keep-alive connections,
-    # and a request sent on one as it closes gets no answer (README, "The reference project and its lab").
-    # Once Caddy routes to the new instances, the old are stopped gracefully: gunicorn finishes what it holds
-    # and closes its listener, and Caddy retries a refused or timed-out dial on another instance, with the body.
-    promote(c, new)
+    # New in before old out: the new instances join under their own alias, Caddy is reloaded to route only to
+    # that alias (gracefully: requests in flight finish), the old drain, and only then are they stopped.
+    endpoints.switch_proxy(c, promote(c, new))
     endpoints.wait_switched(paths, {str(n.attrs["Config"]["Hostname"]) for n in new}, endpoints.base_url(variant))
+    time.sleep(DRAIN_S)
     switched = time.monotonic()
     retire(old)
     log.info(
@@ -316,8 +319,9 @@ def up(paths: Paths, variant: str = "") -> dict[str, str]:
         if len(apps) < app_instances(variant):
             old = containers.find(c, "app")
             new = start_apps(c, built["app"], source.commit, secrets, variant)
-            promote(c, new)
-            time.sleep(CADDY_REFRESH_S)  # Caddy's next resolution of the alias includes them
+            if not endpoints.switch_proxy(c, promote(c, new)):
+                time.sleep(CADDY_REFRESH_S)  # a Caddy started later resolves the shared alias
+            time.sleep(DRAIN_S)
             retire(old)
         platform += [ensure_platform(c, role, built[role], secrets, variant) for role in ("prometheus", "caddy")]
         containers.wait_healthy(platform, timeout_s=120)
