@@ -55,6 +55,7 @@ class Sample:
     failed: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    retried: int = 0  # GETs sent again after the proxy closed their kept-alive connection unanswered
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, ok: bool, ms: float, error: str = "") -> None:
@@ -70,6 +71,10 @@ class Sample:
         return statistics.quantiles(self.latencies_ms, n=100)[94] if len(self.latencies_ms) > 1 else 0.0
 
 
+RETRY_CLOSED = False  # --retry-closed
+CLOSED = ("RemoteDisconnected", "ConnectionResetError", "BrokenPipeError")
+
+
 def one(s: requests.Session, path: str, sample: Sample, write: bool = False) -> None:
     started = time.perf_counter()
     try:
@@ -77,10 +82,32 @@ def one(s: requests.Session, path: str, sample: Sample, write: bool = False) -> 
         if write:
             resp = s.post(BASE + path, json={"title": "bench"}, timeout=(3, 15), verify=s.verify)
         else:
-            resp = s.get(BASE + path, timeout=(3, 15), verify=s.verify)
+            try:
+                resp = s.get(BASE + path, timeout=(3, 15), verify=s.verify)
+            except requests.ConnectionError as exc:
+                # As browsers, curl and Go's client do (RFC 9112, 9.3.1): an idempotent request whose kept-alive
+                # connection the server closed without answering is sent again, once, on a new connection.
+                if not RETRY_CLOSED or not cause(exc).endswith(CLOSED):
+                    raise
+                with sample.lock:
+                    sample.retried += 1
+                resp = s.get(BASE + path, timeout=(3, 15), verify=s.verify)
         sample.record(resp.status_code in (200, 201), (time.perf_counter() - started) * 1000, str(resp.status_code))
     except requests.RequestException as exc:
-        sample.record(False, (time.perf_counter() - started) * 1000, type(exc).__name__)
+        sample.record(False, (time.perf_counter() - started) * 1000, cause(exc))
+
+
+def cause(exc: BaseException) -> str:
+    """The exception and its innermost cause (`ConnectionError: RemoteDisconnected`): what failed, not just where."""
+    inner: BaseException = exc
+    for _ in range(10):  # bounded: a chain may loop
+        nxt = (
+            inner.__context__ or inner.__cause__ or next((a for a in inner.args if isinstance(a, BaseException)), None)
+        )
+        if nxt is None:
+            break
+        inner = nxt
+    return type(exc).__name__ + (f": {type(inner).__name__}" if inner is not exc else "")
 
 
 def paced(
@@ -183,13 +210,21 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1000, help="minimum requests during the redeploy")
     parser.add_argument("--redeploys", type=int, default=0, help="only: N redeploys under load on the running lab")
     parser.add_argument("--reads-only", action="store_true", help="with --redeploys: GETs only")
+    parser.add_argument(
+        "--retry-closed",
+        action="store_true",
+        help="send a GET again, once, when the proxy closed its kept-alive connection unanswered (as browsers do)",
+    )
     args = parser.parse_args()
+    global RETRY_CLOSED
+    RETRY_CLOSED = args.retry_closed
     urllib3.disable_warnings()
     paths = Paths.default()
     if args.redeploys:
         sample, took = many_redeploys(paths.ca_cert, args.rate, args.redeploys, args.reads_only)
         print(f"{args.redeploys} redeploys in {took:.0f} s, {sample.ok + sample.failed} requests at {args.rate}/s")
         print(f"failed: {sample.failed} {sorted(set(sample.errors))}  p95 {sample.p95():.0f} ms (under load)")
+        print(f"GETs sent again after the proxy closed their kept-alive connection: {sample.retried}")
         return 1 if sample.failed else 0
     figures: dict[str, float] = {}
     if args.cold:
