@@ -150,7 +150,7 @@ class KeepAliveClient:
                 conn.sock.settimeout(conn.timeout)
             conn.request("GET", target, headers=headers)
             resp = conn.getresponse()
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ssl.SSLEOFError) as exc:
             self._drop(origin)
             if reused:  # the server closed a kept-alive connection as it was reused: retry once on a new one
                 return self._once(url, end, fresh)
