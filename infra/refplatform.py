@@ -156,7 +156,7 @@ def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | s
     # containers at the end of the update, so the old ones leave the proxy before they are stopped.
     ProxyUpstream(
         "caddy-upstream",
-        container=created["caddy"][0].name,
+        container=created["caddy"][0].id,  # a replaced Caddy (new id) starts on the shared alias: reload it too
         upstream=upstream,
         opts=pulumi.ResourceOptions(depends_on=[*created["app"], *created["caddy"]]),
     )

@@ -154,7 +154,7 @@ def test_the_proxy_is_reloaded_onto_the_new_instances_alias(local):
         front = next(n for n in app.inputs["networksAdvanced"] if n["name"].endswith("-front"))
         assert sorted(front["aliases"]) == sorted([topology.APP_ALIAS, upstream])
     [proxy] = containers(local, "caddy")
-    assert switch.inputs["container"] == proxy.inputs["name"]
+    assert switch.inputs["container"] == f"{proxy.name}-id"  # by id: a replaced Caddy is reloaded as well
     assert f"APP_UPSTREAM={topology.APP_ALIAS}" in proxy.inputs["envs"]  # a restarted Caddy finds every instance
 
 
