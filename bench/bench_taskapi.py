@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import resource
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +19,8 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import loadtool
+
 from tests.pgserver import postgres
 
 PROJECT = Path(__file__).resolve().parents[1] / "reference_project"
@@ -79,24 +78,6 @@ def wait_ready(url: str, timeout_s: float = 60) -> None:
     raise TimeoutError(f"{url} not ready within {timeout_s:.0f} s")
 
 
-def wrk(url: str, seconds: int, clients: int) -> tuple[int, str, float]:
-    """(requests, p99 text, client CPU seconds) of one wrk run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 60,
-    ).stdout
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    # wrk's --latency distribution has 50/75/90/99 %; 99 % is the nearest bound above p95.
-    p99 = next((line.split()[1] for line in out.splitlines() if line.strip().startswith("99%")), "?")
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return requests, p99, cpu
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app-python", default=sys.executable)
@@ -106,7 +87,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--path", action="append", default=[], help="paths to load (default /healthz, /api/tasks)")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
+    if not loadtool.available():
         print("wrk not found (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
     import psycopg
@@ -136,15 +117,17 @@ def main() -> int:
                 f"{args.tasks} tasks, {args.clients} clients, {args.seconds} s per path, load {os.getloadavg()[0]:.1f}"
             )
             for path in args.path or ["/healthz", "/api/tasks"]:
-                wrk(base + path, 2, args.clients)  # warm the pool and caches
+                loadtool.run(base + path, 2, args.clients)  # warm the pool and caches
                 app0, pg0 = tree_cpu(gunicorn.pid), tree_cpu(pg)
-                n, p99, client = wrk(base + path, args.seconds, args.clients)
+                result = loadtool.run(base + path, args.seconds, args.clients)
+                n = result.requests
                 app_ms = (tree_cpu(gunicorn.pid) - app0) * 1000 / n
                 pg_ms = (tree_cpu(pg) - pg0) * 1000 / n
                 body = urllib.request.urlopen(base + path, timeout=5).read()  # nosec B310 - loopback http
                 print(
                     f"{path:<12} {n:>7} req  CPU/req: app {app_ms:.2f} ms  postgres {pg_ms:.2f} ms"
-                    f"  client (wrk) {client * 1000 / n:.2f} ms  body {len(body)} B  wall p99 {p99} (under load)"
+                    f"  client (wrk) {result.client_ms_per_request:.2f} ms  body {len(body)} B"
+                    f"  wall p95 {result.p95_ms:.0f} ms (under load)"
                 )
         finally:
             gunicorn.terminate()

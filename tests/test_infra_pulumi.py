@@ -85,9 +85,8 @@ def test_app_containers_are_replaceable_without_fixed_names_or_ports(local):
         assert "name" not in app.inputs, "a fixed name would block create-before-delete"
         assert not app.inputs.get("ports"), "a fixed port would block create-before-delete"
         assert app.inputs["readOnly"] is True
-        assert {"name": "refplatform-local-front", "aliases": [topology.APP_ALIAS]} in [
-            {"name": n["name"], "aliases": n["aliases"]} for n in app.inputs["networksAdvanced"]
-        ]
+        front = next(n for n in app.inputs["networksAdvanced"] if n["name"] == "refplatform-local-front")
+        assert topology.APP_ALIAS in front["aliases"]
     opts = refplatform.container_options(topology.by_role("app"), [])
     assert opts.delete_before_replace is False  # pulumi_docker deletes first unless told otherwise
     assert refplatform.container_options(topology.by_role("postgres"), []).delete_before_replace is True
@@ -140,3 +139,40 @@ def test_hosted_stack_runs_the_pushed_image_by_repo_digest(monkeypatch):
 def test_the_proxy_redirects_to_the_port_users_reach(local):
     [proxy] = containers(local, "caddy")
     assert "PUBLIC_HTTPS_PORT=8443" in proxy.inputs["envs"]
+
+
+def upstream_switch(resources):
+    [switch] = [r for r in resources if r.typ == "pulumi-python:dynamic:Resource" and r.name == "caddy-upstream"]
+    return switch
+
+
+def test_the_proxy_is_reloaded_onto_the_new_instances_alias(local):
+    switch = upstream_switch(local)
+    upstream = switch.inputs["upstream"]
+    assert upstream.startswith(topology.APP_ALIAS + "-")  # one deploy's instances, not the shared alias
+    for app in containers(local, "app"):
+        front = next(n for n in app.inputs["networksAdvanced"] if n["name"].endswith("-front"))
+        assert sorted(front["aliases"]) == sorted([topology.APP_ALIAS, upstream])
+    [proxy] = containers(local, "caddy")
+    assert switch.inputs["container"] == f"{proxy.name}-id"  # by id: a replaced Caddy is reloaded as well
+    assert f"APP_UPSTREAM={topology.APP_ALIAS}" in proxy.inputs["envs"]  # a restarted Caddy finds every instance
+
+
+def test_a_rebuilt_image_moves_the_proxy_to_a_new_alias():
+    first = upstream_switch(deploy("local", "1111111", LOCAL)).inputs["upstream"]
+    second = upstream_switch(deploy("local", "2222222", LOCAL)).inputs["upstream"]
+    assert first != second
+
+
+def test_the_reload_is_graceful_and_only_when_the_upstream_changes():
+    import proxyswitch
+
+    argv = proxyswitch.reload_command("refplatform-local-caddy", "app-0123456789ab")
+    assert argv[:2] == ["docker", "exec"] and "APP_UPSTREAM=app-0123456789ab" in argv
+    assert argv[-6:] == ["caddy", "reload", "--config", proxyswitch.CADDYFILE, "--adapter", "caddyfile"]
+    caddy_dockerfile = (INFRA.parent / "reference_project" / "platform" / "caddy.Dockerfile").read_text()
+    assert f"COPY Caddyfile {proxyswitch.CADDYFILE}" in caddy_dockerfile
+    provider = proxyswitch._Provider()
+    same = {"container": "c", "upstream": "app-1"}
+    assert provider.diff("id", same, dict(same)).changes is False
+    assert provider.diff("id", same, same | {"upstream": "app-2"}).changes is True

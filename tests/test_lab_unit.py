@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,7 @@ def test_generated_config_is_valid_and_points_at_the_lab(tmp_path: Path) -> None
 
 
 def test_push_hook_deploys_main_in_the_background_with_a_bound() -> None:
-    hook = remote.HOOK.format(log="/tmp/x.log", timeout=600, python="/usr/bin/python3")
+    hook = remote.HOOK.format(log="/tmp/x.log", timeout=600, python="/usr/bin/python3", repo="/srv/harness")
     assert "refs/heads/main" in hook and "timeout 600" in hook and hook.rstrip().endswith("done")
     assert "lab redeploy --git-dir" in hook and '>> "$LOG"' in hook and "&\n" in hook
 
@@ -75,3 +76,31 @@ def test_generated_commands_run_without_harness_on_path(tmp_path: Path) -> None:
         done = subprocess.run([*command, "--help"], env=bare, capture_output=True, text=True, timeout=60, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert f"lab {command[4]}" in done.stdout
+
+
+def test_push_hook_runs_the_harness_of_the_checkout_that_owns_the_lab(tmp_path: Path) -> None:
+    # `python -m harness.cli` imports from the current folder first; run from anywhere else, an interpreter whose
+    # virtualenv installs another checkout (a git worktree sharing it) deploys with that checkout's lab secrets.
+    seen = tmp_path / "seen"
+    fake_python = tmp_path / "python"
+    fake_python.write_text(f'#!/bin/bash\necho "$PWD $*" > {seen}\n', encoding="utf-8")
+    fake_python.chmod(0o755)
+    repo = tmp_path / "checkout"
+    repo.mkdir()
+    hook = tmp_path / "post-receive"
+    hook.write_text(
+        remote.HOOK.format(log=tmp_path / "deploy.log", timeout=60, python=fake_python, repo=repo), encoding="utf-8"
+    )
+    hook.chmod(0o755)
+    elsewhere = tmp_path / "remote.git"
+    elsewhere.mkdir()
+    subprocess.run(
+        [str(hook)], input=f"{'0' * 40} {'1' * 40} refs/heads/main\n", text=True, cwd=elsewhere, check=True, timeout=30
+    )
+    for _ in range(100):  # the deploy runs in the background
+        if seen.exists() and seen.read_text():
+            break
+        time.sleep(0.05)
+    where, _, args = seen.read_text().partition(" ")
+    assert where == str(repo)
+    assert args.startswith("-m harness.cli lab redeploy --git-dir " + str(elsewhere))

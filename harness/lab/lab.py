@@ -192,7 +192,7 @@ def start_apps(
         for _ in range(app_instances(variant))
     ]
     try:
-        containers.wait_healthy(new, timeout_s=120)
+        containers.wait_healthy(new, timeout_s=120, ready=containers.answers_ready)
     except containers.HealthError:
         for bad in new:
             bad.remove(force=True)
@@ -369,7 +369,7 @@ def restore(paths: Paths) -> list[str]:
         stopped = [x for x in containers.find(c, "app") if x.status != "running"]
         for container in stopped:
             container.start()  # it rejoins its networks, alias included
-        containers.wait_healthy(stopped, timeout_s=120)
+        containers.wait_healthy(stopped, timeout_s=120, ready=containers.answers_ready)
     return [str(x.name) for x in stopped]
 
 

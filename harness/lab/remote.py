@@ -19,6 +19,10 @@ LOG={log}
 [ "${{HARNESS_LAB_NO_DEPLOY:-}}" = 1 ] && exit 0
 GIT_DIR_ABS=$(cd "${{GIT_DIR:-.}}" && pwd)
 unset GIT_DIR GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES
+# `python -m` imports from the current folder first: the harness of the checkout that owns this lab, not
+# another copy the interpreter has installed (a git worktree sharing a virtualenv deployed with the wrong
+# lab's secrets).
+cd {repo} || exit 1
 while read -r old new ref; do
   [ "$ref" = refs/heads/main ] || continue
   [ "$new" = 0000000000000000000000000000000000000000 ] && continue
@@ -46,6 +50,7 @@ def ensure(paths: Paths) -> None:
     hook.write_text(
         HOOK.format(
             log=shlex.quote(str(paths.state / "deploy.log")),
+            repo=shlex.quote(str(paths.repo)),
             timeout=DEPLOY_TIMEOUT_S,
             python=shlex.quote(sys.executable),
         ),

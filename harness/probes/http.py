@@ -305,16 +305,21 @@ def _short(exc: BaseException) -> str:
     return text[:300]
 
 
+def client_settings(ctx: Any) -> dict[str, Any]:
+    """The run's [live] settings as client keyword arguments (HttpClient and the keep-alive client take them)."""
+    live = ctx.config.live
+    return {
+        "ca_bundle": str(ctx.config.resolve(live.ca_bundle)) if live.ca_bundle else None,
+        "connect_timeout": live.connect_timeout_s,
+        "read_timeout": live.read_timeout_s,
+        "max_body": live.max_body_bytes,
+        "max_redirects": live.max_redirects,
+    }
+
+
 def client_for(ctx: Any) -> HttpClient:
     """A client configured from the run's [live] settings (one per check: sessions are not thread-safe)."""
-    live = ctx.config.live
-    return HttpClient(
-        ca_bundle=str(ctx.config.resolve(live.ca_bundle)) if live.ca_bundle else None,
-        connect_timeout=live.connect_timeout_s,
-        read_timeout=live.read_timeout_s,
-        max_body=live.max_body_bytes,
-        max_redirects=live.max_redirects,
-    )
+    return HttpClient(**client_settings(ctx))
 
 
 NO_URL_REASON = "no base URL configured: set live.urls or --url"

@@ -22,6 +22,7 @@ from typing import Any
 
 from harness.model import now_iso
 from harness.probes.http import HttpClient, HttpFailure, HttpResult, percentiles
+from harness.probes.keepalive import KeepAliveClient
 
 IDENTITY_HEADERS = ("x-instance-id", "x-served-by", "x-version", "x-app-version", "x-hostname")
 IDENTITY_FIELDS = ("instance", "instance_id", "hostname", "version", "commit")
@@ -63,7 +64,7 @@ def identity_of(result: HttpResult, header: str | None = None, json_field: str |
 @dataclass
 class Sampler:
     url: str
-    client_factory: Callable[[], HttpClient]
+    client_factory: Callable[[], HttpClient | KeepAliveClient]
     rate_per_s: float = 5.0
     request_timeout_s: float = 5.0
     ok_statuses: range | list[int] = field(default_factory=lambda: range(200, 300))
@@ -81,6 +82,7 @@ class Sampler:
         self._lock = threading.Lock()
         self.started_at = ""
         self.stopped_at = ""
+        self.cpu_s = 0.0  # the sampling thread's own CPU: what harness spent, beside what it measured
 
     def start(self) -> Sampler:
         self.started_at = now_iso()
@@ -104,6 +106,7 @@ class Sampler:
         return self
 
     def _loop(self) -> None:
+        cpu0 = time.thread_time()
         client = self.client_factory()
         interval = 1.0 / max(0.01, self.rate_per_s)
         t0 = time.monotonic()
@@ -118,9 +121,10 @@ class Sampler:
                 self._record(client, t0)
         finally:
             client.close()
+            self.cpu_s = time.thread_time() - cpu0
             self.stopped_at = now_iso()
 
-    def _record(self, client: HttpClient, t0: float) -> None:
+    def _record(self, client: HttpClient | KeepAliveClient, t0: float) -> None:
         stamp, start = now_iso(), time.monotonic()
         try:
             res = client.get(
@@ -156,7 +160,9 @@ class Sampler:
             return list(self.samples)
 
     def summary(self, max_failures: int = 20) -> dict[str, Any]:
-        return summarise(self.snapshot(), max_failures)
+        samples = self.snapshot()
+        cpu = round(self.cpu_s * 1000 / len(samples), 3) if samples and self.cpu_s else None
+        return summarise(samples, max_failures) | {"client_cpu_ms_per_request": cpu}
 
 
 def summarise(samples: list[Sample], max_failures: int = 20) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
-from harness.probes.http import NO_URL_REASON, base_urls, client_for, expected_statuses
+from harness.probes.http import NO_URL_REASON, base_urls, expected_statuses
+from harness.probes.keepalive import keepalive_client_for
 from harness.probes.sampling import Sampler
 
 ID = "live.availability"
@@ -39,7 +40,7 @@ def run(ctx: Context) -> Iterator[Finding]:
     samplers = [
         Sampler(
             url + "/",
-            client_factory=lambda: client_for(ctx),
+            client_factory=lambda: keepalive_client_for(ctx),  # lean: its own CPU is reported per request
             rate_per_s=cfg.rate_per_s,
             request_timeout_s=min(ctx.config.live.read_timeout_s, max(1.0, cfg.p95_ms / 1000 * 5)),
             # Judged on the final answer: same-host http(s) redirects are followed, a 3xx left is a failure.
@@ -65,7 +66,8 @@ def judge(sampler: Sampler, window: float, wanted: float, min_ratio: float, p95_
             kind="timing",
             summary=(
                 f"{stats['total']} requests to {url} over {window:.1f} s: {stats['ok']} ok, {stats['failed']} failed; "
-                f"latency {stats['latency_ms']}"
+                f"latency {stats['latency_ms']}; "
+                f"harness's own CPU {stats.get('client_cpu_ms_per_request')} ms per request"
             ),
             url=url,
             timestamp=stats["first"],
