@@ -41,20 +41,26 @@ def snapshot(docker_host: str, label: str, timeout: float = 20.0, with_diff: boo
     """The running containers carrying `label` (key or key=value), as seen by the engine now."""
     try:
         import docker
-        from docker.errors import DockerException
+        from docker.errors import DockerException, NotFound
     except ImportError as exc:  # pragma: no cover - docker SDK is a dependency
         raise DockerUnavailable(f"the docker SDK is not installed: {exc}") from None
     try:
         client = docker.DockerClient(base_url=docker_host, timeout=max(1, int(timeout)))
         try:
-            found = client.containers.list(filters={"label": label} if label else {})
+            # Listed sparse, then inspected one by one: a container removed in between (a rollout retiring
+            # it) is no longer running, not an engine failure.
+            found = client.containers.list(filters={"label": label} if label else {}, sparse=True)
             out = []
             for c in found:
+                try:
+                    c.reload()
+                    diff = [f"{d.get('Path')}" for d in (c.diff() or [])] if with_diff else []
+                except NotFound:
+                    continue
                 a = c.attrs
                 image: dict[str, Any] = {}
                 with contextlib.suppress(DockerException):
                     image = client.images.get(a.get("Image", "")).attrs
-                diff = [f"{d.get('Path')}" for d in (c.diff() or [])] if with_diff else []
                 out.append(
                     ContainerInfo(
                         # Listed containers always carry the engine's Id and Name (types-docker allows None).
