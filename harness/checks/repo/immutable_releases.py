@@ -208,7 +208,10 @@ def _immutable(ctx: Context, repo: RepoSnapshot) -> list[Sign]:
     pool = _scripts(repo) + [g for p in hosted if (g := repo.get(p)) is not None]
     pool += [f for f in repo.files if f.path.endswith((".pkr.hcl", ".pkr.json")) or f.name == "template.yaml"]
     unique = list({f.path: f for f in pool}.values())
+    hollow = {(p.path, line) for p in pipelines.get(ctx).pipelines for _, line, _ in pipelines.hollow_deploys(p)}
     for hit in inventory.grep(repo, unique, _IMMUTABLE, limit=40):
+        if (hit.path, hit.line) in hollow:
+            continue  # a deploy of a placeholder image or of manifests that are not there releases nothing
         m = _IMMUTABLE.search(hit.text)
         what = m.group(0) if m else hit.text.strip()
         signs.append(Sign(hit.path, hit.line, hit.text.strip(), f"a new immutable release unit: {what[:60]}"))
@@ -247,6 +250,16 @@ def _image_releases(ctx: Context) -> list[Sign]:
         Sign(push.pipeline.path, push.line, push.text, "the pipeline builds and pushes a new image for each release"),
         Sign(deploy.pipeline.path, deploy.line, deploy.text, "and the deploy replaces the running containers with it"),
     ]
+
+
+def _test_environment_only(ctx: Context) -> Sign | None:
+    """The first deploy when every deploy in the pipelines is torn down later in the same run, else None."""
+    deploys = [m for p in pipelines.get(ctx).pipelines for m in pipelines.classify(p, "deploy")]
+    undone = [(m, undo) for m in deploys if (undo := pipelines.teardown_of(m)) is not None]
+    if not deploys or len(undone) < len(deploys):
+        return None
+    m, (text, line) = undone[0]
+    return Sign(m.pipeline.path, m.line, m.text, f"is torn down by `{text[:60]}` (line {line}) in the same run")
 
 
 def _ev(repo: RepoSnapshot, s: Sign) -> Evidence:
@@ -303,6 +316,18 @@ def run(ctx: Context) -> Iterator[Finding]:
     if inventory.dockerfiles(ctx, repo) or inventory.iac(ctx, repo).of("compose", "kubernetes", "helm"):
         # A `latest` tag or a root user is advice (repo.immutable-images, repo.containers), never the verdict here.
         released = _image_releases(ctx)
+        throwaway = _test_environment_only(ctx)
+        if throwaway is not None and not released:
+            yield finding(
+                ID,
+                Outcome.FAIL,
+                f"the pipeline's only deploy, `{throwaway.text[:100]}` ({throwaway.path}:{throwaway.line}), "
+                f"{throwaway.why}: a throwaway test environment, so nothing stays deployed to recycle",
+                [_ev(repo, throwaway)],
+                remediation="Deploy each release to a lasting environment (with remote state, so that the next "
+                "release replaces what the last one created); keep the teardown for test environments only.",
+            )
+            return
         if released:
             push, deploy = released
             yield finding(

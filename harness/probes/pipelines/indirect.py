@@ -30,6 +30,8 @@ SCRIPT_TAIL = re.compile(r"wait|exit|fi|done|esac|\}|(echo|printf)\b.*")
 COMPOSE_DEFAULTS = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 BUILD_VALUE_OPTS = {"-t", "--tag", "-f", "--file", "--target", "--build-arg", "--platform", "--label", "--secret"}
 BUILD_VALUE_OPTS |= {"--cache-from", "--cache-to", "--network", "--progress", "--iidfile", "--output", "-o"}
+# `NAME: value`, `NAME = 'value'`, `export NAME=value`, `env.NAME = "value"`: a variable a pipeline file sets.
+ASSIGNED = re.compile(r"""^\s*(?:-\s*)?(?:export\s+|env\.)?([A-Za-z_]\w*)\s*[:=]\s*['"]?([^'"\s#,)}]+)""", re.M)
 MAKE_TARGET = re.compile(r"^([A-Za-z0-9_.%/ -]+?)\s*::?(?!=)(.*)$")
 
 
@@ -68,6 +70,9 @@ def resolve(pipes: list[Pipeline], repo: RepoSnapshot) -> None:
     for pipe in pipes:
         steps = [step for job in pipe.jobs for step in job.steps]
         commands = [c for step in steps for c in step.commands]
+        for path in pipe.files or [pipe.path]:
+            for name, value in ASSIGNED.findall(files.text(path) or ""):
+                pipe.variables.setdefault(name, []).append(value)
         try:
             images = _built_images(commands)
             images.update(_action_images(steps))
@@ -77,7 +82,8 @@ def resolve(pipes: list[Pipeline], repo: RepoSnapshot) -> None:
                     cmd.inner += got
                     if got and not simple.container:
                         cmd.defined[simple.text] = got[:MAX_INNER]
-                    if not simple.nested and (missing := tree.absent(simple, cmd.text)):
+                    missing = tree.absent(simple, cmd.text) or tree.manifests_absent(simple)
+                    if not simple.nested and missing:
                         cmd.absent[simple.text] = missing
                 del cmd.inner[MAX_INNER:]
         except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
