@@ -135,3 +135,6 @@ def test_build_tag_is_a_release_unit_only_when_something_deploys_it(make_repo, d
     repo.write(".github/workflows/ci.yml", wf).commit("ci")
     outs = [f.outcome for f in run_check("repo.immutable-images", repo.path)]
     assert (Outcome.PASS in outs) is bool(deploy), outs
+    [rel] = run_check("repo.immutable-releases", repo.path)
+    assert (rel.outcome is Outcome.FAIL) is not bool(deploy), rel.reason
+    assert deploy or "no pipeline step deploys it" in rel.reason

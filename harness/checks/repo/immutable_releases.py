@@ -36,6 +36,7 @@ _IMAGE_PUSH = re.compile(
     r"|az acr build|gcloud builds submit|Docker@",
     re.I,
 )
+_IMAGE_BUILD = re.compile(rf"{_IMAGE_PUSH.pattern}|(docker|podman|buildah)\b.*\bbuild\b", re.I)
 # Copying a compose file or config to a host that then pulls and runs images is not the release itself.
 _RUNS_IMAGES = re.compile(r"\bdocker(-|\s+)(compose\s+(pull|up)|pull|run|stack\s+deploy)\b")
 _ANSIBLE_IN_PLACE = re.compile(
@@ -262,6 +263,26 @@ def _test_environment_only(ctx: Context) -> Sign | None:
     return Sign(m.pipeline.path, m.line, m.text, f"is torn down by `{text[:60]}` (line {line}) in the same run")
 
 
+def _undeployed_build(ctx: Context) -> Sign | None:
+    """The image an automatic pipeline builds when no pipeline step deploys it (none at all, or only deploys
+    of nothing real: absent manifests, a placeholder image), else None. A build tag alone is no release."""
+    model = pipelines.get(ctx)
+    if any(m for p in model.pipelines for m in pipelines.classify(p, "deploy")):
+        return None
+    hollow = [(p, *h) for p in model.pipelines for h in pipelines.hollow_deploys(p) if h[2]]
+    if hollow:
+        p, text, line, why = hollow[0]
+        return Sign(p.path, line, text, f"deploys nothing real: it {why}; no release unit replaces what runs")
+    for p in model.pipelines:
+        if not pipelines.is_automatic(p):
+            continue
+        for m in pipelines.classify(p, "build") + pipelines.classify(p, "publish"):
+            if _IMAGE_BUILD.search(m.text):
+                why = "builds an image for each change, but no pipeline step deploys it"
+                return Sign(m.pipeline.path, m.line, m.text, why + ": no release unit replaces what runs")
+    return None
+
+
 def _ev(repo: RepoSnapshot, s: Sign) -> Evidence:
     return inventory.evidence_at(repo, s.path, s.line, f"{s.path}:{s.line}: {s.why}", s.text)
 
@@ -326,6 +347,17 @@ def run(ctx: Context) -> Iterator[Finding]:
                 [_ev(repo, throwaway)],
                 remediation="Deploy each release to a lasting environment (with remote state, so that the next "
                 "release replaces what the last one created); keep the teardown for test environments only.",
+            )
+            return
+        undeployed = None if released or throwaway else _undeployed_build(ctx)
+        if undeployed is not None:
+            yield finding(
+                ID,
+                Outcome.FAIL,
+                f"`{undeployed.text[:100]}` ({undeployed.path}:{undeployed.line}) {undeployed.why}",
+                [_ev(repo, undeployed)],
+                remediation="Deploy the image the pipeline builds (by its commit tag or digest) so that each release "
+                "replaces what runs; commit the manifests and use the registry the pipeline pushes to.",
             )
             return
         if released:
