@@ -129,7 +129,9 @@ def unfounded(cmd: Command, hit: tuple[str, str, str]) -> str:
 
 # An image name nobody filled in: `your-registry/app`, `<your-image>`, `example/app`, `registry.example.com/app`.
 PLACEHOLDER_IMAGE = re.compile(
-    r"(?:^|[/=])(?:your[-_]?[\w.-]*|example|<[^>]*>)(?=[/:@]|$)|(?:^|[/=.])example\.(?:com|org|net)/", re.I
+    # `example` only as the namespace (`example/app`): a chart folder `charts/example` is a real path.
+    r"(?:^|[/=])(?:your[-_]?[\w.-]*|<[^>]*>)(?=[/:@]|$)|(?:^|=)example/|(?:^|[/=.])example\.(?:com|org|net)/",
+    re.I,
 )
 VARIABLE = re.compile(r"\$\{?(\w+)\}?")
 
