@@ -143,7 +143,7 @@ def hollow_deploy(pipe: Pipeline, cmd: Command, hit: tuple[str, str, str]) -> st
     if not source and text.startswith("kubectl ") and cmd.absent.get(text):
         return f"applies {', '.join(cmd.absent[text][:3])}, which the repository does not hold"
     # `<your-image>` unquoted reads as redirects to the shell: looked for on the line as written too.
-    for word in text.split() + re.findall(r"\S*<[\w.-]+>\S*", line):
+    for word in text.split() + [w for w in line.split() if "<" in w and re.search(r"<[\w.-]+>", w)]:
         names = VARIABLE.findall(word)
         values = pipe.variables.get(names[0], []) if names else []
         if _placeholder(word):
@@ -167,7 +167,9 @@ def _stops(cmd: Command) -> str:
 
 def _placeholder(word: str) -> bool:
     """An image-like word (a registry path, a tag, an angle-bracket blank) nobody filled in; URLs are not images."""
-    return "://" not in word and bool(re.search(r"[/:<]", word)) and bool(PLACEHOLDER_IMAGE.search(word))
+    if len(word) > 300 or "://" in word or not re.search(r"[/:<]", word):
+        return False  # an image reference is short; a long word is data, never searched (bounded work)
+    return bool(PLACEHOLDER_IMAGE.search(word))
 
 
 def hollow_deploys(pipe: Pipeline) -> list[tuple[str, int, str]]:

@@ -31,7 +31,10 @@ COMPOSE_DEFAULTS = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker
 BUILD_VALUE_OPTS = {"-t", "--tag", "-f", "--file", "--target", "--build-arg", "--platform", "--label", "--secret"}
 BUILD_VALUE_OPTS |= {"--cache-from", "--cache-to", "--network", "--progress", "--iidfile", "--output", "-o"}
 # `NAME: value`, `NAME = 'value'`, `export NAME=value`, `env.NAME = "value"`: a variable a pipeline file sets.
-ASSIGNED = re.compile(r"""^\s*(?:-\s*)?(?:export\s+|env\.)?([A-Za-z_]\w*)\s*[:=]\s*['"]?([^'"\s#,)}]+)""", re.M)
+# Blanks only within the line (`[ \t]`): a `\s*` after `^` would cross lines and backtrack on long blank runs.
+ASSIGNED = re.compile(
+    r"""^[ \t]*(?:-[ \t]*)?(?:export[ \t]+|env\.)?([A-Za-z_]\w*)[ \t]*[:=][ \t]*['"]?([^'"\s#,)}]+)""", re.M
+)
 MAKE_TARGET = re.compile(r"^([A-Za-z0-9_.%/ -]+?)\s*::?(?!=)(.*)$")
 
 
