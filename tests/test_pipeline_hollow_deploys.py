@@ -138,3 +138,18 @@ def test_build_tag_is_a_release_unit_only_when_something_deploys_it(make_repo, d
     [rel] = run_check("repo.immutable-releases", repo.path)
     assert (rel.outcome is Outcome.FAIL) is not bool(deploy), rel.reason
     assert deploy or "no pipeline step deploys it" in rel.reason
+
+
+def test_gitops_controller_deploys_what_the_pipeline_builds(make_repo):
+    """Argo CD pulling new images is a deploy outside the pipeline: RP-1 is not failed for want of a deploy step."""
+    repo = make_repo()
+    repo.write("Dockerfile", "FROM python:3.12-slim\nCMD python app.py\n")
+    repo.write("argocd/app.yaml", "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: app\n")
+    wf = (
+        "on:\n  push:\n    branches: [main]\njobs:\n  ship:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: docker build -t ghcr.io/acme/app:${{ github.sha }} .\n"
+        "      - run: docker push ghcr.io/acme/app:${{ github.sha }}\n"
+    )
+    repo.write(".github/workflows/ci.yml", wf).commit("ci")
+    [rel] = run_check("repo.immutable-releases", repo.path)
+    assert rel.outcome is not Outcome.FAIL, rel.reason

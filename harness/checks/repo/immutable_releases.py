@@ -37,6 +37,8 @@ _IMAGE_PUSH = re.compile(
     re.I,
 )
 _IMAGE_BUILD = re.compile(rf"{_IMAGE_PUSH.pattern}|(docker|podman|buildah)\b.*\bbuild\b", re.I)
+# Something outside the pipeline that deploys new images: Argo CD, Flux, Watchtower, a platform's auto-deploy.
+_PULLS_NEW_IMAGES = re.compile(r"argoproj\.io/|fluxcd\.io/|containrrr/watchtower|\bautoDeploy\s*:\s*true|keel\.sh/")
 # Copying a compose file or config to a host that then pulls and runs images is not the release itself.
 _RUNS_IMAGES = re.compile(r"\bdocker(-|\s+)(compose\s+(pull|up)|pull|run|stack\s+deploy)\b")
 _ANSIBLE_IN_PLACE = re.compile(
@@ -263,9 +265,10 @@ def _test_environment_only(ctx: Context) -> Sign | None:
     return Sign(m.pipeline.path, m.line, m.text, f"is torn down by `{text[:60]}` (line {line}) in the same run")
 
 
-def _undeployed_build(ctx: Context) -> Sign | None:
+def _undeployed_build(ctx: Context, repo: RepoSnapshot) -> Sign | None:
     """The image an automatic pipeline builds when no pipeline step deploys it (none at all, or only deploys
-    of nothing real: absent manifests, a placeholder image), else None. A build tag alone is no release."""
+    of nothing real: absent manifests, a placeholder image), else None. A build tag alone is no release;
+    a GitOps controller or an auto-deploying platform that pulls new images is a deploy outside the pipeline."""
     model = pipelines.get(ctx)
     if any(m for p in model.pipelines for m in pipelines.classify(p, "deploy")):
         return None
@@ -273,6 +276,11 @@ def _undeployed_build(ctx: Context) -> Sign | None:
     if hollow:
         p, text, line, why = hollow[0]
         return Sign(p.path, line, text, f"deploys nothing real: it {why}; no release unit replaces what runs")
+    configs = [
+        f for f in repo.own_files if f.suffix in (".yaml", ".yml", ".json") and not inventory.is_vendored(f.path)
+    ]
+    if inventory.grep(repo, configs, _PULLS_NEW_IMAGES, limit=1):
+        return None
     for p in model.pipelines:
         if not pipelines.is_automatic(p):
             continue
@@ -349,7 +357,7 @@ def run(ctx: Context) -> Iterator[Finding]:
                 "release replaces what the last one created); keep the teardown for test environments only.",
             )
             return
-        undeployed = None if released or throwaway else _undeployed_build(ctx)
+        undeployed = None if released or throwaway else _undeployed_build(ctx, repo)
         if undeployed is not None:
             yield finding(
                 ID,
