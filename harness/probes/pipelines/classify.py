@@ -96,15 +96,13 @@ def runs(cmd: Command) -> list[tuple[str, str, str]]:
     return out
 
 
-def _first(
-    patterns: list[re.Pattern[str]], cmd: Command, founded: bool = False, pipe: Pipeline | None = None
-) -> tuple[str, str, str] | None:
+def _first(patterns: list[re.Pattern[str]], cmd: Command, founded: bool = False) -> tuple[str, str, str] | None:
     """The first command matching; one whose failure counts first (a script's last test over its earlier ones).
 
-    `founded`: only commands that are what their words say (see `unfounded`; with `pipe`, `hollow_deploy`)."""
+    `founded`: only commands that are what their words say (see `unfounded`)."""
     hits = [hit for hit in runs(cmd) if any(rx.match(hit[0]) for rx in patterns)]
     if founded:
-        hits = [hit for hit in hits if not (hollow_deploy(pipe, cmd, hit) if pipe else unfounded(cmd, hit))]
+        hits = [hit for hit in hits if not unfounded(cmd, hit)]
     return next((h for h in hits if not (h[1] and SWALLOW.search(h[2]))), hits[0] if hits else None)
 
 
@@ -136,7 +134,7 @@ PLACEHOLDER_IMAGE = re.compile(
 VARIABLE = re.compile(r"\$\{?(\w+)\}?")
 
 
-def hollow_deploy(pipe: Pipeline, cmd: Command, hit: tuple[str, str, str]) -> str:
+def _hollow_deploy(pipe: Pipeline, cmd: Command, hit: tuple[str, str, str]) -> str:
     """Why a command that looks like a deploy deploys nothing real, or "": it applies manifests the repository
     does not hold, or it deploys a placeholder image (written out or set in a pipeline variable)."""
     text, source, line = hit
@@ -197,8 +195,8 @@ def _hollow_step(pipe: Pipeline, step: Step) -> dict[int, str]:
         deploys = [h for h in runs(cmd) if any(rx.match(h[0]) for rx in patterns)]
         if deploys and stopped:
             out[k] = f"runs after {stopped}"
-        elif deploys and all(hollow_deploy(pipe, cmd, h) for h in deploys):
-            out[k] = hollow_deploy(pipe, cmd, deploys[0])
+        elif deploys and all(_hollow_deploy(pipe, cmd, h) for h in deploys):
+            out[k] = _hollow_deploy(pipe, cmd, deploys[0])
         stopped = stopped or _stops(cmd)
     placeholder = next((why for why in out.values() if "placeholder" in why), "")
     if placeholder:
