@@ -34,6 +34,7 @@ jobs:
       - run: docker build -t ghcr.io/me/app:${{ github.sha }} -t ghcr.io/me/app:latest .
       - run: docker push ghcr.io/me/app:${{ github.sha }}
       - run: docker push ghcr.io/me/app:latest
+      - run: kubectl set image deployment/app app=ghcr.io/me/app:${{ github.sha }}
 """
 
 SERVERLESS = """service: notes

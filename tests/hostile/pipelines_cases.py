@@ -100,6 +100,30 @@ def _tests_in_name_only(env: Env) -> list[str]:
     return _write(env, {".github/workflows/ci.yml": wf, "run_tests.sh": script, "package.json": package})
 
 
+def _placeholder_release(env: Env) -> list[str]:
+    """Everything a CD pipeline shows, deploying a placeholder image after manifests that are not there; a `cd`
+    out of the repository to borrow a Makefile's scan from outside it."""
+    wf = (
+        "on:\n  push:\n    branches: [main]\nenv:\n  IMAGE: your-registry/app\njobs:\n  cd:\n"
+        "    runs-on: ubuntu-latest\n    steps:\n      - run: pytest\n      - run: cd ../../.. && make scan\n"
+        "      - run: docker build -t $IMAGE:${{ github.sha }} . && docker push $IMAGE:${{ github.sha }}\n"
+        "      - run: |\n          kubectl apply -f k8s/production/\n"
+        "          kubectl set image deployment/app app=$IMAGE:${{ github.sha }}\n"
+    )
+    files = {
+        ".github/workflows/cd.yml": wf,
+        "Dockerfile": "FROM python:3.12-slim\nCMD python app.py\n",
+        "tests/test_app.py": "def test_ok():\n    assert True\n",
+        "Makefile": f"scan:\n\ttouch {env.marker}\n",
+    }
+    return _write(env, files)
+
+
+def _nothing_released(report: dict[str, Any] | None) -> str | None:
+    got = {c: criterion_status(report, c) for c in ("CI-2", "RP-1")}
+    return None if set(got.values()) == {"not_met"} else f"a placeholder deploy was credited: {got}"
+
+
 CASES = [
     HostileCase(
         "pipelines-installs-and-swallowed-tests", "false-pass", _installs_not_tests, _ci1_not_met, deadline_s=120
@@ -111,4 +135,5 @@ CASES = [
     HostileCase("pipelines-endless-indirection", "resources", _many_targets, deadline_s=120),
     HostileCase("pipelines-script-fan", "resources", _script_fan, _ci1_not_met, deadline_s=120),
     HostileCase("pipelines-tests-in-name-only", "false-pass", _tests_in_name_only, _ci1_not_met, deadline_s=120),
+    HostileCase("pipelines-placeholder-release", "false-pass", _placeholder_release, _nothing_released, deadline_s=120),
 ]

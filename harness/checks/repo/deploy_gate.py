@@ -47,6 +47,11 @@ def run(ctx: Context) -> Iterator[Finding]:
     repo, model = read
     deploys = automatic_deploys(model)
     if not deploys:
+        # A deploy stage that fails on every run or ships a placeholder: the pipeline is not fully functioning.
+        hollow = hollow_deploy(ID, repo, model, "the pipeline's deploy {cmd} cannot deliver")
+        if hollow is not None:
+            yield hollow
+            return
         yield finding(ID, Outcome.NOT_APPLICABLE, "no automated deploy step, so no deploy to gate")
         return
     # One deploy step runs in every workflow calling its file: judge each way it runs. Report each job once
@@ -80,6 +85,23 @@ def deploy_triggers(m: Match) -> list[str]:
     if m.job.manual:
         return []
     return [t for t in pipelines.automatic_triggers(m.pipeline) if pipelines.step_runs_on(m.pipeline, m.job, m.step, t)]
+
+
+def hollow_deploy(check_id: str, repo: repository.RepoSnapshot, model: Pipelines, lead: str) -> Finding | None:
+    """A failing finding for the first automatic deploy command that deploys nothing real (`lead` names it as
+    {cmd}), or None when there is none (see `pipelines.hollow_deploys`)."""
+    hollow = [(p, *h) for p in model.pipelines if pipelines.is_automatic(p) for h in pipelines.hollow_deploys(p)]
+    if not hollow or not hollow[0][3]:
+        return None
+    p, text, line, why = hollow[0]
+    return finding(
+        check_id,
+        Outcome.FAIL,
+        lead.format(cmd=f"`{text[:120]}` ({p.path}:{line})") + f": it {why}",
+        [pipelines.evidence_at(repo, p.path, line, f"{p.path}:{line}: deploys nothing real")],
+        remediation="Commit the manifests the deploy applies and deploy the image the pipeline builds.",
+        subject=f"{p.path}:{line}",
+    )
 
 
 def automatic_deploys(model: Pipelines) -> list[Match]:

@@ -15,7 +15,7 @@ from typing import Any
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
-from harness.probes import inventory
+from harness.probes import inventory, pipelines
 from harness.probes.repository import RepoSnapshot
 
 ID = "repo.immutable-images"
@@ -168,6 +168,22 @@ def collect(ctx: Context, repo: RepoSnapshot) -> tuple[list[Ref], list[tuple[str
     return refs, problems
 
 
+def _undeployed(ctx: Context, refs: list[Ref]) -> list[Ref]:
+    """Image tags a pipeline gives to what it builds when nothing deploys them: no lasting pipeline deploy (a
+    test environment torn down in the same run is none), or the deploy naming them deploys nothing real."""
+    model = pipelines.get(ctx)
+    hollow = {(p.path, line) for p in model.pipelines for _, line, _ in pipelines.hollow_deploys(p)}
+    deployed = any(pipelines.teardown_of(m) is None for p in model.pipelines for m in pipelines.classify(p, "deploy"))
+    # Deployment code naming the same image (a manifest, IaC, compose) deploys it, whoever runs that code.
+    named = {inventory.split_image(r.image).name for r in refs if r.where != "pipeline"}
+    return [
+        r
+        for r in refs
+        if r.where == "pipeline"
+        and ((r.path, r.line) in hollow or (not deployed and inventory.split_image(r.image).name not in named))
+    ]
+
+
 def _pipeline_tags(refs: list[Ref], path: str, text: str, number: int, line: str, indent: int | None) -> int | None:
     """Image tags given to a build-and-push step (`tags: a:b,c:d` or a `tags: |` block); returns the block indent."""
     if indent is not None:
@@ -207,6 +223,8 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(ID, Outcome.COULD_NOT_CHECK, problem or "no repository")
         return
     refs, problems = collect(ctx, repo)
+    undeployed = _undeployed(ctx, refs)
+    refs = [r for r in refs if r not in undeployed]
 
     def ev(r: Ref) -> Evidence:
         return inventory.evidence_at(
@@ -258,7 +276,19 @@ def run(ctx: Context) -> Iterator[Finding]:
             f"{len(good)} image reference(s) by digest or immutable tag",
             [ev(r) for r in good[:SHOWN]],
         )
-    if refs or problems:
+    if undeployed and not good:
+        yield finding(
+            ID,
+            Outcome.WARN,
+            f"the pipeline tags {len(undeployed)} image(s) with a build tag, but nothing deploys them: a build tag "
+            "is a release unit only when something deploys that image ("
+            + ", ".join(f"{r.path}:{r.line}" for r in undeployed[:4])
+            + ")",
+            [ev(r) for r in undeployed[:SHOWN]],
+            remediation="Deploy the image the pipeline tags (by that tag or its digest) from the pipeline, after "
+            "the tests.",
+        )
+    if refs or problems or undeployed:
         return
     if not inventory.dockerfiles(ctx, repo) and not inventory.iac(ctx, repo).of("compose", "kubernetes", "helm"):
         yield finding(ID, Outcome.NOT_APPLICABLE, "no container images are built or deployed by this project")

@@ -36,6 +36,9 @@ _IMAGE_PUSH = re.compile(
     r"|az acr build|gcloud builds submit|Docker@",
     re.I,
 )
+_IMAGE_BUILD = re.compile(rf"{_IMAGE_PUSH.pattern}|(docker|podman|buildah)\b.*\bbuild\b", re.I)
+# Something outside the pipeline that deploys new images: Argo CD, Flux, Watchtower, a platform's auto-deploy.
+_PULLS_NEW_IMAGES = re.compile(r"argoproj\.io/|fluxcd\.io/|containrrr/watchtower|\bautoDeploy\s*:\s*true|keel\.sh/")
 # Copying a compose file or config to a host that then pulls and runs images is not the release itself.
 _RUNS_IMAGES = re.compile(r"\bdocker(-|\s+)(compose\s+(pull|up)|pull|run|stack\s+deploy)\b")
 _ANSIBLE_IN_PLACE = re.compile(
@@ -208,7 +211,10 @@ def _immutable(ctx: Context, repo: RepoSnapshot) -> list[Sign]:
     pool = _scripts(repo) + [g for p in hosted if (g := repo.get(p)) is not None]
     pool += [f for f in repo.files if f.path.endswith((".pkr.hcl", ".pkr.json")) or f.name == "template.yaml"]
     unique = list({f.path: f for f in pool}.values())
+    hollow = {(p.path, line) for p in pipelines.get(ctx).pipelines for _, line, _ in pipelines.hollow_deploys(p)}
     for hit in inventory.grep(repo, unique, _IMMUTABLE, limit=40):
+        if (hit.path, hit.line) in hollow:
+            continue  # a deploy of a placeholder image or of manifests that are not there releases nothing
         m = _IMMUTABLE.search(hit.text)
         what = m.group(0) if m else hit.text.strip()
         signs.append(Sign(hit.path, hit.line, hit.text.strip(), f"a new immutable release unit: {what[:60]}"))
@@ -247,6 +253,42 @@ def _image_releases(ctx: Context) -> list[Sign]:
         Sign(push.pipeline.path, push.line, push.text, "the pipeline builds and pushes a new image for each release"),
         Sign(deploy.pipeline.path, deploy.line, deploy.text, "and the deploy replaces the running containers with it"),
     ]
+
+
+def _test_environment_only(ctx: Context) -> Sign | None:
+    """The first deploy when every deploy in the pipelines is torn down later in the same run, else None."""
+    deploys = [m for p in pipelines.get(ctx).pipelines for m in pipelines.classify(p, "deploy")]
+    undone = [(m, undo) for m in deploys if (undo := pipelines.teardown_of(m)) is not None]
+    if not deploys or len(undone) < len(deploys):
+        return None
+    m, (text, line) = undone[0]
+    return Sign(m.pipeline.path, m.line, m.text, f"is torn down by `{text[:60]}` (line {line}) in the same run")
+
+
+def _undeployed_build(ctx: Context, repo: RepoSnapshot) -> Sign | None:
+    """The image an automatic pipeline builds when no pipeline step deploys it (none at all, or only deploys
+    of nothing real: absent manifests, a placeholder image), else None. A build tag alone is no release;
+    a GitOps controller or an auto-deploying platform that pulls new images is a deploy outside the pipeline."""
+    model = pipelines.get(ctx)
+    if any(m for p in model.pipelines for m in pipelines.classify(p, "deploy")):
+        return None
+    hollow = [(p, *h) for p in model.pipelines for h in pipelines.hollow_deploys(p) if h[2]]
+    if hollow:
+        p, text, line, why = hollow[0]
+        return Sign(p.path, line, text, f"deploys nothing real: it {why}; no release unit replaces what runs")
+    configs = [
+        f for f in repo.own_files if f.suffix in (".yaml", ".yml", ".json") and not inventory.is_vendored(f.path)
+    ]
+    if inventory.grep(repo, configs, _PULLS_NEW_IMAGES, limit=1):
+        return None
+    for p in model.pipelines:
+        if not pipelines.is_automatic(p):
+            continue
+        for m in pipelines.classify(p, "build") + pipelines.classify(p, "publish"):
+            if _IMAGE_BUILD.search(m.text):
+                why = "builds an image for each change, but no pipeline step deploys it"
+                return Sign(m.pipeline.path, m.line, m.text, why + ": no release unit replaces what runs")
+    return None
 
 
 def _ev(repo: RepoSnapshot, s: Sign) -> Evidence:
@@ -303,6 +345,29 @@ def run(ctx: Context) -> Iterator[Finding]:
     if inventory.dockerfiles(ctx, repo) or inventory.iac(ctx, repo).of("compose", "kubernetes", "helm"):
         # A `latest` tag or a root user is advice (repo.immutable-images, repo.containers), never the verdict here.
         released = _image_releases(ctx)
+        throwaway = _test_environment_only(ctx)
+        if throwaway is not None and not released:
+            yield finding(
+                ID,
+                Outcome.FAIL,
+                f"the pipeline's only deploy, `{throwaway.text[:100]}` ({throwaway.path}:{throwaway.line}), "
+                f"{throwaway.why}: a throwaway test environment, so nothing stays deployed to recycle",
+                [_ev(repo, throwaway)],
+                remediation="Deploy each release to a lasting environment (with remote state, so that the next "
+                "release replaces what the last one created); keep the teardown for test environments only.",
+            )
+            return
+        undeployed = None if released or throwaway else _undeployed_build(ctx, repo)
+        if undeployed is not None:
+            yield finding(
+                ID,
+                Outcome.FAIL,
+                f"`{undeployed.text[:100]}` ({undeployed.path}:{undeployed.line}) {undeployed.why}",
+                [_ev(repo, undeployed)],
+                remediation="Deploy the image the pipeline builds (by its commit tag or digest) so that each release "
+                "replaces what runs; commit the manifests and use the registry the pipeline pushes to.",
+            )
+            return
         if released:
             push, deploy = released
             yield finding(

@@ -65,6 +65,10 @@ PULUMI_BACKEND = re.compile(
 IAC_STATE = re.compile(
     r"(?i)(tf[-_]?state|terraform[-_. ]?(state|lock)|pulumi[-_. ]?state|state[-_]?(bucket|store|lock)|LockID)"
 )
+# Storage for backups only: named for them, or declared beside Velero in a backup folder.
+BACKUP_NAME = re.compile(r"(?i)backup|velero|snapshot")
+BACKUP_PATH = re.compile(r"(?i)(^|/)[^/]*(backup|velero)[^/]*(/|$)")
+STORAGE_NAMES = re.compile(r'^\s*resource\s+"\w+"\s+"([^"]+)"|^\s*(?:bucket|name)\s*=\s*"([^"]+)"', re.M)
 STATE_KINDS = re.compile(r"(aws_s3_bucket|azurerm_storage_account|google_storage_bucket|aws_dynamodb_table|s3\.Bucket)")
 SKIP_SUFFIXES = {".md", ".rst", ".txt", ".lock", ".svg", ".png", ".jpg", ".html", ".css"}
 
@@ -145,18 +149,36 @@ def _state_names(repo: RepoSnapshot) -> set[str]:
     return names
 
 
-def _holds_state(repo: RepoSnapshot, path: str, line: int, text: str, state_names: set[str]) -> bool:
-    """A bucket, storage account or table whose declaration says it holds IaC state or its lock."""
-    if not STATE_KINDS.search(text):
-        return False
+def _declaration(repo: RepoSnapshot, path: str, line: int) -> str:
+    """The declaration starting at `line` (up to the next one, at most 20 lines)."""
     lines = (repo.read_text(path) or "").splitlines()
-    block = [lines[line - 1]]
+    block = [lines[line - 1]] if 0 < line <= len(lines) else []
     for ln in lines[line : line + 20]:
         if re.match(r"\s*(resource|module|data)\s|\s*\w+\s*=\s*\w+\.\w+\.\w+\(", ln):
             break  # the next declaration
         block.append(ln)
-    joined = "\n".join(block)
+    return "\n".join(block)
+
+
+def _holds_state(repo: RepoSnapshot, path: str, line: int, text: str, state_names: set[str]) -> bool:
+    """A bucket, storage account or table whose declaration says it holds IaC state or its lock."""
+    if not STATE_KINDS.search(text):
+        return False
+    joined = _declaration(repo, path, line)
     return bool(IAC_STATE.search(joined)) or any(f'"{n}"' in joined for n in state_names)
+
+
+def _holds_backups(repo: RepoSnapshot, path: str, line: int, text: str) -> bool:
+    """Storage that only receives backups (a bucket named for them, a volume in Velero's or a backup folder's
+    manifests): a backup of the data, not the store the service uses (a backup of nothing is no persistence)."""
+    if "velero.io" in (repo.read_text(path) or "") or BACKUP_PATH.search(path):
+        return bool(STATE_KINDS.search(text) or re.search(r"storageClassName|PersistentVolumeClaim", text))
+    if not STATE_KINDS.search(text):
+        return False
+    names = re.findall(
+        r'^\s*resource\s+"\w+"\s+"([^"]+)"|^\s*(?:bucket|name)\s*=\s*"([^"]+)"', _declaration(repo, path, line), re.M
+    )
+    return any(BACKUP_NAME.search(n) for pair in names for n in pair if n)
 
 
 @check(
@@ -189,6 +211,9 @@ def run(ctx: Context) -> Iterator[Finding]:
                 inventory.evidence_at(repo, hit.path, hit.line, "holds IaC state, not app data", hit.text)
             )
             continue
+        if _holds_backups(repo, hit.path, hit.line, hit.text):
+            state_only.append(inventory.evidence_at(repo, hit.path, hit.line, "holds backups, not app data", hit.text))
+            continue
         stores.append(
             inventory.evidence_at(
                 repo,
@@ -199,7 +224,9 @@ def run(ctx: Context) -> Iterator[Finding]:
             )
         )
     for hit in inventory.grep(repo, files, DURABLE, limit=20):
-        if _holds_state(repo, hit.path, hit.line, hit.text, state_names):
+        if _holds_state(repo, hit.path, hit.line, hit.text, state_names) or _holds_backups(
+            repo, hit.path, hit.line, hit.text
+        ):
             continue
         durable.append(
             inventory.evidence_at(repo, hit.path, hit.line, f"durable storage: {_matched(DURABLE, hit.text)}", hit.text)
@@ -225,7 +252,7 @@ def run(ctx: Context) -> Iterator[Finding]:
             )
         else:
             why = " (only in-memory stores)" if volatile else ""
-            why += " (storage found holds only infrastructure state)" if state_only else ""
+            why += " (storage found holds only infrastructure state or backups)" if state_only else ""
             yield finding(ID, Outcome.FAIL, f"no data store in code, infrastructure or compose files{why}", evidence)
     elif not durable:
         yield finding(

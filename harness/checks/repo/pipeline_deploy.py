@@ -70,6 +70,10 @@ def run(ctx: Context) -> Iterator[Finding]:
                 subject=f"{p.path}:{step.line}",
             )
             return
+        hollow = deploy_gate.hollow_deploy(ID, repo, model, "{cmd} deploys nothing real")
+        if hollow is not None:
+            yield hollow
+            return
         yield finding(ID, Outcome.FAIL, f"no automated deploy step found ({looked})")
         return
     automatic = [m for m in real if deploy_gate.deploy_triggers(m)]

@@ -10,6 +10,7 @@ publish, deploy, security scans) from its command words and harness/data/pipelin
 from harness.probes.pipelines.classify import (
     Match,
     classify,
+    hollow_deploys,
     publish_only,
     runs,
     security_scans,
@@ -67,6 +68,7 @@ __all__ = [
     "describe",
     "evidence_at",
     "get",
+    "hollow_deploys",
     "is_automatic",
     "is_ci",
     "is_placeholder",

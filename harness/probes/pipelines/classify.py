@@ -125,6 +125,85 @@ def unfounded(cmd: Command, hit: tuple[str, str, str]) -> str:
     return ""
 
 
+# An image name nobody filled in: `your-registry/app`, `<your-image>`, `example/app`, `registry.example.com/app`.
+PLACEHOLDER_IMAGE = re.compile(
+    # `example` only as the namespace (`example/app`): a chart folder `charts/example` is a real path.
+    r"(?:^|[/=])(?:your[-_]?[\w.-]*|<[^>]*>)(?=[/:@]|$)|(?:^|=)example/|(?:^|[/=.])example\.(?:com|org|net)/",
+    re.I,
+)
+VARIABLE = re.compile(r"\$\{?(\w+)\}?")
+
+
+def _hollow_deploy(pipe: Pipeline, cmd: Command, hit: tuple[str, str, str]) -> str:
+    """Why a command that looks like a deploy deploys nothing real, or "": it applies manifests the repository
+    does not hold, or it deploys a placeholder image (written out or set in a pipeline variable)."""
+    text, source, line = hit
+    if not source and text.startswith("kubectl ") and cmd.absent.get(text):
+        return f"applies {', '.join(cmd.absent[text][:3])}, which the repository does not hold"
+    # `<your-image>` unquoted reads as redirects to the shell: looked for on the line as written too.
+    for word in text.split() + [w for w in line.split() if "<" in w and re.search(r"<[\w.-]+>", w)]:
+        names = VARIABLE.findall(word)
+        values = pipe.variables.get(names[0], []) if names else []
+        if _placeholder(word):
+            return f"deploys the placeholder image `{word[:60]}`, not an image the pipeline builds"
+        if values and all(_placeholder(v) for v in values):
+            return f"deploys the placeholder image `{values[0][:60]}` (${names[0]}), not an image the pipeline builds"
+    return ""
+
+
+def _stops(cmd: Command) -> str:
+    """Why `cmd` fails on every run and so stops its step (it applies manifests not in the repository), or ""."""
+    if SWALLOW.search(cmd.text):
+        return ""
+    missing = next((paths for text, paths in cmd.absent.items() if paths and text.startswith("kubectl ")), None)
+    return (
+        f"`{cmd.text[:60]}`, which fails on every run ({', '.join(missing[:2])} not in the repository)"
+        if missing
+        else ""
+    )
+
+
+def _placeholder(word: str) -> bool:
+    """An image-like word (a registry path, a tag, an angle-bracket blank) nobody filled in; URLs are not images."""
+    if len(word) > 300 or "://" in word or not re.search(r"[/:<]", word):
+        return False  # an image reference is short; a long word is data, never searched (bounded work)
+    return bool(PLACEHOLDER_IMAGE.search(word))
+
+
+def hollow_deploys(pipe: Pipeline) -> list[tuple[str, int, str]]:
+    """(command, line, why) for each command that looks like a deploy but deploys nothing real."""
+    out: list[tuple[str, int, str]] = []
+    for job in pipe.jobs:
+        for step in job.steps:
+            out += [
+                (mask_urls(step.commands[k].text), step.commands[k].line, why)
+                for k, why in _hollow_step(pipe, step).items()
+            ]
+    return out
+
+
+def _hollow_step(pipe: Pipeline, step: Step) -> dict[int, str]:
+    """Command index → why that deploy command deploys nothing real: it applies absent manifests, it runs after
+    a command that fails on every run, or its step deploys a placeholder image (what runs in the end is none)."""
+    patterns = _patterns("deploy")
+    hits = {k for k, cmd in enumerate(step.commands) for h in runs(cmd) if any(rx.match(h[0]) for rx in patterns)}
+    if not hits:
+        return {}
+    out: dict[int, str] = {}
+    stopped = ""
+    for k, cmd in enumerate(step.commands):
+        deploys = [h for h in runs(cmd) if any(rx.match(h[0]) for rx in patterns)]
+        if deploys and stopped:
+            out[k] = f"runs after {stopped}"
+        elif deploys and all(_hollow_deploy(pipe, cmd, h) for h in deploys):
+            out[k] = _hollow_deploy(pipe, cmd, deploys[0])
+        stopped = stopped or _stops(cmd)
+    placeholder = next((why for why in out.values() if "placeholder" in why), "")
+    if placeholder:
+        out.update({k: f"is in a step that {placeholder}" for k in hits if k not in out})
+    return out
+
+
 # What a release script may do without deploying anything: log in, build, tag and push images.
 _PUBLISH_ONLY = re.compile(
     r"(docker|podman|buildah|nerdctl) (login|build|buildx|image|tag|push)\b"
@@ -227,9 +306,10 @@ def classify(pipe: Pipeline, kind: str) -> list[Match]:
             if any(_uses_matches(u, step) for u in spec.get("uses", [])):
                 why, wline = _swallowed(step, Command("", step.line), job)
                 out.append(Match(seen, job, step, kind, step.uses, step.line, cannot_fail=why, cannot_fail_line=wline))
-            for cmd in step.commands:
+            hollow = _hollow_step(pipe, step) if kind == "deploy" else {}
+            for k, cmd in enumerate(step.commands):
                 hit = _first(patterns, cmd, founded=kind == "test")
-                if hit is not None:
+                if hit is not None and k not in hollow:
                     why, wline = _swallowed_hit(step, cmd, job, hit, patterns)
                     out.append(
                         Match(

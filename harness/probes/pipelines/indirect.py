@@ -17,7 +17,7 @@ from typing import Any
 from harness.probes.inventory import parse_dockerfile, split_image
 from harness.probes.pipelines.model import Command, Pipeline, Step
 from harness.probes.pipelines.paths import SCRIPT_SUFFIXES, Tree, script_path
-from harness.probes.pipelines.shell import Simple, split
+from harness.probes.pipelines.shell import Simple, chdir, split
 from harness.probes.pipelines.yamlio import as_str, load_yaml, mapping
 from harness.probes.repository import RepoSnapshot
 
@@ -30,6 +30,11 @@ SCRIPT_TAIL = re.compile(r"wait|exit|fi|done|esac|\}|(echo|printf)\b.*")
 COMPOSE_DEFAULTS = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 BUILD_VALUE_OPTS = {"-t", "--tag", "-f", "--file", "--target", "--build-arg", "--platform", "--label", "--secret"}
 BUILD_VALUE_OPTS |= {"--cache-from", "--cache-to", "--network", "--progress", "--iidfile", "--output", "-o"}
+# `NAME: value`, `NAME = 'value'`, `export NAME=value`, `env.NAME = "value"`: a variable a pipeline file sets.
+# Blanks only within the line (`[ \t]`): a `\s*` after `^` would cross lines and backtrack on long blank runs.
+ASSIGNED = re.compile(
+    r"""^[ \t]*(?:-[ \t]*)?(?:export[ \t]+|env\.)?([A-Za-z_]\w*)[ \t]*[:=][ \t]*['"]?([^'"\s#,)}]+)""", re.M
+)
 MAKE_TARGET = re.compile(r"^([A-Za-z0-9_.%/ -]+?)\s*::?(?!=)(.*)$")
 
 
@@ -66,21 +71,43 @@ def resolve(pipes: list[Pipeline], repo: RepoSnapshot) -> None:
     files = _Files(repo)
     tree = Tree(repo)
     for pipe in pipes:
-        commands = [c for job in pipe.jobs for step in job.steps for c in step.commands]
+        steps = [step for job in pipe.jobs for step in job.steps]
+        commands = [c for step in steps for c in step.commands]
+        for path in pipe.files or [pipe.path]:
+            for name, value in ASSIGNED.findall(files.text(path) or ""):
+                pipe.variables.setdefault(name, []).append(value)
         try:
             images = _built_images(commands)
-            images.update(_action_images([step for job in pipe.jobs for step in job.steps]))
-            for cmd in commands:
-                for simple in cmd.simples:
-                    got = _inner(simple, images, files, cmd.text)
+            images.update(_action_images(steps))
+            for cmd, simples in _with_cwd(steps):
+                for simple, here in simples:
+                    got = _inner(simple, images, files, cmd.text, here)
                     cmd.inner += got
                     if got and not simple.container:
                         cmd.defined[simple.text] = got[:MAX_INNER]
-                    if not simple.nested and (missing := tree.absent(simple, cmd.text)):
+                    missing = tree.absent(simple, cmd.text) or tree.manifests_absent(simple)
+                    if not simple.nested and missing:
                         cmd.absent[simple.text] = missing
                 del cmd.inner[MAX_INNER:]
         except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
             continue  # what a file it names runs stays unknown: the command is judged by its own words
+
+
+def _with_cwd(steps: list[Step]) -> list[tuple[Command, list[tuple[Simple, str | None]]]]:
+    """Each command with its simple commands and the folder each runs in (a step's `cd` lasts to its end).
+
+    None: a folder harness cannot tell (`cd $DIR`, `cd -`, outside the repository)."""
+    out: list[tuple[Command, list[tuple[Simple, str | None]]]] = []
+    for step in steps:
+        cwd: str | None = ""
+        for cmd in step.commands:
+            simples: list[tuple[Simple, str | None]] = []
+            for simple in cmd.simples:
+                simples.append((simple, cwd))
+                if simple.words[:1] == ("cd",) and not simple.nested:
+                    cwd = chdir(cwd, list(simple.words[1:]))
+            out.append((cmd, simples))
+    return out
 
 
 def _built_images(commands: list[Command]) -> dict[str, tuple[str, str]]:
@@ -135,26 +162,41 @@ def _action_images(steps: list[Step]) -> dict[str, tuple[str, str]]:
 
 
 def _inner(
-    simple: Simple, images: dict[str, tuple[str, str]], files: _Files, line: str, depth: int = 0
+    simple: Simple,
+    images: dict[str, tuple[str, str]],
+    files: _Files,
+    line: str,
+    cwd: str | None = "",
+    depth: int = 0,
 ) -> list[tuple[str, str]]:
-    """What `simple` (on `line`) runs indirectly, and what those commands run in turn (an ENTRYPOINT script)."""
+    """What `simple` (on `line`, run in folder `cwd`) runs indirectly, and what those commands run in turn
+    (an ENTRYPOINT script; a make recipe runs in its Makefile's folder)."""
     out: list[tuple[str, str]] = []
-    for text, source in _direct(simple, images, files, line):
+    for text, source in _direct(simple, images, files, line, cwd):
         out.append((text, source))
         if depth < MAX_INDIRECT_DEPTH and len(out) < MAX_INNER:
+            here = posixpath.dirname(source.split(":", 1)[0]) if _is_makefile(source) else cwd
             for inner in split(text):
-                out += _inner(inner, images, files, text, depth + 1)
+                out += _inner(inner, images, files, text, here, depth + 1)
+                if inner.words[:1] == ("cd",) and not inner.nested:
+                    here = chdir(here, list(inner.words[1:]))
     return out[:MAX_INNER]
 
 
-def _direct(simple: Simple, images: dict[str, tuple[str, str]], files: _Files, line: str) -> list[tuple[str, str]]:
+def _is_makefile(source: str) -> bool:
+    return posixpath.basename(source.split(":", 1)[0]) in ("GNUmakefile", "makefile", "Makefile")
+
+
+def _direct(
+    simple: Simple, images: dict[str, tuple[str, str]], files: _Files, line: str, cwd: str | None = ""
+) -> list[tuple[str, str]]:
     if simple.container[:1] == ("image",):
         built = images.get(split_image(simple.container[1]).name)
         return _image_command(files, *built, list(simple.container[2:])) if built else []
     if simple.container[:1] == ("service",):
         return _service_command(files, simple.container[1], list(simple.container[2:]))
     if simple.words and simple.words[0] in ("make", "gmake"):
-        return _make(files, list(simple.words[1:]))
+        return _make(files, list(simple.words[1:]), cwd)
     if simple.words and (simple.words[0].endswith(SCRIPT_SUFFIXES) or _run_as_script(simple.words[0], line)):
         return _script(files, simple.words[0], line)
     if simple.words and simple.words[0] in ("npm", "yarn", "pnpm", "bun"):
@@ -308,20 +350,25 @@ def _compose_value(value: Any) -> str:
     return as_str(value)
 
 
-def _make(files: _Files, args: list[str]) -> list[tuple[str, str]]:
-    makefile, directory, targets, i = "", "", [], 0
+def _make(files: _Files, args: list[str], cwd: str | None = "") -> list[tuple[str, str]]:
+    """A make run's recipes, read from the Makefile of the folder it runs in (`cd web && make`, `make -C web`)."""
+    makefile, directory, targets, i = "", cwd, [], 0
     while i < len(args):
         a = args[i]
-        if a in ("-f", "--file", "--makefile", "-C", "--directory") and i + 1 < len(args):
-            if a in ("-C", "--directory"):
-                directory = args[i + 1]
-            else:
-                makefile = args[i + 1]
+        m = re.fullmatch(r"(-C|--directory=?)(.+)", a)
+        if m or (a in ("-C", "--directory") and i + 1 < len(args)):
+            directory = chdir(directory, [m.group(2) if m else args[i + 1]])
+            i += 1 if m else 2
+            continue
+        if a in ("-f", "--file", "--makefile") and i + 1 < len(args):
+            makefile = args[i + 1]
             i += 2
             continue
         if not a.startswith("-") and "=" not in a:
             targets.append(a)
         i += 1
+    if directory is None:
+        directory = ""  # a folder harness cannot tell: the root's Makefile, as before
     candidates = [makefile] if makefile else ["GNUmakefile", "makefile", "Makefile"]
     path = next(
         (p for c in candidates if files.text(p := posixpath.normpath(posixpath.join(directory, c))) is not None), ""

@@ -126,6 +126,8 @@ class Pipeline:
     templates: list[tuple[str, int]] = field(default_factory=list)  # GitLab `include: template:`
     files: list[str] = field(default_factory=list)  # this file and its local includes
     called_by: list[str] = field(default_factory=list)  # workflows that call this one (`uses: ./...`)
+    # Values its files assign to each variable (`env:`, `variables:`, Jenkins `environment`, shell `X=`).
+    variables: dict[str, list[str]] = field(default_factory=dict)
     _base: Pipeline | None = field(default=None, repr=False, compare=False)
     _views: dict[str, Pipeline] = field(default_factory=dict, repr=False, compare=False)
 

@@ -71,6 +71,23 @@ class Tree:
                 out.append(w)
         return out
 
+    def manifests_absent(self, simple: Simple) -> list[str]:
+        """`kubectl apply -f k8s/prod/` (also create, replace, `-k`, `--filename=`) naming paths not in the tree."""
+        words = simple.words
+        if words[:1] != ("kubectl",) or not any(w in ("apply", "create", "replace") for w in words[1:3]):
+            return []
+        out = []
+        for before, w in itertools.pairwise(words):
+            value = w.split("=", 1)[1] if w.startswith(("--filename=", "--kustomize=")) else ""
+            if not value and before not in ("-f", "--filename", "-k", "--kustomize"):
+                continue
+            path = value or w
+            if "://" in path or path == "-" or re.search(r"[$*?{}\[\]<>|]", path):
+                continue  # a URL, stdin or a path built at run time: not judged
+            if not self.exists(path.rstrip("/")):
+                out.append(path)
+        return out
+
 
 def _written(name: str, line: str) -> str:
     """A script's path as the line writes it (the command word lost its folder when it was unwrapped)."""

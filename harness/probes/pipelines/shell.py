@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass
@@ -218,3 +219,14 @@ def _container(words: list[str]) -> tuple[tuple[str, ...], list[str], list[str]]
         if at + 1 < len(words):
             return ("service", words[at + 1], *files), [], []
     return None
+
+
+def chdir(cwd: str | None, args: list[str]) -> str | None:
+    """The folder after `cd ARGS` from `cwd`, confined to the repository (None when it cannot be told)."""
+    args = [a for a in args if a not in ("-P", "-L", "--")]
+    if not args:
+        return ""  # `cd` alone goes home; a checkout's root is the nearest reading of a CI job's home
+    if cwd is None or args[0] == "-" or "$" in args[0] or args[0].startswith(("/", "~")):
+        return None
+    path = posixpath.normpath(posixpath.join(cwd, args[0]))
+    return None if path.startswith("..") else ("" if path == "." else path)

@@ -1,0 +1,40 @@
+"""Issue 9: storage that only receives backups (Velero, a backup bucket) is not the service's data store."""
+
+from harness.model import Outcome
+from tests.conftest import run_check
+
+APP = "from flask import Flask\napp = Flask(__name__)\n"
+VELERO = """apiVersion: velero.io/v1
+kind: Backup
+metadata:
+  name: app-volumes
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: backup-pvc
+spec:
+  storageClassName: standard
+"""
+BACKUP_BUCKET = 'resource "aws_s3_bucket" "backup" {\n  bucket = "app-backups"\n}\n'
+DATA_BUCKET = 'resource "aws_s3_bucket" "uploads" {\n  bucket = "app-uploads"\n}\n'
+DATA_PVC = VELERO.split("---\n")[1].replace("backup-pvc", "data")
+
+
+def persistence(make_repo, files: dict[str, str]) -> tuple[list[Outcome], str]:
+    repo = make_repo()
+    for path, text in {"app.py": APP, **files}.items():
+        repo.write(path, text)
+    repo.commit("init")
+    found = [f for f in run_check("repo.persistence", repo.path) if f.subject not in ("backup", "state")]
+    return [f.outcome for f in found], " | ".join(f.reason for f in found)
+
+
+def test_backups_of_nothing_are_no_data_store(make_repo):
+    outs, why = persistence(make_repo, {"k8s/backup/velero.yaml": VELERO, "terraform/backup-storage.tf": BACKUP_BUCKET})
+    assert outs == [Outcome.FAIL] and "backups" in why, why
+
+
+def test_a_data_bucket_and_volume_are_still_persistence(make_repo):
+    outs, why = persistence(make_repo, {"k8s/data.yaml": DATA_PVC, "terraform/storage.tf": DATA_BUCKET})
+    assert outs == [Outcome.PASS], why
