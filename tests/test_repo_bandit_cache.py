@@ -113,3 +113,13 @@ def test_an_object_store_that_lies_about_a_blob_never_reuses_the_clean_result(ma
     assert git(repo.path, "cat-file", "-p", oid) == BAD.strip()  # git hands out the planted bytes
     assert _fails(repo) == ["app/tool.py:5"]
     assert len(scanned) == 2
+
+
+def test_a_committed_virtualenv_under_any_name_and_a_jenkins_home_are_not_scanned(make_repo, scanned):
+    repo = make_repo()
+    repo.write("app/main.py", "A = 1\n").write("myenv/pyvenv.cfg", "home = /usr/bin\n")
+    repo.write("myenv/Lib/pkg/tool.py", BAD).write("jenkins_home/scripts/hook.py", BAD).commit("vendored")
+    findings = run_check("repo.bandit", repo.path)
+    assert [f.outcome for f in findings] == [Outcome.PASS]
+    assert scanned == [["app/main.py"]]
+    assert "2 file(s) in vendored folders" in findings[0].reason

@@ -24,7 +24,7 @@ ID = "repo.bandit"
 MAX_SHARDS = 4
 MIN_FILES_PER_SHARD = 100  # below this, one process: start-up costs more than it saves
 TEST_DIRS = {"tests", "test", "testing"}
-SKIP_DIRS = {*TEST_DIRS, "node_modules", ".venv", "venv", "site-packages", "migrations"}
+SKIP_DIRS = {*TEST_DIRS, "migrations"}  # and what the repository probe calls vendored (repo.vendored)
 MAX_PY_BYTES = 1_000_000
 BANDIT_TIMEOUT_S = 240.0
 RANK = {"LOW": 0, "MEDIUM": 1, "HIGH": 2, "UNDEFINED": 0}
@@ -60,9 +60,12 @@ def run(ctx: Context) -> Iterator[Finding]:
     if repo.is_git and repo.head is None:
         yield finding(ID, Outcome.COULD_NOT_CHECK, "the repository has no commits yet")
         return
-    files = [f for f in repo.files if f.suffix == ".py" and f.is_regular and not _skipped(f)]
+    python = [f for f in repo.files if f.suffix == ".py" and f.is_regular and not _skipped(f)]
+    # Third-party code (a committed virtualenv under any name, a Jenkins home) is not the candidate's to fix.
+    files = [f for f in python if not repo.vendored(f.path)]
+    vendored = len(python) - len(files)
     if not files:
-        yield finding(ID, Outcome.NOT_APPLICABLE, "no Python source files outside test folders")
+        yield finding(ID, Outcome.NOT_APPLICABLE, "no Python source files outside test and vendored folders")
         return
     unread = [f.path for f in files if f.size > MAX_PY_BYTES]
     # Keyed by a digest of the bytes read here, not by the blob id the project's object store claims
@@ -134,6 +137,8 @@ def run(ctx: Context) -> Iterator[Finding]:
         base += f" ({len(unread)} too large to read: {', '.join(unread[:3])})"
     if errors:
         base += f"; {len(errors)} file(s) bandit could not parse"
+    if vendored:
+        base += f"; {vendored} file(s) in vendored folders (third-party code, e.g. a committed virtualenv) skipped"
     for r in high[:20]:
         yield _issue(Outcome.FAIL, r, repo.head, _SHOWN)
     for r in medium[:20]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
-from harness.probes import git_history, history_patches, repository
+from harness.probes import git_history, history_patches, repository, secret_pool
 from harness.probes.secret_scan import (  # noqa: F401 - re-exported: iac_state and the tests import them here
     FIXTURE_DIRS,
     KEYWORDS,
@@ -57,18 +57,23 @@ def _head_scan(ctx: Context, repo: repository.RepoSnapshot) -> HeadScan:
             out.unread.append(f"{f.path} ({f.size / 1e6:.0f} MB, over the {HEAD_MAX_BYTES // 1_000_000} MB limit)")
         else:
             wanted.append(f)
-    for n, (f, data) in enumerate(repo.blobs(wanted, HEAD_MAX_BYTES)):  # in batches: a committed venv is big
-        if n % 500 == 0:
-            ctx.check_deadline()
-        if data is None:
-            out.unread.append(f"{f.path} (unreadable)")
-        elif b"\x00" in data[:SNIFF]:
-            out.binary.append(f.path)
-        else:
-            out.scanned += 1
-            formats = formats_only(f.path, repo.vendored(f.path))
-            out.vendored += formats
-            out.hits.extend(scan_text(f.path, data.decode("utf-8", "replace"), formats))
+
+    def texts() -> Iterator[secret_pool.Item]:
+        for n, (f, data) in enumerate(repo.blobs(wanted, HEAD_MAX_BYTES)):  # streamed: a committed venv is big
+            if n % 500 == 0:
+                ctx.check_deadline()
+            if data is None:
+                out.unread.append(f"{f.path} (unreadable)")
+            elif b"\x00" in data[:SNIFF]:
+                out.binary.append(f.path)
+            else:
+                out.scanned += 1
+                formats = formats_only(f.path, repo.vendored(f.path))
+                out.vendored += formats
+                yield f.path, data, formats
+
+    for hits in secret_pool.scan_all(texts(), sum(f.size for f in wanted), ctx.check_deadline):
+        out.hits.extend(hits)
     if repo.truncated:
         out.unread.append(f"files past the first {len(repo.files)} (not listed)")
     out.unread += [f"{p}" for p in repo.problems]
