@@ -175,9 +175,7 @@ def _holds_backups(repo: RepoSnapshot, path: str, line: int, text: str) -> bool:
         return bool(STATE_KINDS.search(text) or re.search(r"storageClassName|PersistentVolumeClaim", text))
     if not STATE_KINDS.search(text):
         return False
-    names = re.findall(
-        r'^\s*resource\s+"\w+"\s+"([^"]+)"|^\s*(?:bucket|name)\s*=\s*"([^"]+)"', _declaration(repo, path, line), re.M
-    )
+    names = STORAGE_NAMES.findall(_declaration(repo, path, line))
     return any(BACKUP_NAME.search(n) for pair in names for n in pair if n)
 
 
