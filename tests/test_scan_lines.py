@@ -166,3 +166,13 @@ def test_public_key_tokens_are_published_by_design_and_a_secret_beside_them_stil
         'client_secret = "q7Vd9xKp2LmN4rT8wZ3b"\n'
     )
     assert [h.line for h in scan_text("Web.config", config)] == [3]
+
+
+def test_built_bundles_count_token_formats_only_and_are_not_the_candidates_code(make_repo):
+    repo = make_repo()
+    bundle = 'var a=function(o){return fetch(u,{credentials:o.credentials})};var o={credentials="omit"};\n'
+    repo.write("preview/assets/index-a3308394.js", bundle).write("web/app.min.js", bundle)
+    repo.write("src/app.js", "export const x = 1;\n").commit("init")
+    snap = repository.snapshot(repo.path)
+    assert [f.path for f in snap.own_files] == ["src/app.js"]
+    assert repository.is_vendored("static/js/main.3f2a1b9c.js") and not repository.is_vendored("src/main.js")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
+import re
 import stat
 import subprocess
 import tempfile
@@ -37,6 +38,9 @@ VENDORED_DIRS = frozenset(
         "site-packages", "__pycache__", ".tox", ".terraform", ".aws-sam", "jenkins_home",
     }
 )  # fmt: skip
+# Generated bundles by their name: minified files, and the content-hashed assets bundlers write (Vite's
+# index-a3308394.js, webpack's main.3f2a1b9c.js), wherever the build output was committed.
+BUILT_FILE = re.compile(r"\.min\.(?:js|css)$|[.-][0-9a-f]{8,}\.(?:js|css|mjs)$|\.(?:js|css)\.map$")
 VENV_MARKER = "pyvenv.cfg"  # a virtualenv under any name (env/, myenv/) holds one at its root
 
 
@@ -388,8 +392,9 @@ def _list_disk(root: Path, max_files: int, problems: list[str]) -> tuple[list[Re
 
 @functools.lru_cache(maxsize=65536)  # asked of every file by many checks
 def is_vendored(path: str) -> bool:
-    """Whether a folder on the path is one of VENDORED_DIRS (RepoSnapshot.vendored also knows virtualenvs)."""
-    return any(part in VENDORED_DIRS for part in path.split("/")[:-1])
+    """Whether a folder on the path is one of VENDORED_DIRS or the file a generated bundle (RepoSnapshot.vendored
+    also knows virtualenvs)."""
+    return any(part in VENDORED_DIRS for part in path.split("/")[:-1]) or bool(BUILT_FILE.search(path))
 
 
 def snapshot(root: Path, max_file_bytes: int = 2_000_000, max_files: int = 50_000) -> RepoSnapshot:
