@@ -227,7 +227,29 @@ def test_no_deploy_fails(make_repo):
     repo = make_repo()
     repo.write(".github/workflows/ci.yml", CI_OK).commit("ci")
     assert run_check("repo.pipeline-deploy", repo.path)[0].outcome is Outcome.FAIL
-    assert run_check("repo.deploy-gate", repo.path)[0].outcome is Outcome.NOT_APPLICABLE
+    # CI without CD: nothing deploys or publishes, so CI-1's "CI-CD pipeline" is not there.
+    [gate] = run_check("repo.deploy-gate", repo.path)
+    assert gate.outcome is Outcome.FAIL and "CI without CD" in gate.reason
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "said"),
+    [
+        ("netlify.toml", "[build]\n  command = 'npm run build'\n", "netlify.toml"),
+        (
+            ".github/workflows/release.yml",
+            "on: workflow_dispatch\njobs:\n  ship:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n      - run: kubectl apply -f k8s/\n",
+            "by hand",
+        ),
+    ],
+)
+def test_delivery_outside_an_automatic_deploy_is_no_ci_only_failure(make_repo, path, text, said):
+    repo = make_repo()
+    repo.write(".github/workflows/ci.yml", CI_OK).write(path, text).write("k8s/app.yaml", "kind: Deployment\n")
+    repo.commit("ci")
+    [gate] = run_check("repo.deploy-gate", repo.path)
+    assert gate.outcome is Outcome.NOT_APPLICABLE and said in gate.reason
 
 
 def test_scheduled_rebuild_passes(make_repo):

@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterator
 
 from harness.checks.base import check, finding
-from harness.checks.repo import pipeline_reading
+from harness.checks.repo import immutable_releases, pipeline_reading
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
-from harness.probes import pipelines, repository
+from harness.probes import inventory, pipelines, repository
 from harness.probes.pipelines import Job, Match, Pipeline, Pipelines
 
 ID = "repo.deploy-gate"
@@ -52,7 +52,21 @@ def run(ctx: Context) -> Iterator[Finding]:
         if hollow is not None:
             yield hollow
             return
-        yield finding(ID, Outcome.NOT_APPLICABLE, "no automated deploy step, so no deploy to gate")
+        delivery = _delivery_elsewhere(repo, model)
+        if delivery:
+            yield finding(ID, Outcome.NOT_APPLICABLE, f"no automated deploy step to gate ({delivery})")
+            return
+        yield finding(
+            ID,
+            Outcome.FAIL,
+            "CI without CD: no pipeline deploys or publishes anything, by hand or automatically, and no platform "
+            "or controller committed here deploys on push, so the pipeline stops before delivery",
+            [
+                pipelines.evidence_at(repo, p.path, 1, f"{p.path}: no deploy or publish step")
+                for p in model.pipelines[:3]
+            ],
+            remediation="Add a deploy (or publish) stage after the tests, so a green commit reaches its users.",
+        )
         return
     # One deploy step runs in every workflow calling its file: judge each way it runs. Report each job once
     # (its first ungated deploy, or else its first gated one), not each line of a multi-line deploy.
@@ -78,6 +92,31 @@ def run(ctx: Context) -> Iterator[Finding]:
                 ev,
                 subject=where,
             )
+
+
+# Platforms that build and deploy on push from their own configuration, outside the pipeline.
+PLATFORM_FILES = frozenset(
+    {"netlify.toml", "vercel.json", "render.yaml", "heroku.yml", "app.json", "Procfile", "amplify.yml"}
+)
+
+
+def _delivery_elsewhere(repo: repository.RepoSnapshot, model: Pipelines) -> str:
+    """What delivers when no automatic deploy does ('' when nothing does): a deploy started by hand, a publish
+    step, an auto-deploying platform's file, or a GitOps controller pulling new images."""
+    for kind, what in (
+        ("deploy", "a deploy started by hand or standing up a test environment"),
+        ("publish", "a publish step"),
+    ):
+        m = next((m for p in model.pipelines for m in pipelines.classify(p, kind)), None)
+        if m is not None:
+            return f"{what}: `{m.text[:80]}` at {m.where}"
+    platform = next((f.path for f in repo.own_files if f.name in PLATFORM_FILES), None)
+    if platform:
+        return f"{platform} configures a platform that can deploy on push"
+    configs = [f for f in repo.own_files if f.suffix in (".yaml", ".yml", ".json")]
+    if inventory.grep(repo, configs, immutable_releases.PULLS_NEW_IMAGES, limit=1):
+        return "a GitOps controller or auto-deploy configuration pulls new images"
+    return ""
 
 
 def deploy_triggers(m: Match) -> list[str]:

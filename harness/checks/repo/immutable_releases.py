@@ -38,7 +38,7 @@ _IMAGE_PUSH = re.compile(
 )
 _IMAGE_BUILD = re.compile(rf"{_IMAGE_PUSH.pattern}|(docker|podman|buildah)\b.*\bbuild\b", re.I)
 # Something outside the pipeline that deploys new images: Argo CD, Flux, Watchtower, a platform's auto-deploy.
-_PULLS_NEW_IMAGES = re.compile(r"argoproj\.io/|fluxcd\.io/|containrrr/watchtower|\bautoDeploy\s*:\s*true|keel\.sh/")
+PULLS_NEW_IMAGES = re.compile(r"argoproj\.io/|fluxcd\.io/|containrrr/watchtower|\bautoDeploy\s*:\s*true|keel\.sh/")
 # Copying a compose file or config to a host that then pulls and runs images is not the release itself.
 _RUNS_IMAGES = re.compile(r"\bdocker(-|\s+)(compose\s+(pull|up)|pull|run|stack\s+deploy)\b")
 _ANSIBLE_IN_PLACE = re.compile(
@@ -279,7 +279,7 @@ def _undeployed_build(ctx: Context, repo: RepoSnapshot) -> Sign | None:
     configs = [
         f for f in repo.own_files if f.suffix in (".yaml", ".yml", ".json") and not inventory.is_vendored(f.path)
     ]
-    if inventory.grep(repo, configs, _PULLS_NEW_IMAGES, limit=1):
+    if inventory.grep(repo, configs, PULLS_NEW_IMAGES, limit=1):
         return None
     for p in model.pipelines:
         if not pipelines.is_automatic(p):
