@@ -20,7 +20,6 @@ from harness.config import ConfigError
 from harness.context import Shared
 from harness.engine import CheckResult, RunOutcome, run_checks
 from harness.model import now_iso, worst
-from harness.probes.delivery import LIVE_NAMES
 from harness.rehearse import record
 from harness.rehearse.steps import Step, missing, plan
 from harness.reports import view
@@ -176,6 +175,8 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
 
 
 def _show_figures(doc: dict[str, Any]) -> None:
+    from harness.probes.delivery import LIVE_NAMES  # here, not at start-up: it loads the history probes
+
     reh = doc["rehearsal"]
     say("\nDelivery figures (each with its definition in the rehearsal file):")
     for m in reh["figures"]:

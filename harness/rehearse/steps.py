@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.checks.base import Check
-from harness.checks.live.source_to_user import is_protected
 from harness.config import Config
 
 
@@ -31,6 +30,9 @@ OBSERVED = {c for s in STEPS for c in s.checks}
 
 def missing(config: Config, step: Step) -> str:
     """What to configure before `step` can run ('' when it can)."""
+    # Imported here: the CLI registers `rehearse` on every start, and this module pulls in the HTTP stack.
+    from harness.checks.live.source_to_user import is_protected
+
     live = config.live
     needs: list[str] = []
     if step.key == "deployment":
