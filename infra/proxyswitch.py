@@ -1,7 +1,7 @@
 """Switch Caddy to one deploy's app instances by a graceful reload, as the lab does (harness/lab/endpoints.py).
 
 Every app container carries the shared alias and a per-deploy alias named after its image. Once the new
-containers are healthy, Caddy is reloaded with APP_UPSTREAM set to the new alias: requests in flight finish on
+containers are healthy, Caddy is reloaded with APP_UPSTREAMS set to the new alias: requests in flight finish on
 the old configuration, new ones go only to the new instances, and Pulumi deletes the replaced containers
 (stopped with a grace period) only at the end of the update. Relying on the shared alias alone lets Caddy dial
 an instance that has just gone (its upstream list is refreshed each second) and retry a write without its body.
@@ -19,6 +19,7 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider,
 
 CADDYFILE = "/etc/caddy/Caddyfile"  # where caddy.Dockerfile puts it
 RELOAD_TIMEOUT_S = 120
+APP_PORT = 8000
 
 
 def deploy_alias(shared: str, image: str) -> str:
@@ -32,7 +33,7 @@ def reload_command(container: str, upstream: str) -> list[str]:
         "docker",
         "exec",
         "-e",
-        f"APP_UPSTREAM={upstream}",
+        f"APP_UPSTREAMS={upstream}:{APP_PORT}",  # the Caddyfile's static upstreams (blue/green in the lab)
         container,
         *("caddy", "reload", "--config", CADDYFILE, "--adapter", "caddyfile"),
     ]

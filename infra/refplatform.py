@@ -12,7 +12,7 @@ import os
 
 import pulumi
 import pulumi_docker as docker
-from proxyswitch import ProxyUpstream, deploy_alias
+from proxyswitch import APP_PORT, ProxyUpstream, deploy_alias
 from topology import APP_ALIAS, BACK, FRONT, LABEL, REPO_ROOT, ROLE, SERVICES, Service
 
 STOP_GRACE_S = 25  # above gunicorn's graceful_timeout (20 s), as the lab's stop timeout
@@ -66,7 +66,7 @@ def environment(
         )
     if role == "caddy":
         # Caddy builds its HTTP-to-HTTPS redirects with the port users actually reach.
-        return pulumi.Output.from_input([f"PUBLIC_HTTPS_PORT={https_port}", f"APP_UPSTREAM={APP_ALIAS}"])
+        return pulumi.Output.from_input([f"PUBLIC_HTTPS_PORT={https_port}", f"APP_UPSTREAMS={APP_ALIAS}:{APP_PORT}"])
     return pulumi.Output.from_input([])
 
 

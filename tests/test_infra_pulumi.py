@@ -155,7 +155,7 @@ def test_the_proxy_is_reloaded_onto_the_new_instances_alias(local):
         assert sorted(front["aliases"]) == sorted([topology.APP_ALIAS, upstream])
     [proxy] = containers(local, "caddy")
     assert switch.inputs["container"] == f"{proxy.name}-id"  # by id: a replaced Caddy is reloaded as well
-    assert f"APP_UPSTREAM={topology.APP_ALIAS}" in proxy.inputs["envs"]  # a restarted Caddy finds every instance
+    assert f"APP_UPSTREAMS={topology.APP_ALIAS}:8000" in proxy.inputs["envs"]  # a restarted Caddy finds every instance
 
 
 def test_a_rebuilt_image_moves_the_proxy_to_a_new_alias():
@@ -168,7 +168,7 @@ def test_the_reload_is_graceful_and_only_when_the_upstream_changes():
     import proxyswitch
 
     argv = proxyswitch.reload_command("refplatform-local-caddy", "app-0123456789ab")
-    assert argv[:2] == ["docker", "exec"] and "APP_UPSTREAM=app-0123456789ab" in argv
+    assert argv[:2] == ["docker", "exec"] and "APP_UPSTREAMS=app-0123456789ab:8000" in argv
     assert argv[-6:] == ["caddy", "reload", "--config", proxyswitch.CADDYFILE, "--adapter", "caddyfile"]
     caddy_dockerfile = (INFRA.parent / "reference_project" / "platform" / "caddy.Dockerfile").read_text()
     assert f"COPY Caddyfile {proxyswitch.CADDYFILE}" in caddy_dockerfile
