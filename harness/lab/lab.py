@@ -43,7 +43,7 @@ from harness.lab.settings import (
 log = logging.getLogger(__name__)
 GIT_TIMEOUT_S = 60
 LOCK_TIMEOUT_S = 900
-HEALTH_INTERVAL_S = 1.0  # the Caddyfile's health_interval (its health_timeout is half of it)
+HEALTH_INTERVAL_S = 1.0  # the Caddyfile's health_interval
 # A draining colour is marked down at Caddy's next active check; three intervals leave room for a slow one.
 MARKED_DOWN_S = 3 * HEALTH_INTERVAL_S
 IN_FLIGHT_S = 1.0  # requests Caddy sent to the old colour before it was marked down finish
