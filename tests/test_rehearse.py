@@ -131,6 +131,19 @@ def test_ctrl_c_at_a_prompt_stops_the_steps_left_and_still_writes_the_file(proje
     assert "[2/4]" in stdout and "Questions: 16" in stdout
 
 
+def test_a_reader_that_goes_away_still_leaves_the_rehearsal_file(project, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "harness", "rehearse", "--yes", "--repo", str(project.path), "--out", str(out)]
+    argv += ["--only", "repo.gitignore"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert proc.stdout is not None
+    proc.stdout.readline()  # `| head -1`: read the first line, then close the pipe
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert b"Traceback" not in err, err[-3000:]
+    assert read_run(only_file(out))["rehearsal"]["questions"]
+
+
 @pytest.mark.live
 def test_deployment_and_drill_are_timed_and_recorded(project, tmp_path: Path) -> None:
     app = App(tmp_path / "app").start()

@@ -7,6 +7,7 @@ run document is the same as `harness verify`'s and could_not_check stays could_n
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -29,7 +30,11 @@ DEFAULT_OUT = "harness-rehearsal"
 
 
 def say(text: str = "") -> None:
-    print(view.printable(redact.text(text)), flush=True)
+    try:
+        print(view.printable(redact.text(text)), flush=True)
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop printing, but finish the rehearsal and write its file.
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
 
 
 class Prompter:
