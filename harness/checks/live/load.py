@@ -91,6 +91,10 @@ def burst(ctx: Context, url: str, concurrency: int, total: int, end: float) -> d
     ),
     source="live",
     timeout=90,
+    # Alone, after the concurrent checks: harness's own repository checks on the same cores would otherwise
+    # be in the platform's p95, and the load would slow the availability sampling beside it.
+    exclusive=True,
+    order=5,
 )
 def run(ctx: Context) -> Iterator[Finding]:
     urls = base_urls(ctx)
