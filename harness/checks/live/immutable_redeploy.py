@@ -25,6 +25,7 @@ from harness.context import Context
 from harness.model import Evidence, Finding, Outcome, now_iso
 from harness.probes import commands, docker_engine
 from harness.probes.http import HttpClient, HttpFailure, HttpResult, client_for
+from harness.probes.keepalive import KeepAliveClient, keepalive_client_for
 
 ID = "live.immutable-redeploy"
 ID_FIELDS = ("instance_id", "instance", "hostname", "host", "pod", "pod_name", "container_id", "node")
@@ -63,7 +64,7 @@ def observe(res: HttpResult) -> tuple[str, str]:
 class VersionSampler:
     """Requests the version URL at a fixed rate in a daemon thread, keeping (instance, version) per answer."""
 
-    def __init__(self, url: str, client_factory: Callable[[], HttpClient], rate_per_s: float) -> None:
+    def __init__(self, url: str, client_factory: Callable[[], HttpClient | KeepAliveClient], rate_per_s: float) -> None:
         self.url, self.client_factory, self.interval = url, client_factory, 1.0 / max(0.1, rate_per_s)
         self.observations: list[Observation] = []
         self._stop = threading.Event()
@@ -89,7 +90,7 @@ class VersionSampler:
             self.observations.append(probe(client, self.url, t0))
 
 
-def probe(client: HttpClient, url: str, t0: float) -> Observation:
+def probe(client: HttpClient | KeepAliveClient, url: str, t0: float) -> Observation:
     stamp, start = now_iso(), time.monotonic()
     try:
         res = client.get(url, deadline=start + 5, follow_redirects=False)
@@ -176,7 +177,9 @@ def run(ctx: Context) -> Iterator[Finding]:
         yield finding(ID, Outcome.COULD_NOT_CHECK, "the run was interrupted before the redeploy started")
         return
     wall_start = time.time()
-    sampler = VersionSampler(url, lambda: client_for(ctx), live.redeploy.sample_rate_per_s).start()
+    # Users' clients send a GET again once when a kept-alive connection closes unanswered (RFC 9112 9.3.1;
+    # browsers, curl): the keep-alive client does the same, so a proxy's graceful reload is not a lost request.
+    sampler = VersionSampler(url, lambda: keepalive_client_for(ctx), live.redeploy.sample_rate_per_s).start()
     try:
         result = commands.run(live.redeploy.command, timeout=ctx.bounded(live.redeploy.timeout_s))
         time.sleep(min(SETTLE_S, ctx.remaining()))
