@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import read_run
+from harness.reports.schema import validate_document
 from tests.conftest import RepoBuilder
 from tests.promhelpers import App, start_prometheus
 from tests.test_live_prometheus import GOOD_RULES, wait_scraped
@@ -78,6 +79,9 @@ def test_unconfigured_steps_are_skipped_answers_noted_and_rehearsals_compared(pr
         "",
     ]
     assert ANSWER_TOKEN not in path.read_text()  # an answer is masked like any other text
+    # The schema describes the section: a step without its time is refused.
+    broken = json.loads(path.read_text()) | {"rehearsal": reh | {"steps": [{"key": "preflight"}]}}
+    assert "rehearsal.steps[0]" in (validate_document(broken) or "")
 
     second = rehearse("--repo", str(project.path), "--out", str(out), "--yes", "--format", "html")
     assert second.returncode == first.returncode, second.stderr[-3000:]
