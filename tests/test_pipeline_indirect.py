@@ -1,5 +1,7 @@
 """Issue 9: what a pipeline runs through an image's ENTRYPOINT, a compose file, a script, and Travis stages."""
 
+import pytest
+
 from harness.model import Outcome
 from tests.conftest import run_check
 
@@ -156,3 +158,26 @@ def test_azd_deploy_packages_and_deploys_each_service(make_repo):
         outs, why = outcomes(check, repo)
         assert outs == [Outcome.PASS], why
         assert "azd deploy" in why
+
+
+@pytest.mark.parametrize(
+    "run",
+    ["cd infra && yarn deploy", "yarn --cwd infra deploy", "npm --prefix=infra run deploy", "pnpm -C infra deploy"],
+)
+def test_package_json_script_is_read_from_the_folder_the_tool_runs_in(make_repo, run):
+    repo = make_repo()
+    repo.write("package.json", '{"scripts": {"deploy": "echo nothing here"}}\n')
+    repo.write("infra/package.json", '{"scripts": {"deploy": "npx cdk deploy --all --require-approval never"}}\n')
+    repo.write(".github/workflows/deploy.yml", DEPLOY_WF.replace("yarn %s", "%s") % run).commit("ci")
+    outs, why = outcomes("repo.pipeline-deploy", repo)
+    assert outs == [Outcome.PASS], why
+    assert "infra/package.json scripts.deploy" in why
+
+
+def test_package_json_script_of_another_folder_is_not_borrowed(make_repo):
+    repo = make_repo()
+    repo.write("infra/package.json", '{"scripts": {"deploy": "npx cdk deploy --all --require-approval never"}}\n')
+    repo.write(".github/workflows/deploy.yml", DEPLOY_WF % "deploy").commit("ci")  # run at the root
+    outs, why = outcomes("repo.pipeline-deploy", repo)
+    assert outs != [Outcome.PASS], why
+    assert "cdk deploy" not in why

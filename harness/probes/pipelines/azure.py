@@ -32,6 +32,7 @@ def _azure_steps(steps: Any, raw_lines: list[str]) -> list[Step]:
         if as_str(st.get("continueOnError")) == "true":
             step.cannot_fail, step.cannot_fail_line = "continueOnError: true", line_of(st, "continueOnError", sline)
         step.condition = as_str(st.get("condition"))
+        step.workdir = as_str(st.get("workingDirectory")) or as_str(mapping(st.get("inputs")).get("workingDirectory"))
         out.append(step)
     return out
 

@@ -43,9 +43,11 @@ def parse(path: str, text: str, system: str = "github") -> Pipeline:
                     pipe.schedules.append((as_str(entry.get("cron")) if isinstance(entry, dict) else "", line))
             if t == "workflow_run" and isinstance(spec, dict):
                 pipe.workflow_run = [as_str(w) for w in as_list(spec.get("workflows"))]
+    top_dir = _default_workdir(doc)
     for job_id, spec in doc["jobs"].items():
         if not isinstance(spec, dict):
             continue
+        job_dir = _default_workdir(spec) or top_dir
         line = line_of(doc["jobs"], job_id, 1)
         job = Job(as_str(job_id), as_str(spec.get("name")) or as_str(job_id), line, getattr(spec, "end_line", line))
         job.needs = [as_str(n) for n in as_list(spec.get("needs"))]
@@ -68,6 +70,7 @@ def parse(path: str, text: str, system: str = "github") -> Pipeline:
                 getattr(st, "end_line", sline),
                 uses=as_str(st.get("uses")),
                 condition=as_str(st.get("if")),
+                workdir=as_str(st.get("working-directory")) or job_dir,
             )
             with_ = st.get("with")
             if isinstance(with_, dict):
@@ -80,6 +83,13 @@ def parse(path: str, text: str, system: str = "github") -> Pipeline:
             job.steps.append(step)
         pipe.jobs.append(job)
     return pipe
+
+
+def _default_workdir(spec: dict) -> str:
+    """`defaults: run: working-directory:` of a workflow or a job (GitHub's precedence: step, job, workflow)."""
+    defaults = spec.get("defaults")
+    run = defaults.get("run") if isinstance(defaults, dict) else None
+    return as_str(run.get("working-directory")) if isinstance(run, dict) else ""
 
 
 def _local_call(uses: str) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from harness.probes.inventory import parse_dockerfile, split_image
 from harness.probes.pipelines.model import Command, Pipeline, Step
+from harness.probes.pipelines.package_scripts import package_script
 from harness.probes.pipelines.paths import SCRIPT_SUFFIXES, Tree, script_path
 from harness.probes.pipelines.shell import Simple, chdir, split
 from harness.probes.pipelines.yamlio import as_str, load_yaml, mapping
@@ -94,12 +95,13 @@ def resolve(pipes: list[Pipeline], repo: RepoSnapshot) -> None:
 
 
 def _with_cwd(steps: list[Step]) -> list[tuple[Command, list[tuple[Simple, str | None]]]]:
-    """Each command with its simple commands and the folder each runs in (a step's `cd` lasts to its end).
+    """Each command with its simple commands and the folder each runs in: the step's working directory, then
+    any `cd` in it (which lasts to the step's end).
 
     None: a folder harness cannot tell (`cd $DIR`, `cd -`, outside the repository)."""
     out: list[tuple[Command, list[tuple[Simple, str | None]]]] = []
     for step in steps:
-        cwd: str | None = ""
+        cwd = chdir("", [step.workdir]) if step.workdir else ""
         for cmd in step.commands:
             simples: list[tuple[Simple, str | None]] = []
             for simple in cmd.simples:
@@ -200,7 +202,7 @@ def _direct(
     if simple.words and (simple.words[0].endswith(SCRIPT_SUFFIXES) or _run_as_script(simple.words[0], line)):
         return _script(files, simple.words[0], line)
     if simple.words and simple.words[0] in ("npm", "yarn", "pnpm", "bun"):
-        return _package_script(files, list(simple.words))
+        return package_script(files.text, list(simple.words), cwd)
     return []
 
 
@@ -210,30 +212,6 @@ def _run_as_script(word: str, line: str) -> bool:
         return False  # a suffix is judged as such; no shell or ./ on the line runs nothing as a script
     shell = r"(?:\b(?:bash|sh|zsh|dash|source)\s+(?:-\S+\s+)*|\./)"
     return re.search(rf"{shell}(?:[^\s;|&()]*/)?{re.escape(word)}(?=$|[\s;&|)])", line) is not None
-
-
-def _package_script(files: _Files, words: list[str]) -> list[tuple[str, str]]:
-    """`npm run deploy`, `yarn deploy`, `pnpm run build`: the package.json script (with its pre/post scripts)."""
-    rest = [w for w in words[1:] if not w.startswith("-")]
-    if rest[:1] in (["run"], ["run-script"]):
-        rest = rest[1:]
-    elif words[0] == "npm" and rest[:1] not in (["test"], ["start"], ["stop"], ["restart"]):
-        return []  # other npm commands (install, ci, publish) are npm's own
-    if not rest:
-        return []
-    try:
-        doc = json.loads(files.text("package.json") or "{}")
-    except ValueError:
-        return []
-    scripts = doc.get("scripts") if isinstance(doc, dict) else None
-    if not isinstance(scripts, dict):
-        return []
-    name = rest[0]
-    return [
-        (value, f"package.json scripts.{key}")
-        for key in (f"pre{name}", name, f"post{name}")
-        if isinstance(value := scripts.get(key), str) and value.strip()
-    ]
 
 
 def _script(files: _Files, name: str, line: str) -> list[tuple[str, str]]:

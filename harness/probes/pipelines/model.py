@@ -80,6 +80,9 @@ class Step:
     condition: str = ""
     cannot_fail: str = ""  # why this step's failure never fails the pipeline
     cannot_fail_line: int | None = None
+    # The folder its commands start in, as written (GitHub `working-directory`, Azure `workingDirectory`);
+    # "" is the checkout's root.
+    workdir: str = ""
 
     @property
     def inert(self) -> bool:
