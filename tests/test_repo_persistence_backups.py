@@ -1,5 +1,7 @@
 """Issue 9: storage that only receives backups (Velero, a backup bucket) is not the service's data store."""
 
+import pytest
+
 from harness.model import Outcome
 from tests.conftest import run_check
 
@@ -38,3 +40,32 @@ def test_backups_of_nothing_are_no_data_store(make_repo):
 def test_a_data_bucket_and_volume_are_still_persistence(make_repo):
     outs, why = persistence(make_repo, {"k8s/data.yaml": DATA_PVC, "terraform/storage.tf": DATA_BUCKET})
     assert outs == [Outcome.PASS], why
+
+
+def backup_findings(make_repo, files: dict[str, str]) -> list[str]:
+    repo = make_repo()
+    for path, text in {"app.py": APP, **files}.items():
+        repo.write(path, text)
+    repo.commit("init")
+    return [
+        f.reason
+        for f in run_check("repo.persistence", repo.path)
+        if f.subject == "backup" and f.outcome == Outcome.PASS
+    ]
+
+
+def test_the_word_velero_in_data_or_prose_is_no_backup_automation(make_repo):
+    notes = 'DP-1 = "the only storage is Velero backup manifests"\nrestic = "a tool we might try"\n'
+    assert backup_findings(make_repo, {"bench/projects.toml": notes}) == []
+
+
+@pytest.mark.parametrize(
+    "path, text",
+    [
+        ("ops/backup.sh", "#!/bin/sh\nset -e\nvelero backup create nightly --include-namespaces app\n"),
+        ("ops/backup.sh", "#!/bin/sh\nset -e\nrestic -r s3:s3.amazonaws.com/bucket backup /data\n"),
+        ("k8s/backup/schedule.yaml", VELERO),
+    ],
+)
+def test_velero_and_restic_at_work_are_backup_automation(make_repo, path, text):
+    assert backup_findings(make_repo, {path: text}) != []

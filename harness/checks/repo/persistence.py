@@ -52,7 +52,10 @@ DURABLE = re.compile(
 BACKUP = re.compile(
     r"(\bpg_dump(all)?\b|\bpg_restore\b|\bpg_basebackup\b|\bmysqldump\b|\bmongodump\b|\bmongorestore\b|redis-cli\b.*"
     r"(--rdb|BGSAVE)|backup_retention_period|backup_retention_days|aws_backup_plan|point_in_time_recovery"
-    r"|geo_redundant_backup|\bsnapshot_identifier\b|\bvelero\b|\brestic\b|\bborg\s+create|az\s+backup"
+    r"|geo_redundant_backup|\bsnapshot_identifier\b|\bborg\s+create|az\s+backup"
+    # Velero and restic as tools at work (a command or Velero's API group), not the word in prose or data.
+    r"|(?-i:\bvelero\s+(backup|schedule|restore)\s+create\b)|\bvelero\.io/"
+    r"|(?-i:\brestic\s+(-\S+\s+\S+\s+)*(backup|restore)\b)"
     r"|BackupRetentionPeriod|\bwal-g\b|\bpgbackrest\b|\bbackup_window\b)",
     re.I,
 )
