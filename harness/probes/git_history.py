@@ -23,7 +23,7 @@ from harness.probes.gitcmd import unquote_path as _unquote
 MAX_COMMITS = 50_000
 MAX_LOG_BYTES = 200_000_000
 LOG_TIMEOUT_S = 60.0
-LOG_BLOCK = 1 << 20
+LOG_BLOCK = 1 << 16  # a pipe holds 64 KiB: a larger read1 buys nothing but a fresh, page-faulted buffer each call
 PATCH_READERS = frozenset({"repo.secrets"})  # checks whose history scan takes its patches from this pass
 
 _SEP = "\x1f"

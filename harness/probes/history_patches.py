@@ -237,8 +237,8 @@ class Collector:
             self.scan.truncated = f"stopped after {MAX_PATCH_COMMITS} commits"
             self.full = True
 
-    def add(self, sha: str, patch: bytes) -> None:
-        """One commit's patch (or a piece of it cut at a file boundary)."""
+    def add(self, sha: str, patch: bytes, cold: bool = False) -> None:
+        """One commit's patch (or a piece of it cut at a file boundary); `cold`: the prefilter ruled it out."""
         if self.full:
             return
         self.scan.bytes += len(patch)
@@ -247,7 +247,7 @@ class Collector:
             self.scan.truncated = f"stopped after {mb} MB of patches ({self.scan.commits} commits)"
             self.full = True
             return
-        if b"Binary files " not in patch and not self.prefilter(patch):
+        if b"Binary files " not in patch and (cold or not self.prefilter(patch)):
             return  # nothing in the whole commit can match
         for section in patch.split(b"diff --git ")[1:]:
             header, sep, _ = section.partition(b"\n@@")
@@ -280,8 +280,10 @@ def split_commits(blocks: Iterator[bytes], collector: Collector) -> Iterator[byt
         records = _cut(buffer, block)
         if not records:
             continue
+        # One prefilter over all of them first: in most projects most commits hold no keyword at all.
+        cold = not collector.prefilter(b"\n".join(records))
         if records[0].strip():  # the rest of the current commit's patch, cut at a file boundary
-            collector.add(sha, records[0])
+            collector.add(sha, records[0], cold)
         for record in records[1:]:
             at = record.find(b"\ndiff --git ")
             own, patch = (record, b"") if at < 0 else (record[:at], record[at + 1 :])
@@ -289,6 +291,6 @@ def split_commits(blocks: Iterator[bytes], collector: Collector) -> Iterator[byt
             collector.commit()
             yield _START.encode() + own
             if patch:
-                collector.add(sha, patch)
+                collector.add(sha, patch, cold)
         if collector.full:
             return
