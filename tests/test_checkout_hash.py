@@ -31,8 +31,8 @@ def test_large_files_hashed_here_agree_with_git(make_repo: Any, monkeypatch: Any
     hashed_here: list[str] = []
     blob_sha = checkout._blob_sha
 
-    def spy(path: Path, size: int, sha256: bool = False) -> str:
-        hashed_here.append(path.name)
+    def spy(path: str, size: int, sha256: bool = False) -> str:
+        hashed_here.append(Path(path).name)
         return blob_sha(path, size, sha256)
 
     monkeypatch.setattr(checkout, "_blob_sha", spy)
