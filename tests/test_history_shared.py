@@ -66,10 +66,25 @@ def test_a_blob_too_large_to_diff_is_counted_by_a_plain_pass_and_listed_unread(m
     assert collector.usable and collector.scan.unread(repo.path) == [(sha, "big.csv", 20_000)]
 
 
+def _count_logs(monkeypatch) -> list[list[str]]:
+    logs: list[list[str]] = []
+    popen = sandbox.popen
+
+    def counting(args, **kw):
+        if "log" in args:
+            logs.append(list(args))
+        return popen(args, **kw)
+
+    monkeypatch.setattr(sandbox, "popen", counting)
+    return logs
+
+
 def test_the_scans_commit_limit_cuts_its_patches_not_the_history(make_repo, monkeypatch):
     monkeypatch.setattr(hp, "MAX_PATCH_COMMITS", 2)
     repo = _project(make_repo)
+    logs = _count_logs(monkeypatch)
     history, patches, collector = _shared_pass(repo.path)
+    assert len(logs) == 1  # the history is read on, in the same pass
     own, scan = _own_pass(repo.path)
     assert len(history.commits) == 4 and _files(history) == _files(git_history.load(repo.path))
     assert patches == own and collector.scan.truncated == scan.truncated == "stopped after 2 commits"
@@ -81,15 +96,7 @@ def test_a_run_of_the_history_checks_and_the_secret_scan_reads_the_history_once(
         repo.write(f"src/m{i}.py", f"X = {i}\n").commit(f"module {i}")
     repo.write("deploy.sh", f'export GITHUB_TOKEN="{GH_TOKEN}"\n').commit("deploy")
     repo.remove("deploy.sh").commit("remove the token")
-    logs: list[list[str]] = []
-    popen = sandbox.popen
-
-    def counting(args, **kw):
-        if "log" in args:
-            logs.append(list(args))
-        return popen(args, **kw)
-
-    monkeypatch.setattr(sandbox, "popen", counting)
+    logs = _count_logs(monkeypatch)
     registry = load_all()
     shared = context_for(repo.path).shared
     outcome = run_checks([registry["repo.commit-size"], registry["repo.secrets"]], shared)

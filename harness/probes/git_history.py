@@ -228,9 +228,9 @@ def load(root: Path, deadline: float | None = None, collector: history_patches.C
     """Read the whole history of a git repository, bounded in commits, bytes and time.
 
     With a `collector`, the same `git log` also carries every commit's patch (`-p`), handed to it, so the
-    secret history scan does not diff the whole history a second time. When that pass cannot stand in for
-    the plain one (a limit of the scan reached, a blob too large for git to count its lines, the pass cut
-    short) the history is read again without patches, as before.
+    secret history scan does not diff the whole history a second time (past the scan's own limits the
+    patches are only skipped). When git could not count a blob's lines (one too large to diff) or failed,
+    the history is read again without patches, as before; a pass cut short leaves the scan to its own.
     """
     head = gitcmd.head(root)
     if head is None:
@@ -240,7 +240,7 @@ def load(root: Path, deadline: float | None = None, collector: history_patches.C
     timeout = LOG_TIMEOUT_S if deadline is None else max(1.0, min(LOG_TIMEOUT_S, deadline - time.monotonic()))
     started = time.monotonic()
     if collector is not None:
-        shared = _log(root, mailmap, timeout / 2, collector)
+        shared = _log(root, mailmap, timeout, collector)
         if shared is not None:
             return History(root, head, *shared, shallow=shallow)
         timeout = max(1.0, timeout - (time.monotonic() - started))
@@ -317,15 +317,16 @@ def _log(
         proc.wait(timeout=10)
     if sandbox.stopped():  # git was killed at a check's deadline: a partial history must not be memoised
         raise DeadlineExceeded("git log was stopped at the check's deadline")
-    if collector is not None and (truncated or (proc.returncode not in (0, -9) and not collector.full)):
+    if collector is not None and (truncated or proc.returncode not in (0, -9)):
         collector.give_up()  # the scan makes its own pass, with its own time
-        return None
+        if not truncated:
+            return None  # git failed: the plain pass says why
     if not truncated and proc.returncode not in (0, -9) and not commits:
         raise HistoryError(f"git log failed with exit code {proc.returncode}")
     if not truncated and len(commits) >= MAX_COMMITS:
         truncated = f"more than {MAX_COMMITS} commits: only the newest were read"
-    if collector is not None and (collector.full or collector.scan.unread(root)):
-        return None  # the scan's limit cut the pass, or git counted no lines of a large blob: read it plainly
+    if collector is not None and collector.usable and collector.scan.unread(root):
+        return None  # git counted no lines of a blob too large to diff: read the history plainly
     return commits, refs, remotes, truncated
 
 

@@ -215,7 +215,8 @@ class Collector:
     It keeps only the file sections `prefilter` lets through, with the limits and statistics of
     `patches`, so `patches_for` yields what `patches` would. `full` says a limit of `patches` was
     reached (the rest of the log is not the scan's); `usable` is False when the shared pass cannot stand
-    in for the scan's own (it kept too much, or the history pass was cut short): the scan then runs `patches`.
+    in for the scan's own (it kept too much, or the history pass was cut short or failed): the scan then
+    runs `patches`.
     """
 
     def git_config(self) -> list[str]:
@@ -271,8 +272,8 @@ def split_commits(blocks: Iterator[bytes], collector: Collector) -> Iterator[byt
     """From `git log --format=<_START>%H... --numstat --summary -p`, each commit's own lines (format,
     numstat, summary), each starting with the marker; its patch goes to `collector`.
 
-    Cut like `patches`: whole commits, or a huge commit's patch at its file boundaries. Stops once
-    the collector is full (the history is then read again without patches).
+    Cut like `patches`: whole commits, or a huge commit's patch at its file boundaries. Once the collector
+    is full (a limit of the scan), the rest of the patches are cut off and dropped.
     """
     buffer = bytearray()
     sha = ""
@@ -292,5 +293,3 @@ def split_commits(blocks: Iterator[bytes], collector: Collector) -> Iterator[byt
             yield _START.encode() + own
             if patch:
                 collector.add(sha, patch, cold)
-        if collector.full:
-            return
