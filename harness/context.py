@@ -28,6 +28,7 @@ class Shared:
 
     config: Config
     cancel: threading.Event = field(default_factory=threading.Event)
+    selected: frozenset[str] = frozenset()  # the run's check ids: a probe may gather more for a check that will ask
     _cache: dict[str, Any] = field(default_factory=dict)
     _errors: dict[str, BaseException] = field(default_factory=dict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)

@@ -181,6 +181,7 @@ def run_checks(
     SIGTERM) no new check starts and the outcome is marked incomplete.
     """
     timeouts = timeouts or {}
+    shared.selected = frozenset(c.meta.id for c in checks)
     results: dict[str, CheckResult] = {}
     lock = threading.Lock()
     slots = threading.BoundedSemaphore(max(1, concurrency))

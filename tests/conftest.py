@@ -92,7 +92,8 @@ def context_for(repo: Path, config: Config | None = None, check_id: str = "test"
 
     cfg = config or Config(base_dir=repo)
     cfg.project.repo = str(repo)
-    return Context(shared=Shared(config=cfg), check_id=check_id, deadline=time.monotonic() + timeout)
+    shared = Shared(config=cfg, selected=frozenset({check_id}))  # as a run of this check alone
+    return Context(shared=shared, check_id=check_id, deadline=time.monotonic() + timeout)
 
 
 def run_check(check_id: str, repo: Path, config: Config | None = None) -> list:

@@ -20,3 +20,22 @@ def test_same_size_edits_and_odd_names_are_found_without_running_a_filter(make_r
     assert sorted(state["changed_sample"]) == ['"q.txt', "b.txt", "line\nbreak.txt"]
     assert state["compared_all"] is True
     assert not marker.exists()
+
+
+def test_large_files_hashed_here_agree_with_git(make_repo: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(checkout, "HASH_HERE_BYTES", 1000)
+    repo = make_repo()
+    big = "".join(f"row {n}\n" for n in range(3000))  # over the bound, and over one read of the buffer below
+    repo.write("data/same.csv", big).write("data/edited.csv", big).write("small.txt", "s\n").commit("data")
+    (repo.path / "data/edited.csv").write_text(big.replace("row 2999", "row 2998"))  # same size, other bytes
+    hashed_here: list[str] = []
+    blob_sha = checkout._blob_sha
+
+    def spy(path: str, size: int, sha256: bool = False) -> str:
+        hashed_here.append(Path(path).name)
+        return blob_sha(path, size, sha256)
+
+    monkeypatch.setattr(checkout, "_blob_sha", spy)
+    state = checkout.state(repo.path)
+    assert state["changed_sample"] == ["data/edited.csv"] and state["compared_all"] is True
+    assert sorted(hashed_here) == ["edited.csv", "same.csv"]  # the small file went to git

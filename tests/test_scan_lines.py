@@ -176,3 +176,16 @@ def test_built_bundles_count_token_formats_only_and_are_not_the_candidates_code(
     snap = repository.snapshot(repo.path)
     assert [f.path for f in snap.own_files] == ["src/app.js"]
     assert repository.is_vendored("static/js/main.3f2a1b9c.js") and not repository.is_vendored("src/main.js")
+
+
+def test_the_keywords_searched_find_every_line_and_text_the_full_list_does():
+    from harness.probes import secret_scan
+
+    searched = secret_scan._SEARCHED
+    assert len(searched) < len(KEYWORDS)  # a keyword holding another ("private key") is not searched again
+    texts = [f"x = 1\n{k.upper()} here\ny = 2\n" for k in KEYWORDS] + ["x = 1\nnothing\n", "ünïcode accountkey\n"]
+    for text in texts:
+        assert secret_scan.prefilter(text) == any(k in text.lower() for k in KEYWORDS)
+        assert secret_scan.prefilter_bytes(text.encode()) == any(k.encode() in text.lower().encode() for k in KEYWORDS)
+        full, fewer = textscan.keyword_lines(text, KEYWORDS, MAX_LINE), textscan.keyword_lines(text, searched, MAX_LINE)
+        assert (fewer.text, fewer.numbers, fewer.origins) == (full.text, full.numbers, full.origins)

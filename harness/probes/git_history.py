@@ -17,12 +17,14 @@ from pathlib import Path
 from harness import redact, sandbox
 from harness.context import Context, DeadlineExceeded
 from harness.model import Evidence
-from harness.probes import gitcmd
+from harness.probes import gitcmd, history_patches, secret_scan
+from harness.probes.gitcmd import unquote_path as _unquote
 
 MAX_COMMITS = 50_000
 MAX_LOG_BYTES = 200_000_000
 LOG_TIMEOUT_S = 60.0
-LOG_BLOCK = 1 << 20
+LOG_BLOCK = 1 << 16  # a pipe holds 64 KiB: a larger read1 buys nothing but a fresh, page-faulted buffer each call
+PATCH_READERS = frozenset({"repo.secrets"})  # checks whose history scan takes its patches from this pass
 
 _SEP = "\x1f"
 _START = "\x1e"
@@ -84,6 +86,7 @@ class History:
     truncated: str = ""  # why the log was cut short, if it was
     shallow: bool = False  # a shallow clone: the history below its grafts was never fetched
     by_sha: dict[str, Commit] = field(default_factory=dict, repr=False)
+    patches: history_patches.Collector | None = field(default=None, repr=False)  # the secret scan's, when wanted
 
     def __post_init__(self) -> None:
         self.by_sha = {c.sha: c for c in self.commits}
@@ -138,14 +141,6 @@ class History:
 
 class HistoryError(Exception):
     """The history cannot be read (reported by checks as could-not-check)."""
-
-
-def _unquote(path: str) -> str:
-    # git C-quotes unusual paths even with core.quotePath=false (tabs, quotes, newlines).
-    if len(path) >= 2 and path[0] == '"' and path[-1] == '"':
-        raw = path[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
-        return raw.encode("latin-1", "replace").decode("utf-8", "replace")
-    return path
 
 
 def _date(raw: str) -> dt.datetime:
@@ -229,19 +224,43 @@ def _is_shallow(root: Path) -> bool:
     return gitcmd.run(root, ["rev-parse", "--is-shallow-repository"], timeout=10, check=False).strip() == b"true"
 
 
-def load(root: Path, deadline: float | None = None) -> History:
-    """Read the whole history of a git repository, bounded in commits, bytes and time."""
+def load(root: Path, deadline: float | None = None, collector: history_patches.Collector | None = None) -> History:
+    """Read the whole history of a git repository, bounded in commits, bytes and time.
+
+    With a `collector`, the same `git log` also carries every commit's patch (`-p`), handed to it, so the
+    secret history scan does not diff the whole history a second time (past the scan's own limits the
+    patches are only skipped). When git could not count a blob's lines (one too large to diff) or failed,
+    the history is read again without patches, as before; a pass cut short leaves the scan to its own.
+    """
     head = gitcmd.head(root)
     if head is None:
         return History(root, None, [], {}, {})
-    refs, remotes = _refs(root), _remotes(root)
     shallow = _is_shallow(root)
     mailmap = (root / ".mailmap").is_file()
     timeout = LOG_TIMEOUT_S if deadline is None else max(1.0, min(LOG_TIMEOUT_S, deadline - time.monotonic()))
+    started = time.monotonic()
+    if collector is not None:
+        shared = _log(root, mailmap, timeout, collector)
+        if shared is not None:
+            return History(root, head, *shared, shallow=shallow)
+        timeout = max(1.0, timeout - (time.monotonic() - started))
+    plain = _log(root, mailmap, timeout, None)
+    assert plain is not None
+    return History(root, head, *plain, shallow=shallow)
+
+
+def _log(
+    root: Path, mailmap: bool, timeout: float, collector: history_patches.Collector | None
+) -> tuple[list[Commit], dict[str, str], dict[str, str], str] | None:
+    """(commits, refs, remotes, why truncated); None when the pass with patches must give way to a plain one."""
+    refs, remotes = _refs(root), _remotes(root)
+    patch_config, patch_args = (
+        (collector.git_config(), history_patches.SHARED_ARGS) if collector is not None else ([], [])
+    )
     args = [
-        *gitcmd.argv(root, ["log"]),
+        *gitcmd.argv(root, [*patch_config, "log"]),
         "--exclude=refs/notes/*", "--exclude=refs/stash", "--exclude=refs/replace/*", "--all", "HEAD",
-        "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv",
+        "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv", *patch_args,
         f"--max-count={MAX_COMMITS}", f"--format={_MAILMAP_FORMAT if mailmap else _FORMAT}", "--numstat", "--summary",
     ]  # fmt: skip
     commits: list[Commit] = []
@@ -251,20 +270,28 @@ def load(root: Path, deadline: float | None = None) -> History:
     proc = sandbox.popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=gitcmd.git_env())
     assert proc.stdout is not None
 
-    def lines() -> Iterator[str]:
-        # Read, bounded and decoded a block at a time (per line, the checks cost more than the parsing);
-        # a block is cut after its last newline, so no line or character is split.
-        nonlocal read, truncated
-        rest = b""
+    def blocks() -> Iterator[bytes]:
+        # Bounded blocks of the output; b"" at its end. The history's own bytes are counted by the reader.
+        nonlocal truncated
         while True:
-            block = proc.stdout.read1(LOG_BLOCK)  # type: ignore[union-attr]
-            read += len(block)
             if read > MAX_LOG_BYTES:
                 truncated = f"history longer than {MAX_LOG_BYTES // 1_000_000} MB of log output"
                 return
             if time.monotonic() - started > timeout:
                 truncated = f"reading the history took longer than {timeout:g} s"
                 return
+            block = proc.stdout.read1(LOG_BLOCK)  # type: ignore[union-attr]
+            yield block
+            if not block:
+                return
+
+    def lines() -> Iterator[str]:
+        # Read and decoded a block at a time (per line, the checks cost more than the parsing);
+        # a block is cut after its last newline, so no line or character is split.
+        nonlocal read
+        rest = b""
+        for block in blocks():
+            read += len(block)
             if not block:
                 if rest:
                     yield rest.decode("utf-8", "replace")
@@ -276,18 +303,31 @@ def load(root: Path, deadline: float | None = None) -> History:
             yield from (rest + block[:cut]).decode("utf-8", "replace").split("\n")[:-1]
             rest = block[cut:]
 
+    def shared_lines() -> Iterator[str]:
+        nonlocal read
+        assert collector is not None
+        for part in history_patches.split_commits(blocks(), collector):
+            read += len(part)
+            yield from part.decode("utf-8", "replace").split("\n")
+
     try:
-        commits.extend(parse_log(lines(), mailmap))
+        commits.extend(parse_log(lines() if collector is None else shared_lines(), mailmap))
     finally:
         proc.kill()
         proc.wait(timeout=10)
     if sandbox.stopped():  # git was killed at a check's deadline: a partial history must not be memoised
         raise DeadlineExceeded("git log was stopped at the check's deadline")
+    if collector is not None and (truncated or proc.returncode not in (0, -9)):
+        collector.give_up()  # the scan makes its own pass, with its own time
+        if not truncated:
+            return None  # git failed: the plain pass says why
     if not truncated and proc.returncode not in (0, -9) and not commits:
         raise HistoryError(f"git log failed with exit code {proc.returncode}")
     if not truncated and len(commits) >= MAX_COMMITS:
         truncated = f"more than {MAX_COMMITS} commits: only the newest were read"
-    return History(root, head, commits, refs, remotes, truncated, shallow)
+    if collector is not None and collector.usable and collector.scan.unread(root):
+        return None  # git counted no lines of a blob too large to diff: read the history plainly
+    return commits, refs, remotes, truncated
 
 
 def get(ctx: Context) -> History:
@@ -297,7 +337,12 @@ def get(ctx: Context) -> History:
         top = gitcmd.toplevel(ctx.repo)
         if top is None or top.resolve() != ctx.repo.resolve():
             raise HistoryError("not a git repository: there is no history to read")
-        return load(ctx.repo, ctx.deadline)
+        if not PATCH_READERS & ctx.shared.selected:
+            return load(ctx.repo, ctx.deadline)
+        collector = history_patches.Collector(secret_scan.prefilter_bytes)
+        history = load(ctx.repo, ctx.deadline, collector)
+        history.patches = collector
+        return history
 
     return ctx.memo("git_history", factory)
 

@@ -96,6 +96,14 @@ def run(
     return proc.stdout
 
 
+def unquote_path(path: str) -> str:
+    """A path as git printed it: git C-quotes unusual paths even with core.quotePath=false (tabs, quotes, newlines)."""
+    if len(path) >= 2 and path[0] == '"' and path[-1] == '"':
+        raw = path[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
+        return raw.encode("latin-1", "replace").decode("utf-8", "replace")
+    return path
+
+
 def is_work_tree(path: Path) -> bool:
     try:
         return run(path, ["rev-parse", "--is-inside-work-tree"], timeout=10).strip() == b"true"

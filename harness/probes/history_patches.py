@@ -18,11 +18,12 @@ from pathlib import Path
 
 from harness import sandbox
 from harness.probes import gitcmd
-from harness.probes.git_history import _START, _unquote
+from harness.probes.gitcmd import unquote_path as _unquote
 
 MAX_PATCH_BYTES = 150_000_000
 MAX_PATCH_COMMITS = 20_000
 BIG_FILE_BYTES = 8_000_000  # larger blobs are not diffed (git calls them binary); listed as not read
+_START = "\x1e"  # the commit marker (git_history's, so its combined pass cuts alike)
 PIECE_BYTES = 1_000_000  # added lines handed to the scanner at once
 BLOCK = 1 << 20
 MAX_PENDING = 16 << 20  # past this without a commit marker, cut at the last file boundary
@@ -92,7 +93,6 @@ def patches(
     )  # fmt: skip
     proc = sandbox.popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=gitcmd.git_env())
     assert proc.stdout is not None
-    start = b"\n" + _START.encode()
     buffer = bytearray()
     sha = ""
     try:
@@ -105,19 +105,9 @@ def patches(
             if time.monotonic() > deadline:
                 scan.truncated = f"ran out of time after {scan.commits} commits"
                 return
-            if not buffer and block.startswith(start[1:]):
-                buffer += b"\n"  # every commit marker is then preceded by a newline
-            buffer += block
-            # Whole commits, or (for a commit with a huge patch) whole file sections of the current one.
-            # Only the new block (and the bytes before it) can hold a new marker: one huge commit stays linear.
-            cut = len(buffer) if not block else buffer.rfind(start, max(0, len(buffer) - len(block) - len(start)))
-            if cut <= 0 and len(buffer) > MAX_PENDING:
-                cut = buffer.rfind(b"\ndiff --git ")
-            if cut <= 0:
+            records = _cut(buffer, block)
+            if not records:
                 continue
-            chunk = bytes(buffer[:cut])
-            del buffer[:cut]
-            records = chunk.split(start)
             if records[0].strip():  # the rest of the current commit, cut at a file boundary
                 yield from _file_patches(sha, records[0], scan, skip, prefilter)
             for record in records[1:]:
@@ -137,6 +127,26 @@ def patches(
                 return
     finally:
         sandbox.kill(proc)
+
+
+def _cut(buffer: bytearray, block: bytes) -> list[bytes]:
+    """Add `block` (b"" at the end of the output) to `buffer` and take what can be cut off: whole commits,
+    or (for a commit with a huge patch) whole file sections of the current one. Returns [the rest of the
+    current commit, then whole commit records without their marker], or [] when nothing can be cut yet.
+    """
+    start = b"\n" + _START.encode()
+    if not buffer and block.startswith(start[1:]):
+        buffer += b"\n"  # every commit marker is then preceded by a newline
+    buffer += block
+    # Only the new block (and the bytes before it) can hold a new marker: one huge commit stays linear.
+    cut = len(buffer) if not block else buffer.rfind(start, max(0, len(buffer) - len(block) - len(start)))
+    if cut <= 0 and len(buffer) > MAX_PENDING:
+        cut = buffer.rfind(b"\ndiff --git ")
+    if cut <= 0:
+        return []
+    chunk = bytes(buffer[:cut])
+    del buffer[:cut]
+    return chunk.split(start)
 
 
 def _file_patches(
@@ -190,3 +200,96 @@ def _note_binary(sha: str, header: bytes, scan: PatchScan) -> None:
             new = line[6:].split(b" ")[0].partition(b"..")[2].decode("ascii", "replace")
             if new and set(new) != {"0"}:
                 scan.binary.setdefault(new, (sha, path))
+
+
+# -- the history probe's pass, shared -----------------------------------------------
+
+# What the history probe's `git log --numstat --summary` adds to carry the patches too (one pass, not two).
+SHARED_ARGS = ["-p", "-U0", "--full-index"]
+MAX_KEPT_BYTES = 32 << 20  # file sections kept for the scan; past this the scan makes its own pass
+
+
+class Collector:
+    """The secret history scan's share of the history probe's pass, fed each commit's patch in log order.
+
+    It keeps only the file sections `prefilter` lets through, with the limits and statistics of
+    `patches`, so `patches_for` yields what `patches` would. `full` says a limit of `patches` was
+    reached (the rest of the log is not the scan's); `usable` is False when the shared pass cannot stand
+    in for the scan's own (it kept too much, or the history pass was cut short or failed): the scan then
+    runs `patches`.
+    """
+
+    def git_config(self) -> list[str]:
+        return ["-c", f"core.bigFileThreshold={BIG_FILE_BYTES}"]  # as `patches` runs git
+
+    def __init__(self, prefilter: Callable[[bytes], bool]) -> None:
+        self.prefilter = prefilter
+        self.scan = PatchScan()
+        self.kept: list[tuple[str, bytes]] = []
+        self.kept_bytes = 0
+        self.full = False
+        self.usable = True
+
+    def commit(self) -> None:
+        if self.full:
+            return
+        self.scan.commits += 1
+        if self.scan.commits > MAX_PATCH_COMMITS:
+            self.scan.truncated = f"stopped after {MAX_PATCH_COMMITS} commits"
+            self.full = True
+
+    def add(self, sha: str, patch: bytes, cold: bool = False) -> None:
+        """One commit's patch (or a piece of it cut at a file boundary); `cold`: the prefilter ruled it out."""
+        if self.full:
+            return
+        self.scan.bytes += len(patch)
+        if self.scan.bytes > MAX_PATCH_BYTES:
+            mb = MAX_PATCH_BYTES // 1_000_000
+            self.scan.truncated = f"stopped after {mb} MB of patches ({self.scan.commits} commits)"
+            self.full = True
+            return
+        if b"Binary files " not in patch and (cold or not self.prefilter(patch)):
+            return  # nothing in the whole commit can match
+        for section in patch.split(b"diff --git ")[1:]:
+            header, sep, _ = section.partition(b"\n@@")
+            if not sep:
+                _note_binary(sha, header, self.scan)
+            elif self.prefilter(section):
+                self.kept.append((sha, section))
+                self.kept_bytes += len(section)
+        if self.kept_bytes > MAX_KEPT_BYTES:
+            self.give_up()
+
+    def give_up(self) -> None:
+        self.usable, self.full, self.kept = False, True, []
+
+    def patches_for(self, skip: Callable[[str], bool]) -> Iterator[FilePatch]:
+        for sha, section in self.kept:
+            yield from _file_patches(sha, b"diff --git " + section, self.scan, skip, None)
+
+
+def split_commits(blocks: Iterator[bytes], collector: Collector) -> Iterator[bytes]:
+    """From `git log --format=<_START>%H... --numstat --summary -p`, each commit's own lines (format,
+    numstat, summary), each starting with the marker; its patch goes to `collector`.
+
+    Cut like `patches`: whole commits, or a huge commit's patch at its file boundaries. Once the collector
+    is full (a limit of the scan), the rest of the patches are cut off and dropped.
+    """
+    buffer = bytearray()
+    sha = ""
+    for block in blocks:
+        records = _cut(buffer, block)
+        if not records:
+            continue
+        # One prefilter over all of them first: in most projects most commits hold no keyword at all.
+        cold = not collector.prefilter(b"\n".join(records))
+        if records[0].strip():  # the rest of the current commit's patch, cut at a file boundary
+            collector.add(sha, records[0], cold)
+        for record in records[1:]:
+            at = record.find(b"\ndiff --git ")
+            own, patch = (record, b"") if at < 0 else (record[:at], record[at + 1 :])
+            sha = own.partition(b"\x1f")[0].decode("ascii", "replace").strip()
+            collector.commit()
+            yield _START.encode() + own
+            if patch:
+                collector.add(sha, patch, cold)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
-from harness.probes import git_history, history_patches, repository, secret_pool
+from harness.probes import git_history, gitcmd, history_patches, repository, secret_pool
 from harness.probes.secret_scan import (  # noqa: F401 - re-exported: iac_state and the tests import them here
     FIXTURE_DIRS,
     KEYWORDS,
@@ -88,11 +88,16 @@ class Past:
 
 
 def _history_hits(ctx: Context, at_head: set[str]) -> tuple[dict[tuple[str, str], Past], history_patches.PatchScan]:
-    scan = history_patches.PatchScan()
     found: dict[tuple[str, str], Past] = {}
     removed: dict[tuple[str, str], str] = {}
-    deadline = ctx.deadline - max(5.0, ctx.remaining() * 0.2)  # leave time to report
-    patches = history_patches.patches(ctx.repo, scan, deadline, lambda p: bool(SKIP_FILES.search(p)), prefilter_bytes)
+    skip = lambda p: bool(SKIP_FILES.search(p))  # noqa: E731
+    shared = _shared_patches(ctx)
+    if shared is not None:  # the history probe's pass carried the patches: no second diff of the history
+        scan, patches = shared.scan, shared.patches_for(skip)
+    else:
+        scan = history_patches.PatchScan()
+        deadline = ctx.deadline - max(5.0, ctx.remaining() * 0.2)  # leave time to report
+        patches = history_patches.patches(ctx.repo, scan, deadline, skip, prefilter_bytes)
     for patch in patches:
         formats = formats_only(patch.path, repository.is_vendored(patch.path))
         for hit in scan_text(patch.path, patch.added, formats):
@@ -108,6 +113,14 @@ def _history_hits(ctx: Context, at_head: set[str]) -> tuple[dict[tuple[str, str]
     for key, past in found.items():
         past.removed_in = removed.get(key, "")
     return found, scan
+
+
+def _shared_patches(ctx: Context) -> history_patches.Collector | None:
+    try:
+        history = git_history.get(ctx)
+    except (git_history.HistoryError, gitcmd.GitError, OSError):
+        return None  # the scan's own pass says what it can
+    return history.patches if history.patches is not None and history.patches.usable else None
 
 
 def _commit_ref(history: git_history.History | None, sha: str, role: str) -> Evidence:

@@ -1,0 +1,106 @@
+"""One `git log` pass for the history probe and the secret history scan: the same commits, the same patches."""
+
+from __future__ import annotations
+
+import time
+
+from harness import sandbox
+from harness.checks.base import load_all
+from harness.engine import run_checks
+from harness.model import Outcome
+from harness.probes import git_history
+from harness.probes import history_patches as hp
+from tests.conftest import context_for
+
+GH_TOKEN = "ghp_" + "r8Tq2LmZ0xW4vYk9PaB7nC3dE5fG1hJ6sU8o"  # fake, split so scanners of this repository pass it
+
+
+def _own_pass(root) -> tuple[list[tuple[str, str, str, str]], hp.PatchScan]:
+    scan = hp.PatchScan()
+    out = hp.patches(root, scan, time.monotonic() + 60, lambda p: False, None)
+    return [(p.sha, p.path, p.added, p.removed) for p in out], scan
+
+
+def _shared_pass(root) -> tuple[git_history.History, list[tuple[str, str, str, str]], hp.Collector]:
+    collector = hp.Collector(lambda b: True)
+    history = git_history.load(root, collector=collector)
+    return history, [(p.sha, p.path, p.added, p.removed) for p in collector.patches_for(lambda p: False)], collector
+
+
+def _files(history: git_history.History) -> list[tuple[str, list[git_history.FileChange], set[str], set[str]]]:
+    return [(c.sha, c.files, c.created, c.deleted) for c in history.commits]
+
+
+def _project(make_repo):
+    repo = make_repo()
+    repo.write("a.txt", "one\n").commit("first")
+    for i in range(12):
+        repo.write(f"f{i:02}.txt", "".join(f"line {i} {n}\n" for n in range(60)))
+    repo.commit("many files")
+    repo.write("logo.png", b"\x89PNG\x00\x00" + bytes(range(256))).write("a.txt", "one\ntwo\n").commit("logo")
+    repo.remove("f03.txt").commit("drop f03")
+    return repo
+
+
+def test_the_shared_pass_gives_the_plain_history_and_the_scans_own_patches(make_repo, monkeypatch):
+    # Small blocks and a small pending bound: commits and a large commit's patch are cut across reads.
+    monkeypatch.setattr(git_history, "LOG_BLOCK", 512)
+    monkeypatch.setattr(hp, "MAX_PENDING", 2048)
+    repo = _project(make_repo)
+    plain = git_history.load(repo.path)
+    history, patches, collector = _shared_pass(repo.path)
+    own, scan = _own_pass(repo.path)
+    assert _files(history) == _files(plain) and len(history.commits) == 4
+    assert patches == own and len(patches) == 15  # a.txt twice, f00-f11, f03 removed
+    assert collector.usable and collector.scan.commits == scan.commits == 4
+    assert collector.scan.binary == scan.binary and len(scan.binary) == 1  # the logo
+
+
+def test_a_blob_too_large_to_diff_is_counted_by_a_plain_pass_and_listed_unread(make_repo, monkeypatch):
+    monkeypatch.setattr(hp, "BIG_FILE_BYTES", 10_000)
+    repo = make_repo()
+    sha = repo.write("big.csv", "a,b\n" * 5000).write("small.txt", "x\n").commit("data")
+    history, patches, collector = _shared_pass(repo.path)
+    assert {f.path: f.added for f in history.commits[0].files} == {"big.csv": 5000, "small.txt": 1}
+    assert [p[1] for p in patches] == ["small.txt"]
+    assert collector.usable and collector.scan.unread(repo.path) == [(sha, "big.csv", 20_000)]
+
+
+def _count_logs(monkeypatch) -> list[list[str]]:
+    logs: list[list[str]] = []
+    popen = sandbox.popen
+
+    def counting(args, **kw):
+        if "log" in args:
+            logs.append(list(args))
+        return popen(args, **kw)
+
+    monkeypatch.setattr(sandbox, "popen", counting)
+    return logs
+
+
+def test_the_scans_commit_limit_cuts_its_patches_not_the_history(make_repo, monkeypatch):
+    monkeypatch.setattr(hp, "MAX_PATCH_COMMITS", 2)
+    repo = _project(make_repo)
+    logs = _count_logs(monkeypatch)
+    history, patches, collector = _shared_pass(repo.path)
+    assert len(logs) == 1  # the history is read on, in the same pass
+    own, scan = _own_pass(repo.path)
+    assert len(history.commits) == 4 and _files(history) == _files(git_history.load(repo.path))
+    assert patches == own and collector.scan.truncated == scan.truncated == "stopped after 2 commits"
+
+
+def test_a_run_of_the_history_checks_and_the_secret_scan_reads_the_history_once(make_repo, monkeypatch):
+    repo = make_repo()
+    for i in range(6):
+        repo.write(f"src/m{i}.py", f"X = {i}\n").commit(f"module {i}")
+    repo.write("deploy.sh", f'export GITHUB_TOKEN="{GH_TOKEN}"\n').commit("deploy")
+    repo.remove("deploy.sh").commit("remove the token")
+    logs = _count_logs(monkeypatch)
+    registry = load_all()
+    shared = context_for(repo.path).shared
+    outcome = run_checks([registry["repo.commit-size"], registry["repo.secrets"]], shared)
+    secrets = next(r for r in outcome.results if r.check.meta.id == "repo.secrets")
+    warned = [f for f in secrets.findings if f.outcome is Outcome.WARN]
+    assert [f.subject for f in warned] == ["deploy.sh"] and GH_TOKEN not in str([f.to_dict() for f in warned])
+    assert len(logs) == 1 and "-p" in logs[0] and "--numstat" in logs[0]
