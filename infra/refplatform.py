@@ -12,7 +12,7 @@ import os
 
 import pulumi
 import pulumi_docker as docker
-from proxyswitch import ProxyUpstream, deploy_alias
+from proxyswitch import DRAIN_FILE, Drain, Slot, colour_alias
 from topology import APP_ALIAS, BACK, FRONT, LABEL, REPO_ROOT, ROLE, SERVICES, Service
 
 STOP_GRACE_S = 25  # above gunicorn's graceful_timeout (20 s), as the lab's stop timeout
@@ -62,11 +62,13 @@ def environment(
                 f"DATABASE_URL=postgresql://taskapp:{v[0]}@postgres:5432/taskapp?sslmode=require",
                 f"IMAGE_DIGEST={v[1]}",
                 "FEATURE_DUE_DATES=true",
+                f"DRAIN_FILE={DRAIN_FILE}",  # while it exists /readyz answers 503: Caddy stops routing here
             ]
         )
     if role == "caddy":
         # Caddy builds its HTTP-to-HTTPS redirects with the port users actually reach.
-        return pulumi.Output.from_input([f"PUBLIC_HTTPS_PORT={https_port}", f"APP_UPSTREAM={APP_ALIAS}"])
+        # Its upstreams are the Caddyfile's default: the two blue/green slots (proxyswitch.py).
+        return pulumi.Output.from_input([f"PUBLIC_HTTPS_PORT={https_port}"])
     return pulumi.Output.from_input([])
 
 
@@ -95,14 +97,13 @@ def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | s
     replicas = cfg.get_int("replicas") or 2
     https_port = cfg.get_int("https_port") or 8443
     created: dict[str, list[docker.Container]] = {}
-    upstream: pulumi.Output[str] = pulumi.Output.from_input(APP_ALIAS)
     for svc in SERVICES:
         image = image_for(svc, cfg, git_sha)
         count = replicas if svc.replaceable else svc.replicas
         aliases: pulumi.Input[list[str]] = list(svc.aliases)
-        if svc.role == "app":  # the shared alias, and one naming only this image's instances (proxyswitch.py)
-            upstream = image.apply(lambda ref: deploy_alias(APP_ALIAS, ref))
-            aliases = upstream.apply(lambda alias: [APP_ALIAS, alias])
+        if svc.role == "app":  # the shared alias (Prometheus), and the colour's: one of Caddy's two upstreams
+            slot = Slot("app-slot", image)
+            aliases = slot.colour.apply(lambda colour: [APP_ALIAS, colour_alias(APP_ALIAS, colour)])
         depends = created.get("postgres", []) if svc.role == "app" else created.get("app", [])
         created[svc.role] = [
             docker.Container(
@@ -152,12 +153,11 @@ def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | s
             )
             for i in range(count)
         ]
-    # Healthy new instances first (wait=True), then Caddy reloaded onto them; Pulumi deletes the replaced
-    # containers at the end of the update, so the old ones leave the proxy before they are stopped.
-    ProxyUpstream(
-        "caddy-upstream",
-        container=created["caddy"][0].id,  # a replaced Caddy (new id) starts on the shared alias: reload it too
-        upstream=upstream,
+    # Healthy new instances first (wait=True), then the old colour drained out of Caddy's rotation; Pulumi
+    # deletes the replaced containers at the end of the update, so they are stopped only after that.
+    Drain(
+        "app-drain",
+        containers=pulumi.Output.all(*[c.id for c in created["app"]]),
         opts=pulumi.ResourceOptions(depends_on=[*created["app"], *created["caddy"]]),
     )
     host = "localhost" if bind == "127.0.0.1" else bind

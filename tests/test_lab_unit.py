@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
+from docker.models.containers import Container
 
 from harness.config import load_file
-from harness.lab import baseimage, endpoints, remote
-from harness.lab.settings import Paths, base_image_name, repo_root
+from harness.lab import baseimage, containers, endpoints, lab, remote
+from harness.lab.settings import APP_COLOURS, Paths, base_image_name, colour_alias, repo_root
 
 PROJECT = repo_root() / "reference_project"
 
@@ -104,3 +105,21 @@ def test_push_hook_runs_the_harness_of_the_checkout_that_owns_the_lab(tmp_path: 
     where, _, args = seen.read_text().partition(" ")
     assert where == str(repo)
     assert args.startswith("-m harness.cli lab redeploy --git-dir " + str(elsewhere))
+
+
+def _app(*aliases: str) -> Container:
+    # A container as the engine describes it (inspect's attrs); no engine needed to read its aliases.
+    return Container(attrs={"NetworkSettings": {"Networks": {containers.FRONT: {"Aliases": [*aliases, "0123abcd"]}}}})
+
+
+def test_a_redeploy_alternates_colours_and_the_caddyfile_lists_both_slots() -> None:
+    blue, green = (colour_alias(c) for c in APP_COLOURS)
+    assert lab.idle_colour([]) == "blue"  # the first deploy
+    assert lab.idle_colour([_app("app", blue), _app("app", blue)]) == "green"
+    assert lab.idle_colour([_app("app", green)]) == "blue"
+    assert containers.colour_of(_app("app", "app-0123")) == ""  # an instance from before blue/green
+    # Both slots are static upstreams with active health checks (no reload, no `dynamic` re-resolution).
+    caddyfile = (PROJECT / "platform" / "Caddyfile").read_text()
+    assert f"to {{$APP_UPSTREAMS:{blue}:8000 {green}:8000}}" in caddyfile
+    assert "health_uri /readyz" in caddyfile and "dynamic" not in caddyfile
+    assert containers.app_kwargs("a", "sha256:x", "c", {"APP_DB_PASSWORD": "p"})["environment"]["DRAIN_FILE"]

@@ -27,6 +27,7 @@ from harness.lab import baseimage, containers, endpoints, images
 from harness.lab.containers import BACK, CADDY_VOLUME, FRONT, PG_VOLUME, PROM_VOLUME
 from harness.lab.settings import (
     APP_ALIAS,
+    APP_COLOURS,
     DSN_ENV,
     LAB,
     LABEL,
@@ -35,14 +36,17 @@ from harness.lab.settings import (
     Paths,
     app_instances,
     base_image_name,
+    colour_alias,
     role_variant,
 )
 
 log = logging.getLogger(__name__)
 GIT_TIMEOUT_S = 60
 LOCK_TIMEOUT_S = 900
-CADDY_REFRESH_S = 1.5  # Caddy re-resolves the app alias every second
-DRAIN_S = 1.0  # once Caddy's new config routes to the new instances, requests the old config holds finish
+HEALTH_INTERVAL_S = 1.0  # the Caddyfile's health_interval
+# A draining colour is marked down at Caddy's next active check; three intervals leave room for a slow one.
+MARKED_DOWN_S = 3 * HEALTH_INTERVAL_S
+IN_FLIGHT_S = 1.0  # requests Caddy sent to the old colour before it was marked down finish
 STOP_TIMEOUT_S = 25  # gunicorn's graceful_timeout is 20 s
 
 
@@ -200,14 +204,39 @@ def start_apps(
     return new
 
 
-def promote(c: docker.DockerClient, new: list[Container]) -> str:
-    """Join the front network under the shared alias (Prometheus's discovery, Caddy's default) and a per-deploy
-    alias naming only these instances; returns the per-deploy alias."""
-    deploy_alias = f"{APP_ALIAS}-{uuid.uuid4().hex[:8]}"
+def promote(c: docker.DockerClient, new: list[Container], colour: str) -> None:
+    """Join the front network under the shared alias (Prometheus's discovery) and the colour's alias, one of
+    Caddy's two static upstreams: Caddy's active health check finds them within an interval."""
     front = c.networks.get(FRONT)
     for container in new:
-        front.connect(container, aliases=[APP_ALIAS, deploy_alias])
-    return deploy_alias
+        front.connect(container, aliases=[APP_ALIAS, colour_alias(colour)])
+
+
+def idle_colour(old: list[Container]) -> str:
+    """The slot the running instances do not use (blue when none has a colour)."""
+    used = {containers.colour_of(o) for o in old}
+    return APP_COLOURS[1] if APP_COLOURS[0] in used else APP_COLOURS[0]
+
+
+def caddy_running(c: docker.DockerClient) -> bool:
+    try:
+        return c.containers.get(f"{LAB}-caddy").status == "running"
+    except docker.errors.NotFound:
+        return False
+
+
+def switch_over(c: docker.DockerClient, paths: Paths, old: list[Container], new: list[Container], variant: str) -> None:
+    """New in before old out, and Caddy is never reloaded (a reload closes every user's idle kept-alive
+    connection, and a request sent on one in that instant is lost): the new instances join under the idle
+    colour, Caddy's checks find them healthy, the old instances' /readyz turns 503 while they keep serving,
+    Caddy's checks take them out, requests already sent to them finish, and only then are they stopped."""
+    promote(c, new, idle_colour(old))
+    if old and caddy_running(c):
+        endpoints.wait_switched(paths, {str(n.attrs["Config"]["Hostname"]) for n in new}, endpoints.base_url(variant))
+        for container in old:
+            containers.drain(container)
+        time.sleep(MARKED_DOWN_S + IN_FLIGHT_S)
+    retire(old)
 
 
 def retire(old: list[Container]) -> None:
@@ -232,19 +261,13 @@ def rollout(c: docker.DockerClient, paths: Paths, source: Source, variant: str =
         recycle_database(c, load_secrets(paths))
     new = start_apps(c, image_id, source.commit, load_secrets(paths), variant)
     ready = time.monotonic()
-    # New in before old out: the new instances join under their own alias, Caddy is reloaded to route only to
-    # that alias (gracefully: requests in flight finish), the old drain, and only then are they stopped.
-    endpoints.switch_proxy(c, promote(c, new))
-    endpoints.wait_switched(paths, {str(n.attrs["Config"]["Hostname"]) for n in new}, endpoints.base_url(variant))
-    time.sleep(DRAIN_S)
+    switch_over(c, paths, old, new, variant)
     switched = time.monotonic()
-    retire(old)
     log.info(
-        "build %.1f s, new instances ready %.1f s, switched %.1f s, old retired %.1f s",
+        "build %.1f s, new instances ready %.1f s, switched and old drained and retired %.1f s",
         built - started,
         ready - built,
         switched - ready,
-        time.monotonic() - switched,
     )
     images.prune_app_images(c, keep={image_id})
     log.info(
@@ -314,15 +337,13 @@ def up(paths: Paths, variant: str = "") -> dict[str, str]:
         apps = [
             a
             for a in containers.find(c, "app", all_states=False)
-            if containers.image_of(a) == built["app"] and containers.variant_of(a) == role_variant(variant, "app")
+            if containers.image_of(a) == built["app"]
+            and containers.variant_of(a) == role_variant(variant, "app")
+            and containers.colour_of(a)  # instances from before blue/green are not in Caddy's upstreams
         ]
         if len(apps) < app_instances(variant):
             old = containers.find(c, "app")
-            new = start_apps(c, built["app"], source.commit, secrets, variant)
-            if not endpoints.switch_proxy(c, promote(c, new)):
-                time.sleep(CADDY_REFRESH_S)  # a Caddy started later resolves the shared alias
-            time.sleep(DRAIN_S)
-            retire(old)
+            switch_over(c, paths, old, start_apps(c, built["app"], source.commit, secrets, variant), variant)
         platform += [ensure_platform(c, role, built[role], secrets, variant) for role in ("prometheus", "caddy")]
         containers.wait_healthy(platform, timeout_s=120)
         if variant != "plain-http":  # no TLS listener: the CA from the last normal lab stays as it is

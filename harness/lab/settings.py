@@ -11,6 +11,8 @@ LAB = "harness-lab"
 LABEL = "com.harness.lab"
 ROLE = "com.harness.lab.role"
 APP_ALIAS = "app"  # the DNS name Caddy and Prometheus resolve to every ready app instance
+# Blue/green slots: Caddy's two static upstreams, each the alias of one colour's instances (the Caddyfile).
+APP_COLOURS = ("blue", "green")
 APP_INSTANCES = 2
 HTTPS_PORT, HTTP_PORT = 8443, 8080
 PROMETHEUS_PORT, ALERTMANAGER_PORT = 9090, 9093
@@ -34,6 +36,10 @@ FROM_LINE = re.compile(r"^FROM\s+(\S+)", re.MULTILINE | re.IGNORECASE)
 def role_variant(variant: str, role: str) -> str:
     """The variant a part of the topology runs as: "" (normal) unless the variant changes that part."""
     return variant if role in VARIANT_ROLES.get(variant, frozenset()) else ""
+
+
+def colour_alias(colour: str) -> str:
+    return f"{APP_ALIAS}-{colour}"
 
 
 def app_instances(variant: str = "") -> int:
