@@ -1,8 +1,10 @@
 """Blue/green app slots behind a Caddy that is never reloaded, as the lab does (harness/lab/lab.py).
 
-Caddy's Caddyfile lists two static upstreams, `app-blue:8000` and `app-green:8000` (network aliases), with
-active health checks on /readyz; a colour with no containers fails its lookup and is unused. `Slot` picks the
-colour new app containers join under: blue first, then the other colour each time the image changes. `Drain`
+Caddy lists static upstreams, one network alias per app instance of each colour (`app-blue-1:8000` ...,
+APP_UPSTREAMS), with active health checks on /readyz; an empty slot fails its lookup and is unused. (One alias
+shared by a colour would be one upstream, and Caddy's kept-alive connection would pin it to one instance.)
+`Slot` picks the colour new app containers join under: blue first, then the other colour each time the image
+changes. `Drain`
 runs once the new containers are healthy (`wait=True`): it gives Caddy's checks time to see them, then creates
 the drain file in each container it held before, so their /readyz answers 503 while they keep serving, and
 waits until Caddy has taken them out and requests in flight are done. Pulumi deletes the replaced containers
@@ -31,6 +33,16 @@ EXEC_TIMEOUT_S = 60
 
 def colour_alias(shared: str, colour: str) -> str:
     return f"{shared}-{colour}"
+
+
+def slot_alias(shared: str, colour: str, index: int) -> str:
+    """The alias of a colour's instance `index` (from 0): one of Caddy's upstreams, as the lab's slot_alias."""
+    return f"{colour_alias(shared, colour)}-{index + 1}"
+
+
+def upstreams(shared: str, replicas: int) -> str:
+    """Caddy's APP_UPSTREAMS: every instance slot of both colours."""
+    return " ".join(f"{slot_alias(shared, c, i)}:{APP_PORT}" for c in COLOURS for i in range(replicas))
 
 
 def drain_command(container: str) -> list[str]:

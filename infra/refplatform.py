@@ -12,7 +12,7 @@ import os
 
 import pulumi
 import pulumi_docker as docker
-from proxyswitch import DRAIN_FILE, Drain, Slot, colour_alias
+from proxyswitch import DRAIN_FILE, Drain, Slot, colour_alias, slot_alias, upstreams
 from topology import APP_ALIAS, BACK, FRONT, LABEL, REPO_ROOT, ROLE, SERVICES, Service
 
 STOP_GRACE_S = 25  # above gunicorn's graceful_timeout (20 s), as the lab's stop timeout
@@ -44,7 +44,7 @@ def image_for(service: Service, cfg: pulumi.Config, git_sha: str) -> pulumi.Outp
 
 
 def environment(
-    role: str, image: pulumi.Output[str], secrets: dict[str, pulumi.Output[str]], https_port: int
+    role: str, image: pulumi.Output[str], secrets: dict[str, pulumi.Output[str]], https_port: int, replicas: int
 ) -> pulumi.Output:
     """Each service's settings; passwords stay Pulumi secrets (encrypted in the state)."""
     if role == "postgres":
@@ -67,9 +67,20 @@ def environment(
         )
     if role == "caddy":
         # Caddy builds its HTTP-to-HTTPS redirects with the port users actually reach.
-        # Its upstreams are the Caddyfile's default: the two blue/green slots (proxyswitch.py).
-        return pulumi.Output.from_input([f"PUBLIC_HTTPS_PORT={https_port}"])
+        # Its upstreams: one slot per app instance of each colour (proxyswitch.py), however many replicas.
+        return pulumi.Output.from_input(
+            [f"PUBLIC_HTTPS_PORT={https_port}", f"APP_UPSTREAMS={upstreams(APP_ALIAS, replicas)}"]
+        )
     return pulumi.Output.from_input([])
+
+
+def aliases(service: Service, slot: Slot | None, index: int) -> pulumi.Input[list[str]]:
+    """An app instance's: the shared alias (Prometheus), its colour's, and its slot (one of Caddy's upstreams)."""
+    if slot is None:
+        return list(service.aliases)
+    return slot.colour.apply(
+        lambda colour: [APP_ALIAS, colour_alias(APP_ALIAS, colour), slot_alias(APP_ALIAS, colour, index)]
+    )
 
 
 def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | str]:
@@ -100,10 +111,7 @@ def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | s
     for svc in SERVICES:
         image = image_for(svc, cfg, git_sha)
         count = replicas if svc.replaceable else svc.replicas
-        aliases: pulumi.Input[list[str]] = list(svc.aliases)
-        if svc.role == "app":  # the shared alias (Prometheus), and the colour's: one of Caddy's two upstreams
-            slot = Slot("app-slot", image)
-            aliases = slot.colour.apply(lambda colour: [APP_ALIAS, colour_alias(APP_ALIAS, colour)])
+        slot = Slot("app-slot", image) if svc.role == "app" else None
         depends = created.get("postgres", []) if svc.role == "app" else created.get("app", [])
         created[svc.role] = [
             docker.Container(
@@ -111,7 +119,7 @@ def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | s
                 # Replaceable containers get Pulumi's random-suffixed names so that old and new coexist.
                 name=None if svc.replaceable else f"refplatform-{stack}-{svc.role}",
                 image=image,
-                envs=environment(svc.role, image, secrets, https_port),
+                envs=environment(svc.role, image, secrets, https_port, replicas),
                 read_only=svc.read_only,
                 tmpfs={path: "rw,nosuid,nodev,size=64m" for path in svc.tmpfs},
                 security_opts=["no-new-privileges:true"],
@@ -122,7 +130,8 @@ def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | s
                 if svc.healthcheck
                 else None,  # the image's own HEALTHCHECK
                 networks_advanced=[
-                    docker.ContainerNetworksAdvancedArgs(name=networks[n].name, aliases=aliases) for n in svc.networks
+                    docker.ContainerNetworksAdvancedArgs(name=networks[n].name, aliases=aliases(svc, slot, i))
+                    for n in svc.networks
                 ],
                 ports=[
                     docker.ContainerPortArgs(

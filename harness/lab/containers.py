@@ -18,6 +18,7 @@ from docker.models.containers import Container
 from harness.lab.settings import (
     ALERTMANAGER_PORT,
     APP_COLOURS,
+    APP_INSTANCES,
     HTTP_PORT,
     HTTPS_PORT,
     LAB,
@@ -26,8 +27,9 @@ from harness.lab.settings import (
     PROMETHEUS_PORT,
     ROLE,
     VARIANT,
-    colour_alias,
+    app_upstreams,
     role_variant,
+    slot_alias,
 )
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ PLAIN_CADDYFILE = """{
 	respond @metrics_outside 403
 	respond /internal/* 404
 	reverse_proxy {
-		to app-blue:8000 app-green:8000
+		to {$APP_UPSTREAMS}
 		health_uri /readyz
 		health_interval 1s
 		health_timeout 3s
@@ -170,7 +172,8 @@ def _platform_kwargs(role: str, secrets: dict[str, str]) -> tuple[str, dict[str,
         }
     if role == "caddy":
         return FRONT, common | {
-            "environment": {"PUBLIC_HTTPS_PORT": str(HTTPS_PORT)},
+            # The Caddyfile's default upstreams are these too; the lab says so rather than rely on it.
+            "environment": {"PUBLIC_HTTPS_PORT": str(HTTPS_PORT), "APP_UPSTREAMS": app_upstreams(APP_PORT)},
             "volumes": {CADDY_VOLUME: {"bind": "/data", "mode": "rw"}},
             "ports": {"8443/tcp": [("127.0.0.1", HTTPS_PORT)], "8080/tcp": http_ports()},
             "mem_limit": "256m",
@@ -330,10 +333,12 @@ def addresses(container: Container) -> list[str]:
 
 
 def colour_of(container: Container) -> str:
-    """The blue/green slot an app instance serves in (its alias on the front network), "" for none."""
+    """The colour an app instance serves in, by its slot alias on the front network (one of Caddy's upstreams);
+    "" for none, as for an instance from before per-instance slots, which Caddy does not route to."""
     network = (container.attrs.get("NetworkSettings") or {}).get("Networks", {}).get(FRONT) or {}
-    aliases = network.get("Aliases") or []
-    return next((colour for colour in APP_COLOURS if colour_alias(colour) in aliases), "")
+    aliases = set(network.get("Aliases") or [])
+    slots = {colour: {slot_alias(colour, i) for i in range(APP_INSTANCES)} for colour in APP_COLOURS}
+    return next((colour for colour in APP_COLOURS if aliases & slots[colour]), "")
 
 
 def drain(container: Container) -> None:

@@ -38,6 +38,7 @@ from harness.lab.settings import (
     base_image_name,
     colour_alias,
     role_variant,
+    slot_alias,
 )
 
 log = logging.getLogger(__name__)
@@ -205,11 +206,12 @@ def start_apps(
 
 
 def promote(c: docker.DockerClient, new: list[Container], colour: str) -> None:
-    """Join the front network under the shared alias (Prometheus's discovery) and the colour's alias, one of
-    Caddy's two static upstreams: Caddy's active health check finds them within an interval."""
+    """Join the front network under the shared alias (Prometheus's discovery), the colour's (which colour
+    serves) and each instance's slot in it (one of Caddy's static upstreams): Caddy's active health checks find
+    them within an interval."""
     front = c.networks.get(FRONT)
-    for container in new:
-        front.connect(container, aliases=[APP_ALIAS, colour_alias(colour)])
+    for index, container in enumerate(new):
+        front.connect(container, aliases=[APP_ALIAS, colour_alias(colour), slot_alias(colour, index)])
 
 
 def idle_colour(old: list[Container]) -> str:
@@ -232,7 +234,9 @@ def switch_over(c: docker.DockerClient, paths: Paths, old: list[Container], new:
     Caddy's checks take them out, requests already sent to them finish, and only then are they stopped."""
     promote(c, new, idle_colour(old))
     if old and caddy_running(c):
-        endpoints.wait_switched(paths, {str(n.attrs["Config"]["Hostname"]) for n in new}, endpoints.base_url(variant))
+        if new:
+            hostnames = {str(n.attrs["Config"]["Hostname"]) for n in new}
+            endpoints.wait_switched(paths, hostnames, endpoints.base_url(variant))
         for container in old:
             containers.drain(container)
         time.sleep(MARKED_DOWN_S + IN_FLIGHT_S)
@@ -334,20 +338,14 @@ def up(paths: Paths, variant: str = "") -> dict[str, str]:
         db = ensure_platform(c, "postgres", built["postgres"], secrets, variant)
         platform = [ensure_platform(c, role, built[role], secrets) for role in ("alertmanager", "node-exporter")]
         containers.wait_healthy([db], timeout_s=120)
-        apps = [
-            a
-            for a in containers.find(c, "app", all_states=False)
-            if containers.image_of(a) == built["app"]
-            and containers.variant_of(a) == role_variant(variant, "app")
-            and containers.colour_of(a)  # instances from before blue/green are not in Caddy's upstreams
-        ]
-        if len(apps) < app_instances(variant):
-            old = containers.find(c, "app")
-            switch_over(c, paths, old, start_apps(c, built["app"], source.commit, secrets, variant), variant)
+        # The proxy and monitoring of the asked variant before any app switch-over: new instances are switched
+        # to through the Caddy users will reach (a plain-http one has no HTTPS listener to wait on, and the
+        # normal one after it must not be waited on through the variant's).
         platform += [ensure_platform(c, role, built[role], secrets, variant) for role in ("prometheus", "caddy")]
-        containers.wait_healthy(platform, timeout_s=120)
         if variant != "plain-http":  # no TLS listener: the CA from the last normal lab stays as it is
             endpoints.write_ca(c, paths)
+        ensure_apps(c, paths, built["app"], source.commit, secrets, variant)
+        containers.wait_healthy(platform, timeout_s=120)  # plain-http's Caddy is healthy only with apps behind it
         running = containers.find(c, "app", all_states=False)
         endpoints.wait_serving(paths, containers.front_ips(running), timeout_s=120, variant=variant)
         endpoints.write_config(paths, variant)
@@ -356,6 +354,32 @@ def up(paths: Paths, variant: str = "") -> dict[str, str]:
 
     remote.ensure(paths)
     return {"commit": source.commit, "seconds": f"{time.monotonic() - started:.1f}"}
+
+
+def ensure_apps(
+    c: docker.DockerClient, paths: Paths, image_id: str, commit: str, secrets: dict[str, str], variant: str
+) -> None:
+    """The variant's instances, running in one colour; any other app container (another image or variant, the
+    other colour, stopped, from before blue/green) is drained and retired, so Caddy routes to exactly these."""
+    everything = containers.find(c, "app")
+    kept = [
+        a
+        for a in everything
+        if a.status == "running"
+        and containers.image_of(a) == image_id
+        and containers.variant_of(a) == role_variant(variant, "app")
+        and containers.colour_of(a)  # instances from before per-instance slots are not in Caddy's upstreams
+    ]
+    if len(kept) == app_instances(variant) and len({containers.colour_of(a) for a in kept}) == 1:
+        if stale := [a for a in everything if a not in kept]:
+            switch_over(c, paths, stale, [], variant)
+        return
+    # Both colours in use (an interrupted switch-over): empty the one the new instances take first, so that
+    # no slot they join is shared with an old instance.
+    if clash := [a for a in everything if containers.colour_of(a) == idle_colour(everything)]:
+        switch_over(c, paths, clash, [], variant)
+        everything = [a for a in everything if a not in clash]
+    switch_over(c, paths, everything, start_apps(c, image_id, commit, secrets, variant), variant)
 
 
 def redeploy(paths: Paths, git_dir: Path | None = None, commit: str | None = None, variant: str = "") -> dict[str, str]:

@@ -42,6 +42,18 @@ def colour_alias(colour: str) -> str:
     return f"{APP_ALIAS}-{colour}"
 
 
+def slot_alias(colour: str, index: int) -> str:
+    """The alias of a colour's instance `index` (from 0): each slot is one of Caddy's static upstreams. A name
+    shared by a colour's instances would be a single upstream, and Caddy's kept-alive connection to it would
+    send every request to the one instance it first reached."""
+    return f"{colour_alias(colour)}-{index % APP_INSTANCES + 1}"
+
+
+def app_upstreams(port: int) -> str:
+    """Caddy's upstreams (its APP_UPSTREAMS): every instance slot of both colours; an empty slot fails its lookup."""
+    return " ".join(f"{slot_alias(colour, i)}:{port}" for colour in APP_COLOURS for i in range(APP_INSTANCES))
+
+
 def app_instances(variant: str = "") -> int:
     return 1 if variant == "one-replica" else APP_INSTANCES
 
