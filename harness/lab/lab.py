@@ -232,7 +232,13 @@ def switch_over(c: docker.DockerClient, paths: Paths, old: list[Container], new:
     connection, and a request sent on one in that instant is lost): the new instances join under the idle
     colour, Caddy's checks find them healthy, the old instances' /readyz turns 503 while they keep serving,
     Caddy's checks take them out, requests already sent to them finish, and only then are they stopped."""
-    promote(c, new, idle_colour(old))
+    colour = idle_colour(old)
+    # Both colours in use (an interrupted switch-over): empty the one the new instances take first, so that no
+    # slot they join still names an old instance (Caddy's kept-alive connection to it would stay there).
+    if new and (clash := [o for o in old if containers.colour_of(o) == colour]):
+        switch_over(c, paths, clash, [], variant)
+        old = [o for o in old if o not in clash]
+    promote(c, new, colour)
     if old and caddy_running(c):
         if new:
             hostnames = {str(n.attrs["Config"]["Hostname"]) for n in new}
@@ -374,11 +380,6 @@ def ensure_apps(
         if stale := [a for a in everything if a not in kept]:
             switch_over(c, paths, stale, [], variant)
         return
-    # Both colours in use (an interrupted switch-over): empty the one the new instances take first, so that
-    # no slot they join is shared with an old instance.
-    if clash := [a for a in everything if containers.colour_of(a) == idle_colour(everything)]:
-        switch_over(c, paths, clash, [], variant)
-        everything = [a for a in everything if a not in clash]
     switch_over(c, paths, everything, start_apps(c, image_id, commit, secrets, variant), variant)
 
 

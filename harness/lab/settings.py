@@ -11,7 +11,7 @@ LAB = "harness-lab"
 LABEL = "com.harness.lab"
 ROLE = "com.harness.lab.role"
 APP_ALIAS = "app"  # the DNS name Caddy and Prometheus resolve to every ready app instance
-# Blue/green slots: Caddy's two static upstreams, each the alias of one colour's instances (the Caddyfile).
+# Blue/green: each instance of a colour joins under one of its slot aliases, Caddy's static upstreams (Caddyfile).
 APP_COLOURS = ("blue", "green")
 APP_INSTANCES = 2
 HTTPS_PORT, HTTP_PORT = 8443, 8080
