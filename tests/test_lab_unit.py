@@ -12,7 +12,7 @@ import pytest
 from docker.models.containers import Container
 
 from harness.config import load_file
-from harness.lab import baseimage, containers, endpoints, lab, remote
+from harness.lab import baseimage, bluegreen, containers, endpoints, remote
 from harness.lab.settings import (
     APP_COLOURS,
     VARIANTS,
@@ -122,7 +122,7 @@ CADDY_UPSTREAMS = re.compile(r"^\s*to \{\$APP_UPSTREAMS(?::([^}]*))?\}", re.MULT
 
 def test_every_caddy_the_lab_runs_routes_to_each_instance_slot() -> None:
     # plain-http served from one instance when its Caddy named a colour, not each instance: whatever the
-    # variant, Caddy's upstreams must be exactly the slots the instances join under (lab.promote).
+    # variant, Caddy's upstreams must be exactly the slots the instances join under (bluegreen.promote).
     slots = {f"{slot_alias(colour, i)}:8000" for colour in APP_COLOURS for i in range(app_instances())}
     assert len(slots) == len(APP_COLOURS) * app_instances() == 4
     caddyfile = (PROJECT / "platform" / "Caddyfile").read_text()
@@ -144,9 +144,9 @@ def _app(*aliases: str) -> Container:
 
 def test_a_redeploy_alternates_colours() -> None:
     blue, green = (colour_alias(c) for c in APP_COLOURS)
-    assert lab.idle_colour([]) == "blue"  # the first deploy
-    assert lab.idle_colour([_app("app", blue, f"{blue}-1"), _app("app", blue, f"{blue}-2")]) == "green"
-    assert lab.idle_colour([_app("app", green, f"{green}-1")]) == "blue"
+    assert bluegreen.idle_colour([]) == "blue"  # the first deploy
+    assert bluegreen.idle_colour([_app("app", blue, f"{blue}-1"), _app("app", blue, f"{blue}-2")]) == "green"
+    assert bluegreen.idle_colour([_app("app", green, f"{green}-1")]) == "blue"
     assert containers.colour_of(_app("app", "app-0123")) == ""  # an instance from before blue/green
     # Before per-instance slots: Caddy does not route to a colour-wide name any more, so it is replaced.
     assert containers.colour_of(_app("app", blue)) == ""
