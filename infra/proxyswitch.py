@@ -1,77 +1,104 @@
-"""Switch Caddy to one deploy's app instances by a graceful reload, as the lab does (harness/lab/endpoints.py).
+"""Blue/green app slots behind a Caddy that is never reloaded, as the lab does (harness/lab/lab.py).
 
-Every app container carries the shared alias and a per-deploy alias named after its image. Once the new
-containers are healthy, Caddy is reloaded with APP_UPSTREAM set to the new alias: requests in flight finish on
-the old configuration, new ones go only to the new instances, and Pulumi deletes the replaced containers
-(stopped with a grace period) only at the end of the update. Relying on the shared alias alone lets Caddy dial
-an instance that has just gone (its upstream list is refreshed each second) and retry a write without its body.
-The reload runs `docker exec` through the Docker CLI, which honours DOCKER_HOST (the hosted stack's ssh://).
+Caddy lists static upstreams, one network alias per app instance of each colour (`app-blue-1:8000` ...,
+APP_UPSTREAMS), with active health checks on /readyz; an empty slot fails its lookup and is unused. (One alias
+shared by a colour would be one upstream, and Caddy's kept-alive connection would pin it to one instance.)
+`Slot` picks the colour new app containers join under: blue first, then the other colour each time the image
+changes. `Drain`
+runs once the new containers are healthy (`wait=True`): it gives Caddy's checks time to see them, then creates
+the drain file in each container it held before, so their /readyz answers 503 while they keep serving, and
+waits until Caddy has taken them out and requests in flight are done. Pulumi deletes the replaced containers
+(stopped with a grace period) only at the end of the update, after that. A graceful `caddy reload` would close
+every user's idle kept-alive connection, losing a request sent on one in that instant.
+`docker exec` goes through the Docker CLI, which honours DOCKER_HOST (the hosted stack's ssh://).
 """
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
+import time
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
-CADDYFILE = "/etc/caddy/Caddyfile"  # where caddy.Dockerfile puts it
-RELOAD_TIMEOUT_S = 120
+COLOURS = ("blue", "green")
+APP_PORT = 8000
+DRAIN_FILE = "/tmp/draining"  # nosec B108 - in the app container's private tmpfs
+HEALTH_INTERVAL_S = 1.0  # the Caddyfile's health_interval
+SEEN_S = 3 * HEALTH_INTERVAL_S  # Caddy's checks have seen a change (a colour up, or draining)
+IN_FLIGHT_S = 1.0
+EXEC_TIMEOUT_S = 60
 
 
-def deploy_alias(shared: str, image: str) -> str:
-    """A DNS-safe alias naming only the containers of one app image."""
-    return f"{shared}-{hashlib.sha256(image.encode()).hexdigest()[:12]}"
+def colour_alias(shared: str, colour: str) -> str:
+    return f"{shared}-{colour}"
 
 
-def reload_command(container: str, upstream: str) -> list[str]:
-    # `caddy reload` adapts the Caddyfile in the exec'd process, so its environment picks the upstream name.
-    return [
-        "docker",
-        "exec",
-        "-e",
-        f"APP_UPSTREAM={upstream}",
-        container,
-        *("caddy", "reload", "--config", CADDYFILE, "--adapter", "caddyfile"),
-    ]
+def slot_alias(shared: str, colour: str, index: int) -> str:
+    """The alias of a colour's instance `index` (from 0): one of Caddy's upstreams, as the lab's slot_alias."""
+    return f"{colour_alias(shared, colour)}-{index + 1}"
 
 
-def _reload(props: dict[str, Any]) -> None:
-    done = subprocess.run(  # nosec B603 - a fixed argv, no shell
-        reload_command(str(props["container"]), str(props["upstream"])),
-        capture_output=True,
-        text=True,
-        timeout=RELOAD_TIMEOUT_S,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"Caddy did not reload onto {props['upstream']}: {done.stderr[-500:]}")
+def upstreams(shared: str, replicas: int) -> str:
+    """Caddy's APP_UPSTREAMS: every instance slot of both colours."""
+    return " ".join(f"{slot_alias(shared, c, i)}:{APP_PORT}" for c in COLOURS for i in range(replicas))
 
 
-class _Provider(ResourceProvider):
+def drain_command(container: str) -> list[str]:
+    return ["docker", "exec", container, "touch", DRAIN_FILE]
+
+
+class _SlotProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
-        _reload(props)
-        return CreateResult(id_=f"{props['container']}/upstream", outs=props)
+        return CreateResult(id_="app-slot", outs=props | {"colour": COLOURS[0]})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = any(olds.get(k) != news.get(k) for k in ("container", "upstream"))
-        return DiffResult(changes=changed, replaces=[], delete_before_replace=False)
+        return DiffResult(changes=olds.get("image") != news.get("image"), replaces=[], delete_before_replace=False)
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        _reload(news)
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        idle = COLOURS[1] if olds.get("colour") == COLOURS[0] else COLOURS[0]
+        return UpdateResult(outs=news | {"colour": idle})
+
+
+class Slot(Resource):
+    """The colour the app containers of `image` serve in; it alternates when the image changes."""
+
+    colour: pulumi.Output[str]
+
+    def __init__(self, name: str, image: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(_SlotProvider(), name, {"image": image, "colour": None}, opts)
+
+
+def drain(containers: list[str]) -> None:
+    """Let Caddy see the new colour, drain `containers` (the old colour), wait until Caddy has taken them out."""
+    if not containers:
+        return
+    time.sleep(SEEN_S)
+    for container in containers:
+        # A container already gone takes no traffic; any other failure leaves it to its graceful stop.
+        subprocess.run(  # nosec B603 - a fixed argv, no shell
+            drain_command(container), capture_output=True, timeout=EXEC_TIMEOUT_S, check=False
+        )
+    time.sleep(SEEN_S + IN_FLIGHT_S)
+
+
+class _DrainProvider(ResourceProvider):
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(id_="app-drain", outs=props)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return DiffResult(changes=olds.get("containers") != news.get("containers"), replaces=[])
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        drain([c for c in olds.get("containers", []) if c not in news.get("containers", [])])
         return UpdateResult(outs=news)
 
 
-class ProxyUpstream(Resource):
-    """Caddy routes to `upstream` (a network alias); changing it reloads Caddy gracefully."""
+class Drain(Resource):
+    """Holds the app containers' ids; when they change, the ones it held before are drained."""
 
     def __init__(
-        self,
-        name: str,
-        container: pulumi.Input[str],
-        upstream: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, containers: pulumi.Input[list[str]], opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(_Provider(), name, {"container": container, "upstream": upstream}, opts)
+        super().__init__(_DrainProvider(), name, {"containers": containers}, opts)

@@ -12,7 +12,7 @@ import os
 
 import pulumi
 import pulumi_docker as docker
-from proxyswitch import ProxyUpstream, deploy_alias
+from proxyswitch import DRAIN_FILE, Drain, Slot, colour_alias, slot_alias, upstreams
 from topology import APP_ALIAS, BACK, FRONT, LABEL, REPO_ROOT, ROLE, SERVICES, Service
 
 STOP_GRACE_S = 25  # above gunicorn's graceful_timeout (20 s), as the lab's stop timeout
@@ -44,7 +44,7 @@ def image_for(service: Service, cfg: pulumi.Config, git_sha: str) -> pulumi.Outp
 
 
 def environment(
-    role: str, image: pulumi.Output[str], secrets: dict[str, pulumi.Output[str]], https_port: int
+    role: str, image: pulumi.Output[str], secrets: dict[str, pulumi.Output[str]], https_port: int, replicas: int
 ) -> pulumi.Output:
     """Each service's settings; passwords stay Pulumi secrets (encrypted in the state)."""
     if role == "postgres":
@@ -62,12 +62,25 @@ def environment(
                 f"DATABASE_URL=postgresql://taskapp:{v[0]}@postgres:5432/taskapp?sslmode=require",
                 f"IMAGE_DIGEST={v[1]}",
                 "FEATURE_DUE_DATES=true",
+                f"DRAIN_FILE={DRAIN_FILE}",  # while it exists /readyz answers 503: Caddy stops routing here
             ]
         )
     if role == "caddy":
         # Caddy builds its HTTP-to-HTTPS redirects with the port users actually reach.
-        return pulumi.Output.from_input([f"PUBLIC_HTTPS_PORT={https_port}", f"APP_UPSTREAM={APP_ALIAS}"])
+        # Its upstreams: one slot per app instance of each colour (proxyswitch.py), however many replicas.
+        return pulumi.Output.from_input(
+            [f"PUBLIC_HTTPS_PORT={https_port}", f"APP_UPSTREAMS={upstreams(APP_ALIAS, replicas)}"]
+        )
     return pulumi.Output.from_input([])
+
+
+def aliases(service: Service, slot: Slot | None, index: int) -> pulumi.Input[list[str]]:
+    """An app instance's: the shared alias (Prometheus), its colour's, and its slot (one of Caddy's upstreams)."""
+    if slot is None:
+        return list(service.aliases)
+    return slot.colour.apply(
+        lambda colour: [APP_ALIAS, colour_alias(APP_ALIAS, colour), slot_alias(APP_ALIAS, colour, index)]
+    )
 
 
 def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | str]:
@@ -95,14 +108,10 @@ def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | s
     replicas = cfg.get_int("replicas") or 2
     https_port = cfg.get_int("https_port") or 8443
     created: dict[str, list[docker.Container]] = {}
-    upstream: pulumi.Output[str] = pulumi.Output.from_input(APP_ALIAS)
     for svc in SERVICES:
         image = image_for(svc, cfg, git_sha)
         count = replicas if svc.replaceable else svc.replicas
-        aliases: pulumi.Input[list[str]] = list(svc.aliases)
-        if svc.role == "app":  # the shared alias, and one naming only this image's instances (proxyswitch.py)
-            upstream = image.apply(lambda ref: deploy_alias(APP_ALIAS, ref))
-            aliases = upstream.apply(lambda alias: [APP_ALIAS, alias])
+        slot = Slot("app-slot", image) if svc.role == "app" else None
         depends = created.get("postgres", []) if svc.role == "app" else created.get("app", [])
         created[svc.role] = [
             docker.Container(
@@ -110,7 +119,7 @@ def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | s
                 # Replaceable containers get Pulumi's random-suffixed names so that old and new coexist.
                 name=None if svc.replaceable else f"refplatform-{stack}-{svc.role}",
                 image=image,
-                envs=environment(svc.role, image, secrets, https_port),
+                envs=environment(svc.role, image, secrets, https_port, replicas),
                 read_only=svc.read_only,
                 tmpfs={path: "rw,nosuid,nodev,size=64m" for path in svc.tmpfs},
                 security_opts=["no-new-privileges:true"],
@@ -121,7 +130,8 @@ def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | s
                 if svc.healthcheck
                 else None,  # the image's own HEALTHCHECK
                 networks_advanced=[
-                    docker.ContainerNetworksAdvancedArgs(name=networks[n].name, aliases=aliases) for n in svc.networks
+                    docker.ContainerNetworksAdvancedArgs(name=networks[n].name, aliases=aliases(svc, slot, i))
+                    for n in svc.networks
                 ],
                 ports=[
                     docker.ContainerPortArgs(
@@ -152,12 +162,11 @@ def deploy(cfg: pulumi.Config, git_sha: str) -> dict[str, pulumi.Output[str] | s
             )
             for i in range(count)
         ]
-    # Healthy new instances first (wait=True), then Caddy reloaded onto them; Pulumi deletes the replaced
-    # containers at the end of the update, so the old ones leave the proxy before they are stopped.
-    ProxyUpstream(
-        "caddy-upstream",
-        container=created["caddy"][0].id,  # a replaced Caddy (new id) starts on the shared alias: reload it too
-        upstream=upstream,
+    # Healthy new instances first (wait=True), then the old colour drained out of Caddy's rotation; Pulumi
+    # deletes the replaced containers at the end of the update, so they are stopped only after that.
+    Drain(
+        "app-drain",
+        containers=pulumi.Output.all(*[c.id for c in created["app"]]),
         opts=pulumi.ResourceOptions(depends_on=[*created["app"], *created["caddy"]]),
     )
     host = "localhost" if bind == "127.0.0.1" else bind

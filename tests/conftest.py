@@ -11,6 +11,7 @@ import pytest
 
 from harness.config import Config
 from harness.context import Context, Shared
+from tests.lab_session import lab, pytest_runtest_teardown  # noqa: F401 - the e2e modules share one lab
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,13 +1,12 @@
 """End to end, broken on purpose: each `harness lab up --break VARIANT` must fail exactly the criteria the
 variant breaks, and no other. The lab is brought up warm (images reused) once per variant, then the cheap live
 checks run with the variant's own exclusive checks; the criteria `not_met` are compared with the criteria the
-catalogue maps the expected failing checks to. The normal lab is restored at the end (test_e2e_lab reuses it)."""
+catalogue maps the expected failing checks to. It starts from the lab the e2e modules share (tests/lab_session.py)
+and restores the normal lab at its end."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 import yaml
 
 from harness.lab.settings import Paths
+from tests.lab_session import harness
 from tests.test_e2e_lab import docker_available
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
@@ -46,16 +46,6 @@ VARIANTS: dict[str, tuple[list[str], set[str]]] = {
 AVAILABILITY_WINDOW_S = 5
 
 
-def harness(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=Paths.default().repo,
-    )
-
-
 def criteria_of(checks: set[str]) -> set[str]:
     """The criteria the catalogue maps any of `checks` to."""
     doc = yaml.safe_load((Paths.default().repo / "harness/data/catalogue.yaml").read_text(encoding="utf-8"))
@@ -77,8 +67,8 @@ def verify(paths: Paths, only: list[str], out: Path) -> dict:
 
 
 @pytest.mark.skipif(not docker_available(), reason="needs a Docker engine")
-def test_each_broken_variant_fails_exactly_its_criteria(tmp_path: Path) -> None:
-    paths = Paths.default()
+def test_each_broken_variant_fails_exactly_its_criteria(tmp_path: Path, lab: Paths) -> None:
+    paths = lab
     results: dict[str, tuple[set[str], set[str], set[str], set[str]]] = {}
     timings: dict[str, str] = {}
     try:

@@ -25,6 +25,8 @@ class Mocks(pulumi.runtime.Mocks):
             digest = hashlib.sha256(args.inputs["name"].encode()).hexdigest()
             outputs["imageId"] = f"sha256:{digest}"
             outputs["repoDigest"] = f"{args.inputs['name'].split(':')[0]}@sha256:{digest}"
+        if args.name == "app-slot":  # the mocks run no provider: the first deploy's colour
+            outputs["colour"] = "blue"
         return [f"{args.name}-id", outputs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -141,38 +143,55 @@ def test_the_proxy_redirects_to_the_port_users_reach(local):
     assert "PUBLIC_HTTPS_PORT=8443" in proxy.inputs["envs"]
 
 
-def upstream_switch(resources):
-    [switch] = [r for r in resources if r.typ == "pulumi-python:dynamic:Resource" and r.name == "caddy-upstream"]
-    return switch
+def dynamic(resources, name):
+    [found] = [r for r in resources if r.typ == "pulumi-python:dynamic:Resource" and r.name == name]
+    return found
 
 
-def test_the_proxy_is_reloaded_onto_the_new_instances_alias(local):
-    switch = upstream_switch(local)
-    upstream = switch.inputs["upstream"]
-    assert upstream.startswith(topology.APP_ALIAS + "-")  # one deploy's instances, not the shared alias
+def test_app_instances_join_the_slots_colour_and_caddy_is_never_reloaded(local):
+    slots = set()
     for app in containers(local, "app"):
         front = next(n for n in app.inputs["networksAdvanced"] if n["name"].endswith("-front"))
-        assert sorted(front["aliases"]) == sorted([topology.APP_ALIAS, upstream])
+        [slot] = set(front["aliases"]) - {topology.APP_ALIAS, f"{topology.APP_ALIAS}-blue"}
+        assert len(front["aliases"]) == 3 and slot.startswith(f"{topology.APP_ALIAS}-blue-")
+        slots.add(f"{slot}:8000")
+        assert "DRAIN_FILE=/tmp/draining" in app.inputs["envs"]["value"]  # a secret: it holds the DSN
     [proxy] = containers(local, "caddy")
-    assert switch.inputs["container"] == f"{proxy.name}-id"  # by id: a replaced Caddy is reloaded as well
-    assert f"APP_UPSTREAM={topology.APP_ALIAS}" in proxy.inputs["envs"]  # a restarted Caddy finds every instance
+    # One upstream per instance (a colour-wide name would pin Caddy's kept-alive connection to one instance).
+    [upstreams] = [e.partition("=")[2].split() for e in proxy.inputs["envs"] if e.startswith("APP_UPSTREAMS=")]
+    assert len(slots) == 2 and slots == {u for u in upstreams if "-blue-" in u}
+    assert len(upstreams) == 4 and all(":8000" in u for u in upstreams)
+    assert not [r for r in local if r.name == "caddy-upstream"]  # no reload resource any more
+    drain = dynamic(local, "app-drain")
+    assert sorted(drain.inputs["containers"]) == sorted(f"{a.name}-id" for a in containers(local, "app"))
 
 
-def test_a_rebuilt_image_moves_the_proxy_to_a_new_alias():
-    first = upstream_switch(deploy("local", "1111111", LOCAL)).inputs["upstream"]
-    second = upstream_switch(deploy("local", "2222222", LOCAL)).inputs["upstream"]
-    assert first != second
-
-
-def test_the_reload_is_graceful_and_only_when_the_upstream_changes():
+def test_the_slot_alternates_colours_when_the_image_changes():
     import proxyswitch
 
-    argv = proxyswitch.reload_command("refplatform-local-caddy", "app-0123456789ab")
-    assert argv[:2] == ["docker", "exec"] and "APP_UPSTREAM=app-0123456789ab" in argv
-    assert argv[-6:] == ["caddy", "reload", "--config", proxyswitch.CADDYFILE, "--adapter", "caddyfile"]
-    caddy_dockerfile = (INFRA.parent / "reference_project" / "platform" / "caddy.Dockerfile").read_text()
-    assert f"COPY Caddyfile {proxyswitch.CADDYFILE}" in caddy_dockerfile
-    provider = proxyswitch._Provider()
-    same = {"container": "c", "upstream": "app-1"}
-    assert provider.diff("id", same, dict(same)).changes is False
-    assert provider.diff("id", same, same | {"upstream": "app-2"}).changes is True
+    slot = proxyswitch._SlotProvider()
+    first = slot.create({"image": "sha256:1", "colour": None}).outs
+    assert first["colour"] == "blue"
+    assert slot.diff("app-slot", first, {"image": "sha256:1", "colour": None}).changes is False
+    second = slot.update("app-slot", first, {"image": "sha256:2", "colour": None}).outs
+    third = slot.update("app-slot", second, {"image": "sha256:3", "colour": None}).outs
+    assert (second["colour"], third["colour"]) == ("green", "blue")
+    caddyfile = (INFRA.parent / "reference_project" / "platform" / "Caddyfile").read_text()
+    assert proxyswitch.upstreams("app", 2) in caddyfile  # the default is the Pulumi program's two replicas
+
+
+def test_the_drain_touches_only_the_replaced_containers(tmp_path, monkeypatch):
+    import proxyswitch
+
+    # A `docker` on PATH that records its arguments: the real CLI would need an engine.
+    log = tmp_path / "argv"
+    fake = tmp_path / "docker"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.setattr(proxyswitch, "SEEN_S", 0.0)
+    monkeypatch.setattr(proxyswitch, "IN_FLIGHT_S", 0.0)
+    provider = proxyswitch._DrainProvider()
+    provider.update("app-drain", {"containers": ["old1", "keep"]}, {"containers": ["keep", "new1"]})
+    assert log.read_text().splitlines() == [f"exec old1 touch {proxyswitch.DRAIN_FILE}"]
+    assert provider.diff("app-drain", {"containers": ["a"]}, {"containers": ["a"]}).changes is False

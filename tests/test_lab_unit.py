@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from docker.models.containers import Container
 
 from harness.config import load_file
-from harness.lab import baseimage, endpoints, remote
-from harness.lab.settings import Paths, base_image_name, repo_root
+from harness.lab import baseimage, bluegreen, containers, endpoints, remote
+from harness.lab.settings import (
+    APP_COLOURS,
+    VARIANTS,
+    Paths,
+    app_instances,
+    base_image_name,
+    colour_alias,
+    repo_root,
+    slot_alias,
+)
 
 PROJECT = repo_root() / "reference_project"
 
@@ -104,3 +115,41 @@ def test_push_hook_runs_the_harness_of_the_checkout_that_owns_the_lab(tmp_path: 
     where, _, args = seen.read_text().partition(" ")
     assert where == str(repo)
     assert args.startswith("-m harness.cli lab redeploy --git-dir " + str(elsewhere))
+
+
+CADDY_UPSTREAMS = re.compile(r"^\s*to \{\$APP_UPSTREAMS(?::([^}]*))?\}", re.MULTILINE)
+
+
+def test_every_caddy_the_lab_runs_routes_to_each_instance_slot() -> None:
+    # plain-http served from one instance when its Caddy named a colour, not each instance: whatever the
+    # variant, Caddy's upstreams must be exactly the slots the instances join under (bluegreen.promote).
+    slots = {f"{slot_alias(colour, i)}:8000" for colour in APP_COLOURS for i in range(app_instances())}
+    assert len(slots) == len(APP_COLOURS) * app_instances() == 4
+    caddyfile = (PROJECT / "platform" / "Caddyfile").read_text()
+    [default] = CADDY_UPSTREAMS.findall(caddyfile)
+    assert set(default.split()) == slots  # the reference project's own default, used outside the lab
+    secrets = {"POSTGRES_PASSWORD": "x", "APP_DB_PASSWORD": "y"}
+    for variant in ("", *VARIANTS):
+        env = containers.platform_kwargs("caddy", secrets, variant)[1]["environment"]
+        assert set(env["APP_UPSTREAMS"].split()) == slots, variant
+        config = env.get("CADDYFILE", caddyfile)  # the plain-http variant's own Caddyfile
+        assert CADDY_UPSTREAMS.findall(config), variant
+        assert "app-blue:" not in config and "app-green:" not in config, variant
+
+
+def _app(*aliases: str) -> Container:
+    # A container as the engine describes it (inspect's attrs); no engine needed to read its aliases.
+    return Container(attrs={"NetworkSettings": {"Networks": {containers.FRONT: {"Aliases": [*aliases, "0123abcd"]}}}})
+
+
+def test_a_redeploy_alternates_colours() -> None:
+    blue, green = (colour_alias(c) for c in APP_COLOURS)
+    assert bluegreen.idle_colour([]) == "blue"  # the first deploy
+    assert bluegreen.idle_colour([_app("app", blue, f"{blue}-1"), _app("app", blue, f"{blue}-2")]) == "green"
+    assert bluegreen.idle_colour([_app("app", green, f"{green}-1")]) == "blue"
+    assert containers.colour_of(_app("app", "app-0123")) == ""  # an instance from before blue/green
+    # Before per-instance slots: Caddy does not route to a colour-wide name any more, so it is replaced.
+    assert containers.colour_of(_app("app", blue)) == ""
+    caddyfile = (PROJECT / "platform" / "Caddyfile").read_text()
+    assert "health_uri /readyz" in caddyfile and "dynamic" not in caddyfile  # static upstreams, no reload
+    assert containers.app_kwargs("a", "sha256:x", "c", {"APP_DB_PASSWORD": "p"})["environment"]["DRAIN_FILE"]

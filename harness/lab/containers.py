@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import logging
 import socket
 import time
 from collections.abc import Callable
@@ -16,7 +17,8 @@ from docker.models.containers import Container
 
 from harness.lab.settings import (
     ALERTMANAGER_PORT,
-    APP_ALIAS,
+    APP_COLOURS,
+    APP_INSTANCES,
     HTTP_PORT,
     HTTPS_PORT,
     LAB,
@@ -25,9 +27,12 @@ from harness.lab.settings import (
     PROMETHEUS_PORT,
     ROLE,
     VARIANT,
+    app_upstreams,
     role_variant,
+    slot_alias,
 )
 
+log = logging.getLogger(__name__)
 FRONT, BACK = f"{LAB}-front", f"{LAB}-back"
 PG_VOLUME, CADDY_VOLUME, PROM_VOLUME = f"{LAB}-pgdata", f"{LAB}-caddy-data", f"{LAB}-prometheus-data"
 DB_NAME = DB_USER = "taskapp"
@@ -63,22 +68,20 @@ PLAIN_CADDYFILE = """{
 	respond @metrics_outside 403
 	respond /internal/* 404
 	reverse_proxy {
-		dynamic a {
-			name {$APP_UPSTREAM:app}
-			port 8000
-			refresh 1s
-		}
+		to {$APP_UPSTREAMS}
+		health_uri /readyz
+		health_interval 1s
+		health_timeout 3s
+		health_status 2xx
 		lb_policy round_robin
 		lb_try_duration 10s
 		lb_try_interval 100ms
-		fail_duration 1s
-		max_fails 1
-		unhealthy_status 502 503 504
 	}
 }
 """
 PG_DATA = "/var/lib/postgresql/data"
 VERSION_FILE = f"{TMP}/version"  # the in-place variant's "deploy" rewrites it inside running app containers
+DRAIN_FILE = f"{TMP}/draining"  # while it exists the app's /readyz answers 503 (taskapp/settings.py)
 
 
 SETTINGS_LABEL = f"{LABEL}.settings"
@@ -169,7 +172,8 @@ def _platform_kwargs(role: str, secrets: dict[str, str]) -> tuple[str, dict[str,
         }
     if role == "caddy":
         return FRONT, common | {
-            "environment": {"PUBLIC_HTTPS_PORT": str(HTTPS_PORT), "APP_UPSTREAM": APP_ALIAS},
+            # The Caddyfile's default upstreams are these too; the lab says so rather than rely on it.
+            "environment": {"PUBLIC_HTTPS_PORT": str(HTTPS_PORT), "APP_UPSTREAMS": app_upstreams(APP_PORT)},
             "volumes": {CADDY_VOLUME: {"bind": "/data", "mode": "rw"}},
             "ports": {"8443/tcp": [("127.0.0.1", HTTPS_PORT)], "8080/tcp": http_ports()},
             "mem_limit": "256m",
@@ -206,6 +210,7 @@ def app_kwargs(name: str, image_id: str, commit: str, secrets: dict[str, str], v
             "DATABASE_URL": dsn,
             "IMAGE_DIGEST": image_id,  # the image this container runs, as the engine identifies it
             "FEATURE_DUE_DATES": "true",
+            "DRAIN_FILE": DRAIN_FILE,
             **extra_env,
         },
         "tmpfs": tmpfs(TMP),
@@ -325,6 +330,28 @@ def addresses(container: Container) -> list[str]:
     """The container's addresses on every network it is on."""
     networks = (container.attrs.get("NetworkSettings") or {}).get("Networks") or {}
     return [str(n["IPAddress"]) for n in networks.values() if n and n.get("IPAddress")]
+
+
+def colour_of(container: Container) -> str:
+    """The colour an app instance serves in, by its slot alias on the front network (one of Caddy's upstreams);
+    "" for none, as for an instance from before per-instance slots, which Caddy does not route to."""
+    network = (container.attrs.get("NetworkSettings") or {}).get("Networks", {}).get(FRONT) or {}
+    aliases = set(network.get("Aliases") or [])
+    slots = {colour: {slot_alias(colour, i) for i in range(APP_INSTANCES)} for colour in APP_COLOURS}
+    return next((colour for colour in APP_COLOURS if aliases & slots[colour]), "")
+
+
+def drain(container: Container) -> None:
+    """Make the instance's /readyz answer 503 (it keeps serving), so the proxy's health checks take it out."""
+    # Not drained (stopped by a fault, gone, an image without the drain file): it is still stopped gracefully.
+    try:
+        code = container.exec_run(["touch", DRAIN_FILE]).exit_code
+    except docker.errors.APIError as exc:
+        code, problem = -1, str(exc)[:200]
+    else:
+        problem = f"touch exited {code}"
+    if code != 0:
+        log.warning("%s: not drained (%s)", container.name, problem)
 
 
 def front_ips(found: list[Container]) -> set[str]:

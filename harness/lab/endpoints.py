@@ -29,7 +29,6 @@ CADDY_ROOT = "/data/caddy/pki/authorities/local/root.crt"
 BASE_URL = f"https://localhost:{HTTPS_PORT}"
 PROMETHEUS_URL = f"http://127.0.0.1:{PROMETHEUS_PORT}"
 ALERTMANAGER_URL = f"http://127.0.0.1:{ALERTMANAGER_PORT}"
-CADDYFILE = "/etc/caddy/Caddyfile"
 HTTP_TIMEOUT = (3, 10)
 
 
@@ -120,30 +119,6 @@ def wait_switched(paths: Paths, hostnames: set[str], base: str = BASE_URL, timeo
             pass
         time.sleep(0.2)
     raise TimeoutError(f"Caddy did not route to the new instances within {timeout_s:.0f} s")
-
-
-def switch_proxy(c: docker.DockerClient, deploy_alias: str) -> bool:
-    """Point Caddy at one deploy's alias by a graceful reload; False when Caddy is not running.
-
-    The reloaded config resolves only the new instances, while requests the old config holds finish on the old
-    ones. Relying on the shared alias instead lets Caddy dial an instance that has gone: its upstream list is
-    refreshed each second, and a retry cannot resend a body it has already read."""
-    try:
-        caddy = c.containers.get(f"{LAB}-caddy")
-    except docker.errors.NotFound:
-        return False
-    if caddy.status != "running":
-        return False
-    cmd = " ".join(caddy.attrs["Config"].get("Cmd") or [])
-    config = "/tmp/Caddyfile" if "/tmp/Caddyfile" in cmd else CADDYFILE  # nosec B108 - the plain-http variant's
-    # `caddy reload` adapts the Caddyfile in the exec'd process, so its environment picks the upstream name.
-    done = caddy.exec_run(
-        ["caddy", "reload", "--config", config, "--adapter", "caddyfile"], environment={"APP_UPSTREAM": deploy_alias}
-    )
-    if done.exit_code != 0:
-        output = done.output if isinstance(done.output, bytes) else b""
-        raise RuntimeError(f"Caddy did not reload: {output.decode(errors='replace')[-500:]}")
-    return True
 
 
 def _toml_list(items: list[str]) -> str:

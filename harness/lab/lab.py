@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import fcntl
 import logging
@@ -12,9 +11,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,16 +21,15 @@ import docker.errors
 from docker.models.containers import Container
 
 from harness.lab import baseimage, containers, endpoints, images
+from harness.lab.bluegreen import STOP_TIMEOUT_S, ensure_apps, start_apps, switch_over
 from harness.lab.containers import BACK, CADDY_VOLUME, FRONT, PG_VOLUME, PROM_VOLUME
 from harness.lab.settings import (
-    APP_ALIAS,
     DSN_ENV,
     LAB,
     LABEL,
     POSTGRES_PORT,
     VARIANTS,
     Paths,
-    app_instances,
     base_image_name,
     role_variant,
 )
@@ -41,9 +37,6 @@ from harness.lab.settings import (
 log = logging.getLogger(__name__)
 GIT_TIMEOUT_S = 60
 LOCK_TIMEOUT_S = 900
-CADDY_REFRESH_S = 1.5  # Caddy re-resolves the app alias every second
-DRAIN_S = 1.0  # once Caddy's new config routes to the new instances, requests the old config holds finish
-STOP_TIMEOUT_S = 25  # gunicorn's graceful_timeout is 20 s
 
 
 @dataclass(frozen=True)
@@ -177,51 +170,6 @@ def ensure_platform(
     return containers.run(c, image_id, network, [role], kwargs)
 
 
-def app_name(commit: str) -> str:
-    return f"{LAB}-app-{commit[:8]}-{uuid.uuid4().hex[:4]}"
-
-
-def start_apps(
-    c: docker.DockerClient, image_id: str, commit: str, secrets: dict[str, str], variant: str = ""
-) -> list[Container]:
-    """New app instances on the back network only (they reach the database, no user reaches them), ready."""
-    new = [
-        containers.run(
-            c, image_id, BACK, [], containers.app_kwargs(app_name(commit), image_id, commit, secrets, variant)
-        )
-        for _ in range(app_instances(variant))
-    ]
-    try:
-        containers.wait_healthy(new, timeout_s=120, ready=containers.answers_ready)
-    except containers.HealthError:
-        for bad in new:
-            bad.remove(force=True)
-        raise
-    return new
-
-
-def promote(c: docker.DockerClient, new: list[Container]) -> str:
-    """Join the front network under the shared alias (Prometheus's discovery, Caddy's default) and a per-deploy
-    alias naming only these instances; returns the per-deploy alias."""
-    deploy_alias = f"{APP_ALIAS}-{uuid.uuid4().hex[:8]}"
-    front = c.networks.get(FRONT)
-    for container in new:
-        front.connect(container, aliases=[APP_ALIAS, deploy_alias])
-    return deploy_alias
-
-
-def retire(old: list[Container]) -> None:
-    """Stop old instances gracefully (gunicorn finishes in-flight requests), all at once, then remove them."""
-
-    def one(container: Container) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
-            container.stop(timeout=STOP_TIMEOUT_S)
-            container.remove(force=True)
-
-    with ThreadPoolExecutor(max_workers=max(1, len(old))) as pool:
-        list(pool.map(one, old))
-
-
 def rollout(c: docker.DockerClient, paths: Paths, source: Source, variant: str = "") -> dict[str, str]:
     """Immutable, zero-downtime: build, start new instances, wait until ready, switch traffic, retire the old."""
     started = time.monotonic()
@@ -232,19 +180,13 @@ def rollout(c: docker.DockerClient, paths: Paths, source: Source, variant: str =
         recycle_database(c, load_secrets(paths))
     new = start_apps(c, image_id, source.commit, load_secrets(paths), variant)
     ready = time.monotonic()
-    # New in before old out: the new instances join under their own alias, Caddy is reloaded to route only to
-    # that alias (gracefully: requests in flight finish), the old drain, and only then are they stopped.
-    endpoints.switch_proxy(c, promote(c, new))
-    endpoints.wait_switched(paths, {str(n.attrs["Config"]["Hostname"]) for n in new}, endpoints.base_url(variant))
-    time.sleep(DRAIN_S)
+    switch_over(c, paths, old, new, variant)
     switched = time.monotonic()
-    retire(old)
     log.info(
-        "build %.1f s, new instances ready %.1f s, switched %.1f s, old retired %.1f s",
+        "build %.1f s, new instances ready %.1f s, switched and old drained and retired %.1f s",
         built - started,
         ready - built,
         switched - ready,
-        time.monotonic() - switched,
     )
     images.prune_app_images(c, keep={image_id})
     log.info(
@@ -311,22 +253,14 @@ def up(paths: Paths, variant: str = "") -> dict[str, str]:
         db = ensure_platform(c, "postgres", built["postgres"], secrets, variant)
         platform = [ensure_platform(c, role, built[role], secrets) for role in ("alertmanager", "node-exporter")]
         containers.wait_healthy([db], timeout_s=120)
-        apps = [
-            a
-            for a in containers.find(c, "app", all_states=False)
-            if containers.image_of(a) == built["app"] and containers.variant_of(a) == role_variant(variant, "app")
-        ]
-        if len(apps) < app_instances(variant):
-            old = containers.find(c, "app")
-            new = start_apps(c, built["app"], source.commit, secrets, variant)
-            if not endpoints.switch_proxy(c, promote(c, new)):
-                time.sleep(CADDY_REFRESH_S)  # a Caddy started later resolves the shared alias
-            time.sleep(DRAIN_S)
-            retire(old)
+        # The proxy and monitoring of the asked variant before any app switch-over: new instances are switched
+        # to through the Caddy users will reach (a plain-http one has no HTTPS listener to wait on, and the
+        # normal one after it must not be waited on through the variant's).
         platform += [ensure_platform(c, role, built[role], secrets, variant) for role in ("prometheus", "caddy")]
-        containers.wait_healthy(platform, timeout_s=120)
         if variant != "plain-http":  # no TLS listener: the CA from the last normal lab stays as it is
             endpoints.write_ca(c, paths)
+        ensure_apps(c, paths, built["app"], source.commit, secrets, variant)
+        containers.wait_healthy(platform, timeout_s=120)  # plain-http's Caddy is healthy only with apps behind it
         running = containers.find(c, "app", all_states=False)
         endpoints.wait_serving(paths, containers.front_ips(running), timeout_s=120, variant=variant)
         endpoints.write_config(paths, variant)

@@ -11,6 +11,8 @@ LAB = "harness-lab"
 LABEL = "com.harness.lab"
 ROLE = "com.harness.lab.role"
 APP_ALIAS = "app"  # the DNS name Caddy and Prometheus resolve to every ready app instance
+# Blue/green: each instance of a colour joins under one of its slot aliases, Caddy's static upstreams (Caddyfile).
+APP_COLOURS = ("blue", "green")
 APP_INSTANCES = 2
 HTTPS_PORT, HTTP_PORT = 8443, 8080
 PROMETHEUS_PORT, ALERTMANAGER_PORT = 9090, 9093
@@ -34,6 +36,22 @@ FROM_LINE = re.compile(r"^FROM\s+(\S+)", re.MULTILINE | re.IGNORECASE)
 def role_variant(variant: str, role: str) -> str:
     """The variant a part of the topology runs as: "" (normal) unless the variant changes that part."""
     return variant if role in VARIANT_ROLES.get(variant, frozenset()) else ""
+
+
+def colour_alias(colour: str) -> str:
+    return f"{APP_ALIAS}-{colour}"
+
+
+def slot_alias(colour: str, index: int) -> str:
+    """The alias of a colour's instance `index` (from 0): each slot is one of Caddy's static upstreams. A name
+    shared by a colour's instances would be a single upstream, and Caddy's kept-alive connection to it would
+    send every request to the one instance it first reached."""
+    return f"{colour_alias(colour)}-{index % APP_INSTANCES + 1}"
+
+
+def app_upstreams(port: int) -> str:
+    """Caddy's upstreams (its APP_UPSTREAMS): every instance slot of both colours; an empty slot fails its lookup."""
+    return " ".join(f"{slot_alias(colour, i)}:{port}" for colour in APP_COLOURS for i in range(APP_INSTANCES))
 
 
 def app_instances(variant: str = "") -> int:

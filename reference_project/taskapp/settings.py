@@ -32,6 +32,9 @@ class Settings:
     # Both exist for the harness's broken lab variants; neither is set in a normal deployment.
     metrics_route: bool = True
     version_file: str = ""
+    # While this file exists /readyz answers 503, so the proxy's health checks take the instance out of
+    # rotation before it is stopped (a blue/green redeploy drains the old colour this way).
+    drain_file: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -44,4 +47,5 @@ class Settings:
             db_pool_size=int(os.environ.get("DB_POOL_SIZE", "8")),
             metrics_route=os.environ.get("METRICS_ROUTE", "on").strip().lower() != "off",
             version_file=os.environ.get("VERSION_FILE", ""),
+            drain_file=os.environ.get("DRAIN_FILE", ""),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import time
 from typing import Any
 
@@ -193,7 +194,10 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """Readiness: every dependency this instance needs answers."""
+    """Readiness: every dependency this instance needs answers, and the instance is not draining."""
+    drain_file = settings().drain_file
+    if drain_file and os.path.exists(drain_file):
+        return jsonify(status="draining", checks={}), 503
     started = time.perf_counter()
     try:
         store().ping()

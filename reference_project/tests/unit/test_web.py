@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -37,6 +38,16 @@ def test_readiness_fails_with_503_when_the_database_does_not_answer(settings: Se
     assert resp.get_json()["checks"]["database"]["status"] == "fail"
     assert "refused" not in resp.get_data(as_text=True)  # the reason is logged, not shown to callers
     broken.ping.assert_called_once()
+
+
+def test_readiness_is_503_while_draining_and_the_instance_keeps_serving(tmp_path: Path, store: MemoryStore) -> None:
+    drain = tmp_path / "draining"
+    client = create_app(store=store, settings=Settings(drain_file=str(drain), instance_id="i-3")).test_client()
+    assert client.get("/readyz").status_code == 200
+    drain.touch()  # a blue/green redeploy drains the old colour: the proxy's health checks take it out
+    resp = client.get("/readyz")
+    assert resp.status_code == 503 and resp.get_json()["status"] == "draining"
+    assert client.get("/api/tasks").status_code == 200  # requests already routed here are still served
 
 
 def test_liveness_does_not_touch_the_database(settings: Settings) -> None:
