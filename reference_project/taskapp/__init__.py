@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from flask import Flask, g, request
@@ -39,8 +40,9 @@ def create_app(store: TaskStore | None = None, settings: Settings | None = None)
         environ[ROUTE_KEY] = request.url_rule.rule if request.url_rule else "unmatched"
         g.request_id = environ.get(REQUEST_ID_KEY)
 
-    from taskapp.web import bp
+    from taskapp.web import bp, task_page_bytes
 
     app.register_blueprint(bp)
-    app.wsgi_app = Edge(app.wsgi_app, metrics, settings.instance_id)  # type: ignore[method-assign]
+    reads = {"/api/tasks": functools.partial(task_page_bytes, due_dates=settings.feature_due_dates, tasks=store)}
+    app.wsgi_app = Edge(app.wsgi_app, metrics, settings.instance_id, reads)  # type: ignore[method-assign]
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from unittest import mock
 
 import pytest
@@ -144,3 +145,27 @@ def test_each_request_but_probes_and_scrapes_logs_one_line_with_its_route_and_id
     assert len(lines) == 1
     fields = {name: getattr(lines[0], name) for name in ("route", "status", "request_id", "path")}
     assert fields == {"route": "/api/tasks/<int:task_id>", "status": 404, "request_id": "r-7", "path": "/api/tasks/7"}
+
+
+@pytest.mark.parametrize("query", ["", "?limit=2", "?limit=2&before=4", "?limit=2&limit=9", "?overdue=true&limit=1"])
+def test_the_task_list_is_served_before_the_framework_exactly_as_the_flask_route_serves_it(
+    store: MemoryStore, query: str
+) -> None:
+    app = create_app(store=store, settings=Settings(feature_due_dates=True, instance_id="i-3"))
+    for i in range(5):
+        store.create(f"t{i}", dt.date(2000, 1, 1) if i % 2 else None)
+    with mock.patch.object(app, "full_dispatch_request", side_effect=AssertionError("Flask dispatched the list")):
+        fast = app.test_client().get("/api/tasks" + query, base_url="http://localhost/prefix/")
+    app.wsgi_app.reads = {}  # type: ignore[attr-defined]
+    flask = app.test_client().get("/api/tasks" + query, base_url="http://localhost/prefix/")
+    assert fast.status_code == flask.status_code == 200
+    assert fast.get_data() == flask.get_data() and fast.headers["Content-Type"] == flask.headers["Content-Type"]
+    assert fast.headers["X-Instance-Id"] == "i-3" and fast.headers["Content-Security-Policy"]
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'http_requests_total{method="GET",route="/api/tasks",status="200"} 2.0' in text
+
+
+@pytest.mark.parametrize("query", ["limit=", "limit=0", "before=x"])
+def test_a_list_request_the_fast_path_cannot_answer_gets_flasks_answer(client: FlaskClient, query: str) -> None:
+    resp = client.get(f"/api/tasks?{query}")
+    assert resp.status_code == 400 and resp.get_json()["error"].startswith(query.split("=")[0])
