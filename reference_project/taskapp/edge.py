@@ -1,6 +1,7 @@
-"""The WSGI layer around Flask: each request's id, metrics, security headers and JSON log line, and the
-liveness answer. Done here on the raw environ because Flask's per-request hooks (its header objects and
-context-local proxies) cost as much CPU as the task page's own work; liveness needs no framework at all."""
+"""The WSGI layer around Flask: each request's id, metrics, security headers and JSON log line; the liveness
+answer; and the task list, the service's main read, served without Flask. Done here on the raw environ because
+Flask's per-request work (its request, response and header objects, context-local proxies) cost more CPU than
+the task page itself; liveness needs no framework at all."""
 
 from __future__ import annotations
 
