@@ -1,11 +1,11 @@
-"""Server CPU per request of the reference project's task API: the app under its own gunicorn config, a real
+"""Server CPU per request of the reference project's task API: the app under its own server (server.py), a real
 PostgreSQL on loopback, wrk as the client (native, so the client's cost is small and reported apart).
 
     python bench/bench_taskapi.py --app-python VENV/bin/python [--project DIR] [--tasks 1000] [--seconds 10]
 
-The app's interpreter needs the reference project's requirements (flask, gunicorn, psycopg, prometheus-client).
-CPU is read from /proc (utime + stime of the gunicorn and PostgreSQL process trees), so it holds on a shared
-machine where wall-clock latency does not."""
+The app's interpreter needs the reference project's requirements (flask, granian, psycopg, prometheus-client;
+gunicorn too for a --project copy from before server.py). CPU is read from /proc (utime + stime of the app server
+and PostgreSQL process trees), so it holds on a shared machine where wall-clock latency does not."""
 
 from __future__ import annotations
 
@@ -78,6 +78,14 @@ def wait_ready(url: str, timeout_s: float = 60) -> None:
     raise TimeoutError(f"{url} not ready within {timeout_s:.0f} s")
 
 
+def server_command(project: Path, python: str, port: int) -> list[str]:
+    """The app server as the image starts it (server.py), or gunicorn for an older copy that has its config."""
+    if (project / "server.py").exists():
+        return [python, "server.py"]
+    conf = ["--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--error-logfile", "/dev/null"]
+    return [python, "-m", "gunicorn", *conf, "taskapp.wsgi:app"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app-python", default=sys.executable)
@@ -95,11 +103,10 @@ def main() -> int:
     with postgres() as dsn:
         port = free_port()
         env = os.environ | {"DATABASE_URL": dsn, "FEATURE_DUE_DATES": "true", "PYTHONPATH": str(args.project)}
-        server = ["--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--error-logfile", "/dev/null"]
-        gunicorn = subprocess.Popen(
-            [args.app_python, "-m", "gunicorn", *server, "taskapp.wsgi:app"],
+        server = subprocess.Popen(
+            server_command(args.project, args.app_python, port),
             cwd=args.project,
-            env=env,
+            env=env | {"LISTEN_HOST": "127.0.0.1", "LISTEN_PORT": str(port)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -118,10 +125,10 @@ def main() -> int:
             )
             for path in args.path or ["/healthz", "/api/tasks"]:
                 loadtool.run(base + path, 2, args.clients)  # warm the pool and caches
-                app0, pg0 = tree_cpu(gunicorn.pid), tree_cpu(pg)
+                app0, pg0 = tree_cpu(server.pid), tree_cpu(pg)
                 result = loadtool.run(base + path, args.seconds, args.clients)
                 n = result.requests
-                app_ms = (tree_cpu(gunicorn.pid) - app0) * 1000 / n
+                app_ms = (tree_cpu(server.pid) - app0) * 1000 / n
                 pg_ms = (tree_cpu(pg) - pg0) * 1000 / n
                 body = urllib.request.urlopen(base + path, timeout=5).read()  # nosec B310 - loopback http
                 print(
@@ -130,8 +137,8 @@ def main() -> int:
                     f"  wall p95 {result.p95_ms:.0f} ms (under load)"
                 )
         finally:
-            gunicorn.terminate()
-            gunicorn.wait(timeout=30)
+            server.terminate()
+            server.wait(timeout=30)
     return 0
 
 

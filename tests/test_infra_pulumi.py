@@ -95,8 +95,8 @@ def test_app_containers_are_replaceable_without_fixed_names_or_ports(local):
 
 
 def test_replaced_containers_are_stopped_gracefully_not_removed_by_force(local):
-    conf = (INFRA.parent / "reference_project" / "gunicorn.conf.py").read_text(encoding="utf-8")
-    graceful = int(conf.split("graceful_timeout = ")[1].split()[0])
+    conf = (INFRA.parent / "reference_project" / "server.py").read_text(encoding="utf-8")
+    graceful = int(conf.split("\ngraceful_timeout = ")[1].split()[0])
     for c in containers(local):
         assert c.inputs.get("destroyGraceSeconds", 0) > graceful, role_of(c)
 

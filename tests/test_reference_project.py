@@ -51,3 +51,34 @@ def test_every_user_story_with_a_priority_above_wont_has_an_acceptance_test() ->
     for story, priority in ids:
         if priority != "Won't":
             assert f'"""{story}:' in tests, f"{story} ({priority}) has no acceptance test"
+
+
+def test_every_file_the_app_image_copies_is_in_its_build_context() -> None:
+    """.dockerignore lets through only what the image needs (last matching pattern wins, as Docker reads it):
+    a file the Dockerfile copies but the context leaves out fails only when the image is built."""
+    import fnmatch
+    import re
+
+    patterns = [
+        line.strip()
+        for line in (PROJECT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+    def in_context(path: str) -> bool:
+        kept = True
+        for pattern in patterns:
+            negated = pattern.startswith("!")
+            glob = pattern.lstrip("!").rstrip("/")
+            parts = path.split("/")
+            if any(fnmatch.fnmatch("/".join(parts[:n]), glob) for n in range(1, len(parts) + 1)):
+                kept = negated
+        return kept
+
+    dockerfile = (PROJECT / "Dockerfile").read_text(encoding="utf-8")
+    copies = re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, re.MULTILINE)
+    sources = [src for line in copies for src in line.split()]
+    assert "server.py" in sources and "requirements.txt" in sources
+    for src in sources:
+        assert (PROJECT / src).exists(), src
+        assert in_context(src.rstrip("/")), f"{src} is copied by the Dockerfile but left out by .dockerignore"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, g, request
 
-from taskapp.observability import Metrics, request_id
+from taskapp.edge import REQUEST_ID_KEY, ROUTE_KEY, Edge
+from taskapp.observability import Metrics
 from taskapp.settings import Settings
 from taskapp.store import TaskStore
 
@@ -33,38 +34,15 @@ def create_app(store: TaskStore | None = None, settings: Settings | None = None)
     app.config["METRICS"] = metrics = Metrics(settings.commit, settings.instance_id)
 
     @app.before_request
-    def start() -> None:
-        g.request_id = request_id(request.headers.get("X-Request-Id"))
-        g.started = time.perf_counter()
-
-    @app.after_request
-    def finish(response: Response) -> Response:
-        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+    def matched() -> None:
         # The route template, not the path, keeps label cardinality bounded.
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, route).observe(elapsed)
-        response.headers["X-Request-Id"] = g.get("request_id", "")
-        response.headers["X-Instance-Id"] = settings.instance_id
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
-        if route not in ("/healthz", "/metrics"):
-            log.info(
-                "request",
-                extra={
-                    "request_id": g.get("request_id"),
-                    "method": request.method,
-                    "route": route,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "instance_id": settings.instance_id,
-                },
-            )
-        return response
+        environ = request.environ
+        environ[ROUTE_KEY] = request.url_rule.rule if request.url_rule else "unmatched"
+        g.request_id = environ.get(REQUEST_ID_KEY)
 
-    from taskapp.web import bp
+    from taskapp.web import bp, task_page_bytes
 
     app.register_blueprint(bp)
+    reads = {"/api/tasks": functools.partial(task_page_bytes, due_dates=settings.feature_due_dates, tasks=store)}
+    app.wsgi_app = Edge(app.wsgi_app, metrics, settings.instance_id, reads)  # type: ignore[method-assign]
     return app

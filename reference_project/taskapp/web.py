@@ -7,7 +7,9 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, url_for
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -109,8 +111,8 @@ def complete_from_form(task_id: int) -> Any:
 # --- the JSON API ---------------------------------------------------------------------------------------------------
 
 
-def whole_number_arg(name: str, default: int | None, low: int, high: int) -> int | None:
-    raw = request.args.get(name)
+def whole_number_arg(args: Mapping[str, str], name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = args.get(name)
     if raw is None:
         return default
     if not raw.isdecimal() or not low <= int(raw) <= high:
@@ -118,26 +120,42 @@ def whole_number_arg(name: str, default: int | None, low: int, high: int) -> int
     return int(raw)
 
 
-@bp.get("/api/tasks")
-def api_list() -> Response:
-    """One page of tasks, newest first; `next` is the URL of the following page, or null after the last."""
-    due_dates = settings().feature_due_dates
-    limit = whole_number_arg("limit", PAGE_DEFAULT, 1, PAGE_MAX) or PAGE_DEFAULT
-    overdue = due_dates and request.args.get("overdue") == "true"
+def task_page(args: Mapping[str, str], url: str, due_dates: bool, tasks: TaskStore) -> str:
+    """One page of tasks as JSON text, newest first; `next` is the URL of the following page, or null after the
+    last. Framework-free, so taskapp.edge can serve the list (most of the service's traffic) without Flask."""
+    limit = whole_number_arg(args, "limit", PAGE_DEFAULT, 1, PAGE_MAX) or PAGE_DEFAULT
+    overdue = due_dates and args.get("overdue") == "true"
     query = PageQuery(
         limit=limit,
-        before=whole_number_arg("before", None, 1, 2**63 - 1),
+        before=whole_number_arg(args, "before", None, 1, 2**63 - 1),
         due_dates=due_dates,
         overdue_only=overdue,
         today=dt.date.today(),
     )
-    tasks, cursor = store().page_json(query)
+    page, cursor = tasks.page_json(query)
     next_url = None
     if cursor is not None:
-        args: dict[str, Any] = {"before": cursor, "limit": limit} | ({"overdue": "true"} if overdue else {})
-        next_url = url_for("tasks.api_list", **args)
+        # Built by hand, not with url_for: its rule lookup and query encoding cost more than the rest of the
+        # view, and every value here is a whole number or a fixed word.
+        next_url = f"{url}?before={cursor}&limit={limit}" + ("&overdue=true" if overdue else "")
     # The store hands back the tasks as JSON text already; only the envelope is built here.
-    return Response(f'{{"tasks":{tasks},"next":{json.dumps(next_url)}}}', mimetype="application/json")
+    return f'{{"tasks":{page},"next":{json.dumps(next_url)}}}'
+
+
+def task_page_bytes(environ: dict[str, Any], due_dates: bool, tasks: TaskStore) -> bytes:
+    """task_page from a raw WSGI environ, for taskapp.edge: the query string read as request.args reads it
+    (the first of repeated names wins, blank values kept), the URL as request.script_root + request.path."""
+    args: dict[str, str] = {}
+    for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
+        args.setdefault(name, value)
+    url = environ.get("SCRIPT_NAME", "").rstrip("/") + environ.get("PATH_INFO", "")
+    return task_page(args, url, due_dates, tasks).encode()
+
+
+@bp.get("/api/tasks")
+def api_list() -> Response:
+    body = task_page(request.args, request.script_root + request.path, settings().feature_due_dates, store())
+    return Response(body, mimetype="application/json")
 
 
 @bp.post("/api/tasks")
@@ -185,11 +203,7 @@ def alert_webhook() -> tuple[Response, int]:
 # --- operations -----------------------------------------------------------------------------------------------------
 
 
-@bp.get("/healthz")
-def healthz() -> Response:
-    """Liveness: the process serves requests. Deliberately ignores dependencies, so a database outage
-    does not make the orchestrator restart healthy instances."""
-    return jsonify(status="ok")
+# Liveness (/healthz) is answered before Flask, in taskapp.edge: it needs no framework.
 
 
 @bp.get("/readyz")

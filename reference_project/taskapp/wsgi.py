@@ -1,4 +1,4 @@
-"""The gunicorn entry point: `gunicorn taskapp.wsgi:app`."""
+"""The WSGI entry point that server.py serves: `taskapp.wsgi:app`."""
 
 from taskapp import create_app
 from taskapp.observability import configure_logging

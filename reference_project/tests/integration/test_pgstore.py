@@ -79,3 +79,22 @@ def test_the_overdue_filter_pages_over_overdue_tasks_only(store: PostgresStore) 
 
 def test_an_empty_list_is_an_empty_page(store: PostgresStore) -> None:
     assert store.page_json(PageQuery(limit=50)) == ("[]", None)
+
+
+def test_a_page_is_rendered_again_only_after_a_change_to_tasks(store: PostgresStore) -> None:
+    first = store.create("first")
+    query = PageQuery(limit=10)
+    titles = lambda: [t["title"] for t in json.loads(store.page_json(query)[0])]  # noqa: E731
+    assert titles() == ["first"]
+    with store.pool.connection() as conn:  # a change the counter does not see: the kept page is served
+        conn.execute("ALTER TABLE tasks DISABLE TRIGGER tasks_changed")
+        conn.execute("UPDATE tasks SET title = 'renamed' WHERE id = %s", (first.id,))
+        conn.execute("ALTER TABLE tasks ENABLE TRIGGER tasks_changed")
+    assert titles() == ["first"]
+    store.create("second")  # every write through the store bumps the counter in its own transaction
+    assert titles() == ["second", "renamed"]
+    store.complete(first.id)
+    assert [t["done"] for t in json.loads(store.page_json(query)[0])] == [False, True]
+    with store.pool.connection() as conn:
+        conn.execute("TRUNCATE tasks")
+    assert store.page_json(query) == ("[]", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from unittest import mock
 
@@ -55,6 +56,20 @@ def test_liveness_does_not_touch_the_database(settings: Settings) -> None:
     resp = create_app(store=store, settings=settings).test_client().get("/healthz")
     assert resp.status_code == 200
     store.ping.assert_not_called()
+
+
+def test_liveness_is_answered_before_the_framework_with_the_usual_headers_and_count(settings: Settings) -> None:
+    app = create_app(store=mock.Mock(), settings=settings)
+    with mock.patch.object(app, "full_dispatch_request", side_effect=AssertionError("Flask dispatched /healthz")):
+        resp = app.test_client().get("/healthz", headers={"X-Request-Id": "probe-1"})
+        head = app.test_client().head("/healthz")
+    assert resp.status_code == 200 and resp.get_json() == {"status": "ok"}
+    assert resp.headers["X-Request-Id"] == "probe-1" and resp.headers["X-Instance-Id"] == "i-1"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert head.status_code == 200 and head.get_data() == b""
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in text
+    assert 'http_requests_total{method="HEAD",route="/healthz",status="200"} 1.0' in text
 
 
 def test_request_id_is_honoured_when_well_formed_and_replaced_otherwise(client: FlaskClient) -> None:
@@ -128,3 +143,40 @@ def test_the_task_list_is_a_bounded_page_with_a_cursor(client: FlaskClient) -> N
 def test_a_bad_page_request_is_a_400_naming_the_parameter(client: FlaskClient, query: str) -> None:
     resp = client.get(f"/api/tasks?{query}")
     assert resp.status_code == 400 and query.split("=")[0] in resp.get_json()["error"]
+
+
+def test_each_request_but_probes_and_scrapes_logs_one_line_with_its_route_and_id(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="taskapp"):
+        client.get("/healthz")
+        client.get("/metrics")
+        client.get("/api/tasks/7", headers={"X-Request-Id": "r-7"})
+    lines = [r for r in caplog.records if r.getMessage() == "request"]
+    assert len(lines) == 1
+    fields = {name: getattr(lines[0], name) for name in ("route", "status", "request_id", "path")}
+    assert fields == {"route": "/api/tasks/<int:task_id>", "status": 404, "request_id": "r-7", "path": "/api/tasks/7"}
+
+
+@pytest.mark.parametrize("query", ["", "?limit=2", "?limit=2&before=4", "?limit=2&limit=9", "?overdue=true&limit=1"])
+def test_the_task_list_is_served_before_the_framework_exactly_as_the_flask_route_serves_it(
+    store: MemoryStore, query: str
+) -> None:
+    app = create_app(store=store, settings=Settings(feature_due_dates=True, instance_id="i-3"))
+    for i in range(5):
+        store.create(f"t{i}", dt.date(2000, 1, 1) if i % 2 else None)
+    with mock.patch.object(app, "full_dispatch_request", side_effect=AssertionError("Flask dispatched the list")):
+        fast = app.test_client().get("/api/tasks" + query, base_url="http://localhost/prefix/")
+    app.wsgi_app.reads = {}  # type: ignore[attr-defined]
+    flask = app.test_client().get("/api/tasks" + query, base_url="http://localhost/prefix/")
+    assert fast.status_code == flask.status_code == 200
+    assert fast.get_data() == flask.get_data() and fast.headers["Content-Type"] == flask.headers["Content-Type"]
+    assert fast.headers["X-Instance-Id"] == "i-3" and fast.headers["Content-Security-Policy"]
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'http_requests_total{method="GET",route="/api/tasks",status="200"} 2.0' in text
+
+
+@pytest.mark.parametrize("query", ["limit=", "limit=0", "before=x"])
+def test_a_list_request_the_fast_path_cannot_answer_gets_flasks_answer(client: FlaskClient, query: str) -> None:
+    resp = client.get(f"/api/tasks?{query}")
+    assert resp.status_code == 400 and resp.get_json()["error"].startswith(query.split("=")[0])
