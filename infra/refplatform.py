@@ -15,7 +15,7 @@ import pulumi_docker as docker
 from proxyswitch import DRAIN_FILE, Drain, Slot, colour_alias, slot_alias, upstreams
 from topology import APP_ALIAS, BACK, FRONT, LABEL, REPO_ROOT, ROLE, SERVICES, Service
 
-STOP_GRACE_S = 25  # above gunicorn's graceful_timeout (20 s), as the lab's stop timeout
+STOP_GRACE_S = 25  # above the app server's graceful timeout (server.py: 20 s), as the lab's stop timeout
 PROBE_INTERVAL = "10s"  # each probe is a `docker exec` (~27 ms CPU): every 2 s it cost 1.4 % of a core per instance
 
 

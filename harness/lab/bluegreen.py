@@ -28,7 +28,7 @@ HEALTH_INTERVAL_S = 1.0  # the Caddyfile's health_interval
 # A draining colour is marked down at Caddy's next active check; three intervals leave room for a slow one.
 MARKED_DOWN_S = 3 * HEALTH_INTERVAL_S
 IN_FLIGHT_S = 1.0  # requests Caddy sent to the old colour before it was marked down finish
-STOP_TIMEOUT_S = 25  # gunicorn's graceful_timeout is 20 s
+STOP_TIMEOUT_S = 25  # above the app server's graceful timeout (server.py: 20 s)
 
 
 def app_name(commit: str) -> str:
@@ -99,7 +99,7 @@ def switch_over(c: docker.DockerClient, paths: Paths, old: list[Container], new:
 
 
 def retire(old: list[Container]) -> None:
-    """Stop old instances gracefully (gunicorn finishes in-flight requests), all at once, then remove them."""
+    """Stop old instances gracefully (the app server finishes in-flight requests), all at once, then remove them."""
 
     def one(container: Container) -> None:
         with contextlib.suppress(docker.errors.NotFound):
