@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.lab import containers, images, lab, settings
+from harness.lab import containers, images, settings
 from tests.test_infra_pulumi import LOCAL, deploy, role_of
 from tests.test_infra_pulumi import containers as pulumi_containers
 
@@ -109,4 +109,4 @@ def test_same_networks_and_aliases(pulumi_local):
         for c in pulumi_containers(pulumi_local, svc.role):
             names = {n["name"].rsplit("-", 1)[-1] for n in c.inputs["networksAdvanced"]}
             assert names == expected, svc.role
-    assert lab.APP_ALIAS == topology.APP_ALIAS
+    assert settings.APP_ALIAS == topology.APP_ALIAS
