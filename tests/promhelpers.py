@@ -100,13 +100,19 @@ def _spawn(argv: list[str], folder: Path, name: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=folder)
 
 
-def start_prometheus(folder: Path, jobs: dict[str, list[str]], rules: str, alertmanager: str | None = None) -> Server:
-    """Prometheus scraping `jobs` (job -> ["127.0.0.1:port", ...]) every second, with `rules` loaded."""
+def start_prometheus(
+    folder: Path, jobs: dict[str, list[str]], rules: str, alertmanager: str | None = None, interval_s: int = 1
+) -> Server:
+    """Prometheus scraping `jobs` (job -> ["127.0.0.1:port", ...]) every `interval_s`, with `rules` loaded."""
     binary = need(PROMETHEUS)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "rules.yml").write_text(rules)
     config: dict[str, Any] = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "900ms"},
+        "global": {
+            "scrape_interval": f"{interval_s}s",
+            "evaluation_interval": "1s",
+            "scrape_timeout": f"{interval_s * 900}ms",
+        },
         "rule_files": [str(folder / "rules.yml")],
         "scrape_configs": [{"job_name": job, "static_configs": [{"targets": t}]} for job, t in jobs.items()],
     }

@@ -147,6 +147,25 @@ def test_down_target_named_with_its_error_and_missing_host(tmp_path: Path, app: 
 
 
 @pytest.mark.live
+def test_targets_not_yet_scraped_are_waited_for_not_failed(tmp_path: Path, app: App, node: Server) -> None:
+    from tests.promhelpers import get_json
+
+    # A Prometheus that has just started lists no targets until its first discovery, then each as "unknown"
+    # until its first scrape (as after a redeploy), up to one interval later: the check waits, not fails.
+    jobs = {"app": [app.target], "node": [f"127.0.0.1:{node.port}"]}
+    prom = start_prometheus(tmp_path / "prom", jobs, GOOD_RULES, interval_s=6)
+    try:
+        before = get_json(prom.url + "/api/v1/targets")["data"]["activeTargets"]
+        findings = run_check("live.prometheus-targets", tmp_path, config(tmp_path, prometheus_url=prom.url))
+        assert [f.reason for f in findings if f.outcome != Outcome.PASS] == []
+        assert {f.subject for f in findings} == {"app", "host"}
+        if before and all(t["health"] != "unknown" for t in before):
+            pytest.skip("Prometheus scraped before the check ran: the wait was not exercised")
+    finally:
+        prom.stop()
+
+
+@pytest.mark.live
 def test_rules_without_duration_memory_or_data_fail(tmp_path: Path, app: App) -> None:
     prom = prometheus(tmp_path, {"app": [app.target]}, rules=BAD_RULES)
     try:

@@ -9,7 +9,7 @@ from harness.checks.base import check, finding
 from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
 from harness.probes.http import client_for
-from harness.probes.prometheus import PrometheusClient, PrometheusError, target_role
+from harness.probes.prometheus import ApiAnswer, PrometheusClient, PrometheusError, parse_duration, target_role
 
 ID = "live.prometheus-targets"
 
@@ -33,11 +33,11 @@ def run(ctx: Context) -> Iterator[Finding]:
         return
     prom = PrometheusClient(url, client_for(ctx), time.monotonic() + ctx.remaining())
     try:
-        answer = prom.targets()
+        answer = _scraped_targets(prom, ctx)
     except PrometheusError as exc:
         yield finding(ID, Outcome.COULD_NOT_CHECK, f"Prometheus did not list its targets: {exc}", subject=url)
         return
-    targets = (answer.data or {}).get("activeTargets", []) or []
+    targets = _active(answer)
     rows = [
         {
             "job": t.get("labels", {}).get("job", t.get("scrapePool", "")),
@@ -68,7 +68,8 @@ def run(ctx: Context) -> Iterator[Finding]:
         return
     for r in rows:
         if r["health"] != "up":
-            why = r["last_error"] or f"health {r['health'] or 'unknown'}"
+            never = r["health"] in ("", "unknown")
+            why = r["last_error"] or ("not scraped once while the check waited" if never else f"health {r['health']}")
             yield finding(
                 ID,
                 Outcome.FAIL,
@@ -98,3 +99,40 @@ def run(ctx: Context) -> Iterator[Finding]:
                 + " from Prometheus.",
                 subject=role,
             )
+
+
+# The longest wait for a first scrape: targets discovered with a longer interval are judged as they are.
+FIRST_SCRAPE_WAIT_S = 20.0
+
+
+def _active(answer: ApiAnswer) -> list[dict]:
+    data = answer.data if isinstance(answer.data, dict) else {}
+    return [t for t in data.get("activeTargets", []) or [] if isinstance(t, dict)]
+
+
+def _pending(targets: list[dict]) -> list[dict] | None:
+    """Targets not scraped once yet; None when Prometheus has discovered none (it may have just started)."""
+    if not targets:
+        return None
+    return [t for t in targets if t.get("health", "unknown") in ("", "unknown")]
+
+
+def _scraped_targets(prom: PrometheusClient, ctx: Context) -> ApiAnswer:
+    """The targets once each has been scraped at least once.
+
+    A target Prometheus discovered moments ago (a replaced instance, a restarted Prometheus) has health
+    "unknown" until its first scrape, one scrape interval at most, and a Prometheus that has just started
+    lists none until its first discovery: neither is a down target, so wait for it (bounded by the interval
+    and the check's deadline) rather than fail the platform on it."""
+    answer = prom.targets()
+    pending = _pending(_active(answer))
+    if pending == []:
+        return answer
+    interval = max((parse_duration(t.get("scrapeInterval")) for t in pending or []), default=0.0) or 15.0
+    end = time.monotonic() + min(FIRST_SCRAPE_WAIT_S, interval * 2 + 1, max(0.0, ctx.remaining() - 5))
+    while time.monotonic() < end and not ctx.cancelled:
+        time.sleep(min(0.5, max(0.05, end - time.monotonic())))
+        answer = prom.targets()
+        if _pending(_active(answer)) == []:
+            break
+    return answer
