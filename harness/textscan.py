@@ -43,7 +43,7 @@ def required_literals(pattern: re.Pattern[str]) -> tuple[frozenset[str], bool] |
     if pattern.flags & re.LOCALE:
         return None
     try:
-        req = _sequence(P.parse(pattern.pattern, pattern.flags).data, fold)
+        req = _sequence(P.parse(pattern.pattern, pattern.flags).data, fold, fold)
     except (_Unsupported, re.error, AttributeError, TypeError, ValueError, RecursionError):
         return None
     if req is None or min(map(len, req)) < MIN_LITERAL:
@@ -91,8 +91,14 @@ def _better(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str
     return a if score(a) >= score(b) else b
 
 
-def _sequence(items: list[tuple[Any, Any]], fold: bool) -> frozenset[str] | None:
-    """Requirement of a concatenation: the best of its literal runs and its parts' requirements."""
+def _sequence(items: list[tuple[Any, Any]], fold: bool, ci: bool) -> frozenset[str] | None:
+    """Requirement of a concatenation: the best of its literal runs and its parts' requirements.
+
+    `fold`: the literals are compared with the lower-cased text (the whole pattern is case-insensitive);
+    `ci`: this part matches case-insensitively (a local `(?i:...)` or `(?-i:...)` group may change it).
+    A case-sensitive part's literals, lower-cased, are still in the lower-cased text; a case-insensitive
+    part of a case-sensitive pattern has no exact literal and requires nothing.
+    """
     best: frozenset[str] | None = None
     run: list[str] = []
 
@@ -103,7 +109,7 @@ def _sequence(items: list[tuple[Any, Any]], fold: bool) -> frozenset[str] | None
             run.clear()
 
     for op, av in items:
-        if op is C.LITERAL:
+        if op is C.LITERAL and (fold or not ci):
             ch = chr(av)
             if fold and not ch.isascii():
                 raise _Unsupported  # folding rules beyond ASCII: do not guess
@@ -112,19 +118,20 @@ def _sequence(items: list[tuple[Any, Any]], fold: bool) -> frozenset[str] | None
         flush()
         if op is C.SUBPATTERN:
             _group, add_flags, del_flags, sub = av
-            if (add_flags | del_flags) & (re.IGNORECASE | re.LOCALE):
-                raise _Unsupported  # a local case flag changes how literals compare
-            best = _better(best, _sequence(sub.data, fold))
+            if (add_flags | del_flags) & re.LOCALE:
+                raise _Unsupported
+            inner = bool((ci or add_flags & re.IGNORECASE) and not del_flags & re.IGNORECASE)
+            best = _better(best, _sequence(sub.data, fold, inner))
         elif op is C.BRANCH:
-            alternatives = [_sequence(alt.data, fold) for alt in av[1]]
+            alternatives = [_sequence(alt.data, fold, ci) for alt in av[1]]
             if all(a is not None for a in alternatives):
                 best = _better(best, frozenset().union(*alternatives))  # type: ignore[arg-type]
         elif op in (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", None)):
             low, _high, sub = av
             if low >= 1:
-                best = _better(best, _sequence(sub.data, fold))
+                best = _better(best, _sequence(sub.data, fold, ci))
         elif op is getattr(C, "ATOMIC_GROUP", None):
-            best = _better(best, _sequence(av.data, fold))
+            best = _better(best, _sequence(av.data, fold, ci))
         elif op is C.GROUPREF_EXISTS:
             raise _Unsupported
         # Anything else (classes, any, anchors, lookarounds, back references) requires no literal

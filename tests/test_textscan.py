@@ -40,7 +40,7 @@ def test_required_literals(pattern: str, expected: set[str]) -> None:
         r"(?:abc)*x",  # nothing long enough is required
         r"\w+@\w+",  # no literal
         r"a|bcd",  # one alternative is too short to filter on
-        r"(?i:Secret)|token",  # a local case flag
+        r"(?i:Secret)|token",  # a case-insensitive part of a case-sensitive pattern has no exact literal
         r"(a)?(?(1)abc|def)",  # conditional groups are not analysed
     ],
 )
@@ -60,6 +60,73 @@ def test_case_insensitive_patterns_compare_folded_ascii() -> None:
     assert textscan.may_match(kelvin, "\u212aube")
     assert textscan.search(kelvin, "no match here") is None
     assert textscan.search(kelvin, "KUBE") is not None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "flags", "expected"),
+    [
+        # A case-sensitive group inside a case-insensitive pattern: its literals, lower-cased, are still required.
+        (r"x(?-i:\bVelero\s+backup)", re.I, ({"velero", "backup"}, True)),
+        (r"(?-i:Velero)|restic", re.I, ({"velero", "restic"}, True)),
+        # A case-insensitive group inside a case-sensitive pattern requires nothing; the rest still does.
+        (r"(?i:kind)\s*:\s*Deployment", 0, ({"Deployment"}, False)),
+        (r"XY(?i:ab(?-i:CDE))", 0, ({"CDE"}, False)),
+        (r"(?i)xy(?-i:AB(?i:cd))", 0, ({"xy", "ab"}, True)),
+    ],
+)
+def test_scoped_case_flags(pattern: str, flags: int, expected: tuple[set[str], bool]) -> None:
+    found = textscan.required_literals(re.compile(pattern, flags))
+    assert found is not None
+    literals, fold = found
+    assert fold == expected[1]
+    assert literals and literals <= expected[0]
+
+
+def test_persistence_backup_pattern_has_a_prefilter() -> None:
+    """BACKUP's two case-sensitive groups (Velero, restic) used to disable its prefilter for every file."""
+    from harness.checks.repo.persistence import BACKUP
+
+    found = textscan.required_literals(BACKUP)
+    assert found is not None
+    assert not textscan.may_match(BACKUP, "def handler():\n    return 42\n")
+    assert textscan.may_match(BACKUP, "run: velero backup create nightly")
+
+
+_SCOPED = [
+    (r"(?-i:\bVelero\s+(backup|schedule)\s+create\b)|\bwal-g\b", re.I),
+    (r"(?-i:\brestic\s+(-\S+\s+\S+\s+)*(backup|restore)\b)|BackupWindow", re.I),
+    (r"(?i:kind)\s*:\s*Deployment|apiVersion: apps/v1", 0),
+    (r"XY(?i:ab(?-i:CDE)fg)", 0),
+    (r"(?i)xy(?-i:AB(?i:cd)EF)", 0),
+    (r"pre(?i:Mid(?-i:Core)Tail)post", 0),
+]
+
+
+@pytest.mark.parametrize(("pattern", "flags"), _SCOPED)
+def test_scoped_flags_never_rule_out_a_match(pattern: str, flags: int) -> None:
+    """Every case variant of texts the pattern matches (and near misses) against the prefilter's answer."""
+    import random
+
+    rx = re.compile(pattern, flags)
+    assert textscan.required_literals(rx) is not None
+    seeds = [
+        "velero backup create x", "Velero schedule create", "VELERO BACKUP CREATE", "use wal-g here",
+        "restic -r repo backup", "Restic --repo /x restore", "restic backup", "BackupWindow: 3",
+        "kind: Deployment", "KIND : Deployment", "apiVersion: apps/v1", "XYabCDEfg", "xyABCDEFG", "xyABcdEF",
+        "XYABcDEF", "preMidCoreTailpost", "preMIDCoretailpost", "premidcoretailpost", "nothing at all",
+    ]  # fmt: skip
+    rng = random.Random(14)
+    matched = 0
+    for seed in seeds:
+        for i in range(300):
+            flip = 0.5 if i % 2 else 0.05  # many changes, or a few (which keep more matches)
+            text = "".join(c.swapcase() if rng.random() < flip else c for c in seed) if i else seed
+            if rx.search(text):
+                matched += 1
+                assert textscan.may_match(rx, text), f"{pattern!r} matches {text!r} but the prefilter said no"
+            if textscan.required_literals(rx) and not textscan.may_match(rx, text):
+                assert rx.search(text) is None
+    assert matched >= 50
 
 
 def _harness_patterns() -> dict[str, re.Pattern[str]]:
