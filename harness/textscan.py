@@ -52,12 +52,28 @@ def required_literals(pattern: re.Pattern[str]) -> tuple[frozenset[str], bool] |
 
 
 _lowered: tuple[str, str] = ("", "")  # the last text lower-cased, and its lower case: patterns come in runs
+# required_literals by the pattern's identity: lru_cache hashes a Pattern, which hashes its whole compiled
+# code (2 us for a large one), and may_match runs some 40 times per file. The entry holds the pattern, so
+# its id is not reused while the entry lives.
+_BY_ID: dict[int, tuple[re.Pattern[str], tuple[frozenset[str], bool] | None]] = {}
+_BY_ID_MAX = 2048
+
+
+def _literals_of(pattern: re.Pattern[str]) -> tuple[frozenset[str], bool] | None:
+    entry = _BY_ID.get(id(pattern))
+    if entry is not None and entry[0] is pattern:
+        return entry[1]
+    found = required_literals(pattern)
+    if len(_BY_ID) >= _BY_ID_MAX:
+        _BY_ID.clear()  # patterns compiled on the fly: start again rather than grow
+    _BY_ID[id(pattern)] = (pattern, found)
+    return found
 
 
 def may_match(pattern: re.Pattern[str], text: str) -> bool:
     """False only when `pattern.search(text)` certainly finds nothing."""
     global _lowered
-    found = required_literals(pattern)
+    found = _literals_of(pattern)
     if found is None:
         return True
     literals, fold = found
