@@ -14,12 +14,14 @@ import re
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from harness import redact
 from harness.config import CiHistoryConfig
-from harness.probes.http import HttpClient, HttpFailure
+
+if TYPE_CHECKING:
+    from harness.probes.http import HttpClient
 
 DEFAULT_API = {"github": "https://api.github.com", "gitlab": "https://gitlab.com/api/v4"}
 PER_PAGE = 100
@@ -117,7 +119,9 @@ class _Pager:
     def __init__(self, ci: CiHistoryConfig, token: str) -> None:
         self.ci, self.end, self.pages, self.truncated = ci, time.monotonic() + ci.timeout_s, 0, False
         self.api = (ci.api_url or DEFAULT_API[ci.provider]).rstrip("/")
-        self.http = HttpClient(max_body=ci.max_bytes, max_redirects=0)
+        from harness.probes.http import HttpClient  # requests loads only for a run that reads a CI's history
+
+        self.http: HttpClient = HttpClient(max_body=ci.max_bytes, max_redirects=0)
         if ci.provider == "github":
             self.headers = {
                 "Accept": "application/vnd.github+json",
@@ -129,6 +133,8 @@ class _Pager:
 
     def get(self, path: str, params: dict[str, Any], items: str | None) -> list[dict[str, Any]]:
         """Every item of a paged list (`items`: the key holding them, None for a bare list), within bounds."""
+        from harness.probes.http import HttpFailure
+
         out: list[dict[str, Any]] = []
         for page in range(1, self.ci.max_pages + 1):
             if self.pages >= self.ci.max_pages:

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from harness import sandbox
@@ -22,6 +21,9 @@ from harness.context import Context
 from harness.model import Evidence, Finding, Outcome
 from harness.probes import pipelines, repository
 from harness.probes.repository import RepoSnapshot
+
+if TYPE_CHECKING:
+    import jsonschema
 
 ID = "repo.workflow-lint"
 ZIZMOR_TIMEOUT_S = 120.0
@@ -241,6 +243,8 @@ def _schema() -> dict[str, Any]:
 
 
 def _validator() -> Any:
+    import jsonschema  # loaded only when there is a workflow to validate
+
     schema = _schema()
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema)
