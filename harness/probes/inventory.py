@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 from harness.context import Context
@@ -177,8 +176,8 @@ def iac(ctx: Context, repo: RepoSnapshot) -> IacInventory:
         for f in repo.files:
             if not f.is_regular or is_vendored(f.path):
                 continue
-            name, suffix, parent = f.name, f.suffix, str(PurePosixPath(f.path).parent)
-            parts = PurePosixPath(f.path).parts
+            name, suffix, parent = f.name, f.suffix, f.parent
+            parts = (*f.folders, name)
             if suffix == ".tf" or f.path.endswith(".tf.json"):
                 inv.files.append(IacFile(f.path, "terraform"))
             elif suffix == ".bicep":
@@ -233,7 +232,7 @@ def iac(ctx: Context, repo: RepoSnapshot) -> IacInventory:
                 continue
             if is_test_code(f.path):
                 continue  # a test of the stack (or a fixture holding IaC text) is not the stack
-            parent = str(PurePosixPath(f.path).parent)
+            parent = f.parent
             in_pulumi = any(parent == d or parent.startswith(d + "/") or d == "." for d in pulumi_dirs)
             if not in_pulumi and f.suffix not in (".py", ".ts", ".js"):
                 continue

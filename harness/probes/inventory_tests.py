@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -38,6 +39,7 @@ _TEST_CASE = re.compile(
 _TEST_DIRS = {"test", "tests", "__tests__", "spec", "specs", "testing", "__mocks__", "mocks", "fakes", "fixtures"}
 
 
+@functools.lru_cache(maxsize=65536)  # asked of every code file by several probes
 def is_test_code(path: str) -> bool:
     """A test or test-support file, by its folder or its name."""
     p = PurePosixPath(path)
@@ -89,7 +91,7 @@ def tests(ctx: Context, repo: RepoSnapshot) -> TestInventory:
         for f in repo.files:
             if not f.is_regular or is_vendored(f.path) or f.suffix not in LANGUAGES:
                 continue
-            parts = {p.lower() for p in PurePosixPath(f.path).parts[:-1]}
+            parts = {p.lower() for p in f.folders}
             in_test_dir = bool(parts & _TEST_DIRS) or any(p.endswith((".tests", ".test")) for p in parts)
             named = bool(_TEST_NAME.search(f.name)) or (f.path.startswith("src/test/") and f.suffix in (".java", ".kt"))
             if not (named or in_test_dir):

@@ -64,6 +64,16 @@ class RepoFile:
         dot = name.rfind(".")
         return name[dot:].lower() if 0 < dot < len(name) - 1 else ""
 
+    @functools.cached_property
+    def folders(self) -> tuple[str, ...]:
+        """The folders holding the file, outermost first: PurePosixPath(path).parts[:-1] for a normalised path."""
+        return tuple(self.path.split("/")[:-1])
+
+    @functools.cached_property
+    def parent(self) -> str:
+        """str(PurePosixPath(path).parent): "." at the top."""
+        return self.path.rpartition("/")[0] or "."
+
     @property
     def is_regular(self) -> bool:
         return self.mode in ("100644", "100755", "100664")

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TypedDict
 
 from harness import fsutil, sandbox
@@ -164,13 +164,15 @@ def _targets(repo: repository.RepoSnapshot, scan: dict[str, RepoFile], tmp: Path
     targets: dict[str, str] = {}
     made: set[Path] = set()
     digest_of = {f.path: d for d, f in scan.items()}
+    root = str(repo.root.absolute())  # absolute: bandit runs from elsewhere (joined as strings: 5,000 paths)
     for f, data in repo.blobs(list(scan.values()), MAX_PY_BYTES):
         digest = digest_of[f.path]
         if data is None or hashlib.sha256(data).hexdigest() != digest:
             continue
+        here = os.path.join(root, f.path)
         # A plain folder is its own snapshot (read_bytes just read this file from disk): nothing to compare.
-        if not repo.is_git or fsutil.read_regular(repo.root / f.path, MAX_PY_BYTES + 1) == data:
-            targets[str((repo.root / f.path).absolute())] = digest  # absolute: bandit runs from elsewhere
+        if not repo.is_git or fsutil.read_regular(here, MAX_PY_BYTES + 1) == data:
+            targets[here] = digest
             continue
         copy = tmp / "src" / f.path
         if copy.parent not in made:
@@ -237,8 +239,7 @@ def _run_sharded(paths: list[str], cwd: Path, timeout: float) -> Report | str:
 
 
 def _skipped(f: RepoFile) -> bool:
-    parts = PurePosixPath(f.path).parts
-    return any(p in SKIP_DIRS for p in parts[:-1]) or parts[-1].startswith("test_") or parts[-1] == "conftest.py"
+    return any(p in SKIP_DIRS for p in f.folders) or f.name.startswith("test_") or f.name == "conftest.py"
 
 
 def _issue(outcome: Outcome, r: dict[str, object], head: str | None, shown: list[str]) -> Finding:

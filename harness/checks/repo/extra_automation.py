@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator
-from pathlib import PurePosixPath
 
 from harness.checks.base import check, finding
 from harness.context import Context
@@ -95,7 +94,7 @@ def _api_scripts(repo: RepoSnapshot, skip: Collection[str] = ()) -> list[Evidenc
         for f in repo.files
         if f.is_regular
         and f.suffix in SCRIPT_SUFFIXES
-        and (set(PurePosixPath(f.path).parts[:-1]) & SCRIPT_DIRS or ("/" not in f.path and f.suffix in (".sh", ".ps1")))
+        and (set(f.folders) & SCRIPT_DIRS or ("/" not in f.path and f.suffix in (".sh", ".ps1")))
     ]
     seen: set[str] = set()
     out = []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 
 from harness.checks.base import check, finding
 from harness.checks.repo.data_stores import orm_and_managed
@@ -77,7 +76,7 @@ SKIP_SUFFIXES = {".md", ".rst", ".txt", ".lock", ".svg", ".png", ".jpg", ".html"
 
 
 def _scannable(f: RepoFile) -> bool:
-    parts = {p.lower() for p in PurePosixPath(f.path).parts[:-1]}
+    parts = {p.lower() for p in f.folders}
     return (
         f.is_regular
         and f.suffix not in SKIP_SUFFIXES

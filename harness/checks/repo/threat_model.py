@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 
 from harness.checks.base import check, finding
 from harness.context import Context
@@ -49,9 +48,7 @@ def run(ctx: Context) -> Iterator[Finding]:
     docs = [
         f
         for f in repo.files
-        if f.is_regular
-        and (f.suffix in DOC_SUFFIXES or "docs" in PurePosixPath(f.path).parts[:-1])
-        and not inventory.is_vendored(f.path)
+        if f.is_regular and (f.suffix in DOC_SUFFIXES or "docs" in f.folders) and not inventory.is_vendored(f.path)
     ]
     threats = inventory.grep(repo, docs, THREAT, limit=10)
     at_rest = inventory.grep(repo, docs, AT_REST, limit=20)
