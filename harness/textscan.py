@@ -90,6 +90,42 @@ def may_match(pattern: re.Pattern[str], text: str) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Group:
+    """Patterns tried one after another on the same texts (a collector's list): `may_match_any` rules the
+    whole list out with one pass over their literals, instead of a call per pattern."""
+
+    exact: frozenset[str]
+    folded: frozenset[str]
+    always: bool  # some pattern has no literal prefilter: every text may match
+
+    @classmethod
+    def of(cls, patterns: list[re.Pattern[str]]) -> Group:
+        exact: set[str] = set()
+        folded: set[str] = set()
+        for rx in patterns:
+            found = required_literals(rx)
+            if found is None:
+                return cls(frozenset(), frozenset(), True)
+            (folded if found[1] else exact).update(found[0])
+        return cls(frozenset(exact), frozenset(folded), False)
+
+    def may_match_any(self, text: str) -> bool:
+        """False only when no pattern of the group can match anywhere in `text`."""
+        if self.always or (self.folded and not text.isascii()):
+            return True
+        for lit in self.exact:
+            if lit in text:
+                return True
+        if self.folded:
+            last = _lowered  # one read: another thread may replace it meanwhile
+            low = last[1] if last[0] is text else text.lower()
+            for lit in self.folded:
+                if lit in low:
+                    return True
+        return False
+
+
 def search(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     """`pattern.search(text)`, skipping texts the prefilter rules out."""
     return pattern.search(text) if may_match(pattern, text) else None

@@ -161,3 +161,31 @@ def test_no_false_negative_on_harness_patterns_over_real_files() -> None:
                 matched += 1
                 assert textscan.may_match(rx, text), f"{name} matches {text[:80]!r} but the prefilter said no"
     assert matched > 1000  # the corpus exercises the patterns, so the assertion above means something
+
+
+def test_group_rules_out_only_what_no_member_can_match() -> None:
+    """A collector's list prefiltered at once: no for a text none of them can match, yes wherever one does."""
+    from harness.probes import monitoring_app, monitoring_cloud, monitoring_serverless
+
+    groups = {
+        "routes": [rx for _, rx in monitoring_app._ROUTES] + [i[1] for i in monitoring_app._IMPLICIT_METRICS],
+        "code": [rx for _, rx in monitoring_serverless._CODE_ROUTES],
+        "alarms": [a[2] for a in monitoring_cloud._ALARM_START],
+        "mixed case": [re.compile(r"Alarm\(", re.I), re.compile(r"MetricName")],
+    }
+    texts = [
+        "def handler_1():\n    value_0 = 1\n    return value_0\n",
+        '@app.route("/health")\ndef health(): ...',
+        'resource "aws_cloudwatch_metric_alarm" "cpu" {',
+        "new cloudwatch.Alarm(this, 'HighErrors', {",
+        "ALARM( x )",
+        "Metric\u212aame and alarm(",  # non-ASCII: a case-insensitive member is never ruled out
+    ]
+    for name, patterns in groups.items():
+        group = textscan.Group.of(patterns)
+        assert not group.always, name
+        for text in texts:
+            if any(rx.search(text) for rx in patterns):
+                assert group.may_match_any(text), (name, text)
+        assert not group.may_match_any(texts[0]), name
+    assert textscan.Group.of([re.compile(r"\w+@\w+"), re.compile("token")]).may_match_any("nothing")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from harness import textscan
 from harness.context import Context
 from harness.probes import monitoring_app, monitoring_cloud, monitoring_prom, monitoring_serverless, repository
 from harness.probes.monitoring_model import (  # re-exported: checks import the model from here
@@ -81,6 +82,7 @@ def get(ctx: Context) -> Monitoring:
     return ctx.memo("monitoring", lambda: collect(repo))
 
 
+_GROUPS = re.compile(r"(?m)^\s*groups:\s*$")
 _IAC_CODE = re.compile(
     r"^\s*import pulumi|@pulumi/|aws-cdk-lib|@aws-cdk/|from aws_cdk|import aws_cdk|github\.com/pulumi/", re.M
 )
@@ -124,7 +126,7 @@ def collect(repo: RepoSnapshot) -> Monitoring:
             monitoring_app.collect_json(model, f, text)
         elif suffix == ".html":
             monitoring_app.collect_console(model, f, text)
-        elif suffix in IAC_SUFFIXES and ("scrape_configs:" in text or re.search(r"(?m)^\s*groups:\s*$", text)):
+        elif suffix in IAC_SUFFIXES and ("scrape_configs:" in text or ("groups:" in text and _GROUPS.search(text))):
             monitoring_prom.collect_code_embedded(model, f, text)
         if suffix in IAC_SUFFIXES:
             monitoring_cloud.collect_iac(model, f, text)
@@ -132,14 +134,15 @@ def collect(repo: RepoSnapshot) -> Monitoring:
             monitoring_serverless.collect_code(model, f, text)  # handlers, CDK, Terraform and Bicep alike
         if suffix in YAML_SUFFIXES or suffix == ".json":
             monitoring_serverless.collect_template(model, f, text, docs)
+        iac_code = suffix in CODE_SUFFIXES and textscan.search(_IAC_CODE, text) is not None
         if (
             suffix in YAML_SUFFIXES
             or suffix == ".tf"
             or f.name.lower() == "dockerfile"
-            or (suffix in CODE_SUFFIXES and _IAC_CODE.search(text))  # Pulumi/CDK programs, not application code
+            or iac_code  # Pulumi/CDK programs, not application code
         ):
             monitoring_prom.collect_exporters(model, f, text)
-        if suffix in CODE_SUFFIXES and not is_test_path(f.path) and not _IAC_CODE.search(text):
+        if suffix in CODE_SUFFIXES and not is_test_path(f.path) and not iac_code:
             model.app_code_files.append(f.path)
             monitoring_app.collect_routes(model, f, text)
             monitoring_app.collect_metrics(model, f, text)

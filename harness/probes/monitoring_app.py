@@ -111,9 +111,14 @@ _IMPLICIT_METRICS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = [
     ("express-prom-bundle", re.compile(r"promBundle\("), re.compile(r"metricsPath\s*:\s*['\"]([^'\"]+)")),
 ]
 _ANY_PATH_METRICS = re.compile(r"\bstart_http_server\(|\bstart_wsgi_server\(")
+# One literal prefilter over every route pattern: most files declare no route.
+_ROUTE_GROUP = textscan.Group.of([rx for _, rx in _ROUTES] + [i[1] for i in _IMPLICIT_METRICS] + [_ANY_PATH_METRICS])
 
 
 def collect_routes(model: Monitoring, f: RepoFile, text: str) -> None:
+    spring = f.name.startswith("application") and f.suffix in (".yml", ".yaml", ".properties")
+    if not spring and not _ROUTE_GROUP.may_match_any(text):
+        return
     for how, rx in _ROUTES:
         if how == "Django path" and f.suffix != ".py":
             continue
@@ -138,7 +143,6 @@ def collect_routes(model: Monitoring, f: RepoFile, text: str) -> None:
             model.routes.append(Route(normalise_path(path), Loc(f.path, line_at(text, m.start())), lib))
     for m in _ANY_PATH_METRICS.finditer(text):
         model.routes.append(Route("*", Loc(f.path, line_at(text, m.start())), "prometheus_client metrics server"))
-    spring = f.name.startswith("application") and f.suffix in (".yml", ".yaml", ".properties")
     if spring and re.search(r"(?i)exposure[.\s:]*include[^\n]*prometheus", text):
         model.routes.append(
             Route("/actuator/prometheus", Loc(f.path, find_line(text, "prometheus") or 1), "Spring Actuator")
@@ -195,7 +199,12 @@ _METRIC_DEFS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = [
 ]
 
 
+_METRIC_GROUP = textscan.Group.of([rx for _, rx, _ in _METRIC_DEFS])
+
+
 def collect_metrics(model: Monitoring, f: RepoFile, text: str) -> None:
+    if not _METRIC_GROUP.may_match_any(text):
+        return  # no definition can match: the gates need not be searched either
     for lib, rx, gate in _METRIC_DEFS:
         if gate is not None and not gate.search(text):
             continue

@@ -104,7 +104,12 @@ def family(rx: re.Pattern[str]) -> str:
     return "cfn" if "Type['\\\"]?" in rx.pattern else "code"
 
 
-_FAMILY = {rx: family(rx) for rx in [*(a[2] for a in _ALARM_START), *(d[1] for d in _DASHBOARD_IAC)]}
+# Each family's patterns, and one literal prefilter over them all: most files declare no alarm or dashboard.
+_ALARMS_IN = {k: [a for a in _ALARM_START if family(a[2]) == k] for k in ("tf", "bicep", "cfn", "code")}
+_DASHBOARDS_IN = {k: [d for d in _DASHBOARD_IAC if family(d[1]) == k] for k in ("tf", "bicep", "cfn", "code")}
+_GROUP_IN = {
+    k: textscan.Group.of([a[2] for a in _ALARMS_IN[k]] + [d[1] for d in _DASHBOARDS_IN[k]]) for k in _ALARMS_IN
+}
 
 
 def file_family(f: RepoFile) -> str:
@@ -182,8 +187,10 @@ def _alarm(provider: str, kind: str, name: str, text: str, span: tuple[int, int]
 def collect_iac(model: Monitoring, f: RepoFile, text: str) -> None:
     code: str | None = None  # the text with comments blanked: an alarm, action or widget in a comment does nothing
     kind_of_file = file_family(f)  # each pattern is tried only on the kind of file it can occur in
-    for provider, kind, rx in _ALARM_START:
-        if _FAMILY[rx] != kind_of_file or not textscan.may_match(rx, text):
+    if not _GROUP_IN[kind_of_file].may_match_any(text):
+        return
+    for provider, kind, rx in _ALARMS_IN[kind_of_file]:
+        if not textscan.may_match(rx, text):
             continue  # cheap literal test first: these patterns are tried on every code and config file
         code = strip_line_comments(text) if code is None else code
         for m in rx.finditer(code):
@@ -194,8 +201,8 @@ def collect_iac(model: Monitoring, f: RepoFile, text: str) -> None:
             model.cloud_alarms.append(
                 _alarm(provider, kind, m.group(1), code, (m.start(), m.start() + len(block)), block, loc)
             )
-    for kind, rx in _DASHBOARD_IAC:
-        if _FAMILY[rx] != kind_of_file or not textscan.may_match(rx, text):
+    for kind, rx in _DASHBOARDS_IN[kind_of_file]:
+        if not textscan.may_match(rx, text):
             continue
         code = strip_line_comments(text) if code is None else code
         for m in rx.finditer(code):

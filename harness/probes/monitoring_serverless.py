@@ -91,8 +91,15 @@ _PLATFORM_METRICS: list[tuple[str, re.Pattern[str]]] = [
 _TEMPLATE_HINT = re.compile(r"AWS::Serverless|AWS::ApiGateway|^functions\s*:", re.M)
 
 
+_CODE_GROUP = textscan.Group.of(
+    [rx for _, rx in _CODE_ROUTES] + [rx for _, rx in _FUNCTIONS] + [rx for _, rx in _PLATFORM_METRICS]
+)
+
+
 def collect_code(model: Monitoring, f: RepoFile, text: str) -> None:
     """Routes, functions and platform metrics declared in code or HCL (handlers, CDK, Terraform, Bicep)."""
+    if not _CODE_GROUP.may_match_any(text) and "app.http(" not in text:
+        return  # one pass over every pattern's literals: most code declares none of these
     code: str | None = None
     kind_of_file = file_family(f)
     for how, rx in _CODE_ROUTES:
@@ -317,8 +324,13 @@ _CLOUD_METRICS: list[tuple[str, re.Pattern[str], str | None, str]] = [
 ]
 
 
+_CLOUD_METRIC_GROUP = textscan.Group.of([rx for _, rx, _, _ in _CLOUD_METRICS])
+
+
 def collect_metrics(model: Monitoring, f: RepoFile, text: str) -> None:
     """Custom metrics the application sends to CloudWatch or Azure Monitor."""
+    if not _CLOUD_METRIC_GROUP.may_match_any(text):
+        return
     for library, rx, gate, mtype in _CLOUD_METRICS:
         if (gate is not None and gate not in text) or not textscan.may_match(rx, text):
             continue
