@@ -155,34 +155,45 @@ def parse_log(lines: Iterator[str], mailmap: bool = False) -> Iterator[Commit]:
 
     With `mailmap`, the output is in `_MAILMAP_FORMAT`.
     """
-    fields = 9 if mailmap else 7
-    current: Commit | None = None
+    record: list[str] = []
     for line in lines:
         if line.startswith(_START):
-            if current is not None:
-                yield current
-            parts = line[1:].rstrip("\n").split(_SEP)
-            if len(parts) < fields:
-                current = None
-                continue
-            sha, parents, name, email, adate, cdate = parts[:6]
-            shown_name, shown_email = (parts[6], parts[7]) if mailmap else ("", "")
-            current = Commit(
-                sha=sha,
-                parents=tuple(parents.split()),
-                author_name=name,
-                author_email=email,
-                authored=_date(adate),
-                committed=_date(cdate),
-                subject=_SEP.join(parts[fields - 1 :]),
-                display_name=shown_name,
-                display_email=shown_email,
-            )
-            continue
-        if current is None or not line.strip():
+            if record and (commit := parse_commit(record, mailmap)) is not None:
+                yield commit
+            record = [line]
+        elif record:
+            record.append(line)
+    if record and (commit := parse_commit(record, mailmap)) is not None:
+        yield commit
+
+
+def parse_commit(lines: list[str], mailmap: bool = False) -> Commit | None:
+    """One commit of that output: its format line (starting with the marker), then its numstat and summary
+    lines; None when the format line is not whole. A list per commit, not a generator per line: 10,000
+    commits are some 60,000 lines."""
+    fields = 9 if mailmap else 7
+    parts = lines[0][1:].rstrip("\n").split(_SEP)
+    if len(parts) < fields:
+        return None
+    sha, parents, name, email, adate, cdate = parts[:6]
+    shown_name, shown_email = (parts[6], parts[7]) if mailmap else ("", "")
+    current = Commit(
+        sha=sha,
+        parents=tuple(parents.split()),
+        author_name=name,
+        author_email=email,
+        authored=_date(adate),
+        committed=_date(cdate),
+        subject=_SEP.join(parts[fields - 1 :]),
+        display_name=shown_name,
+        display_email=shown_email,
+    )
+    files = current.files
+    for line in lines[1:]:
+        if not line.strip():
             continue
         text = line.rstrip("\n")
-        if text.startswith(" create mode ") or text.startswith(" delete mode "):
+        if text.startswith((" create mode ", " delete mode ")):
             # " create mode 100644 path/to/file"
             bits = text.split(" ", 4)
             if len(bits) == 5:
@@ -192,9 +203,8 @@ def parse_log(lines: Iterator[str], mailmap: bool = False) -> Iterator[Commit]:
         if len(cols) == 3:
             added = int(cols[0]) if cols[0].isdigit() else None
             removed = int(cols[1]) if cols[1].isdigit() else None
-            current.files.append(FileChange(_unquote(cols[2]), added, removed))
-    if current is not None:
-        yield current
+            files.append(FileChange(_unquote(cols[2]), added, removed))
+    return current
 
 
 def _refs(root: Path) -> dict[str, str]:
@@ -303,15 +313,14 @@ def _log(
             yield from (rest + block[:cut]).decode("utf-8", "replace").split("\n")[:-1]
             rest = block[cut:]
 
-    def shared_lines() -> Iterator[str]:
-        nonlocal read
-        assert collector is not None
-        for part in history_patches.split_commits(blocks(), collector):
-            read += len(part)
-            yield from part.decode("utf-8", "replace").split("\n")
-
     try:
-        commits.extend(parse_log(lines() if collector is None else shared_lines(), mailmap))
+        if collector is None:
+            commits.extend(parse_log(lines(), mailmap))
+        else:  # split_commits hands over one commit's own lines at a time: parsed whole, not as a line stream
+            for part in history_patches.split_commits(blocks(), collector):
+                read += len(part)
+                if (commit := parse_commit(part.decode("utf-8", "replace").split("\n"), mailmap)) is not None:
+                    commits.append(commit)
     finally:
         proc.kill()
         proc.wait(timeout=10)

@@ -5,6 +5,7 @@ Split from harness.probes.stories, which collects the stories and calls `test_re
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass
@@ -51,6 +52,11 @@ _TEST_DIRS = (
 )
 
 
+_IN_TEST_DIR = tuple(f"/{d}" for d in _TEST_DIRS)
+_TEST_SUFFIX = re.compile(r"\.(test|spec|cy|e2e)\.[jt]sx?$")
+
+
+@functools.lru_cache(maxsize=65536)  # asked of every file, twice, by the stories probe
 def is_test_file(path: str) -> bool:
     low = path.lower()
     name = posixpath.basename(low)
@@ -58,11 +64,12 @@ def is_test_file(path: str) -> bool:
         return True
     if not name.endswith((".py", ".js", ".ts", ".mjs", ".cjs", ".jsx", ".tsx", ".go", ".java", ".kt")):
         return False
+    rooted = f"/{low}"
     return (
-        any(f"/{d}" in f"/{low}" for d in _TEST_DIRS)
+        any(d in rooted for d in _IN_TEST_DIR)
         or name.startswith("test_")
         or name.endswith(("_test.py", "_test.go", "test.java", "tests.java", "test.kt"))
-        or re.search(r"\.(test|spec|cy|e2e)\.[jt]sx?$", name) is not None
+        or _TEST_SUFFIX.search(name) is not None
     )
 
 
