@@ -104,3 +104,60 @@ def test_a_run_of_the_history_checks_and_the_secret_scan_reads_the_history_once(
     warned = [f for f in secrets.findings if f.outcome is Outcome.WARN]
     assert [f.subject for f in warned] == ["deploy.sh"] and GH_TOKEN not in str([f.to_dict() for f in warned])
     assert len(logs) == 1 and "-p" in logs[0] and "--numstat" in logs[0]
+
+
+def test_the_prefilter_is_a_keyword_test_on_lower_cased_bytes() -> None:
+    """What Collector.cold's stripping relies on: prefilter_bytes says yes exactly when a keyword is in the
+    lower-cased bytes (a prefilter of another shape must not be given its keywords)."""
+    import random
+
+    from harness.probes.secret_scan import KEYWORDS_BYTES, prefilter_bytes
+
+    rng = random.Random(5)
+    alphabet = b"abcdefgAKIPSTOWXYZ_:/.- 0123\n"
+    for _ in range(2000):
+        data = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        if rng.random() < 0.3:
+            word = rng.choice(KEYWORDS_BYTES)
+            data += bytes(c if rng.random() < 0.5 else c ^ 0x20 if chr(c).isalpha() else c for c in word)
+        assert prefilter_bytes(data) == any(k in data.lower() for k in KEYWORDS_BYTES)
+
+
+def test_a_cold_block_is_tested_on_the_bytes_the_keywords_hold() -> None:
+    """The block test strips bytes no keyword holds, and still says hot wherever the prefilter would."""
+    import random
+
+    from harness.probes.secret_scan import KEYWORDS_BYTES, prefilter_bytes
+
+    collector = hp.Collector(prefilter_bytes, KEYWORDS_BYTES)
+    assert collector.cold(b"    value_10 = 45\n    value_11 = 46\n" * 50)
+    assert not collector.cold(b"    value_10 = 45\n    x = 'ToKeN-1'\n")
+    assert not collector.cold(b"1 2\t+ GHP_" + b"\n" * 9)
+    assert b"    value_10 = 45\n".translate(None, collector._unheld) == b"value_"  # digits, spaces, "=" in no keyword
+    rng = random.Random(14)
+    alphabet = bytes(range(256))
+    for _ in range(3000):
+        data = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        if rng.random() < 0.5:
+            word = rng.choice(KEYWORDS_BYTES)
+            cut = rng.randint(0, len(data))
+            mixed = bytes(c ^ 0x20 if chr(c).isalpha() and rng.random() < 0.5 else c for c in word)
+            data = data[:cut] + mixed + data[cut:]
+        if prefilter_bytes(data):
+            assert not collector.cold(data), data
+
+
+def test_the_shared_pass_with_the_real_prefilter_keeps_what_the_scans_own_pass_reads(make_repo, monkeypatch):
+    from harness.probes.secret_scan import KEYWORDS_BYTES, prefilter_bytes
+
+    monkeypatch.setattr(git_history, "LOG_BLOCK", 512)
+    repo = _project(make_repo)
+    repo.write("deploy.sh", f'export GITHUB_TOKEN="{GH_TOKEN}"\n').commit("deploy")
+    repo.remove("deploy.sh").commit("remove the token")
+    collector = hp.Collector(prefilter_bytes, KEYWORDS_BYTES)
+    git_history.load(repo.path, collector=collector)
+    kept = [(p.sha, p.path, p.added, p.removed) for p in collector.patches_for(lambda p: False)]
+    scan = hp.PatchScan()
+    own = hp.patches(repo.path, scan, time.monotonic() + 60, lambda p: False, prefilter_bytes)
+    assert kept == [(p.sha, p.path, p.added, p.removed) for p in own]
+    assert [p[1] for p in kept] == ["deploy.sh", "deploy.sh"]  # removed, then added (newest first)
