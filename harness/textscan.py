@@ -136,9 +136,9 @@ def _better(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str
     if a is None or b is None:
         return a if b is None else b
 
-    def score(req: frozenset[str]) -> tuple[bool, int, int]:
-        shortest = min(map(len, req))
-        return (shortest >= 3, -len(req), shortest)
+    def score(req: frozenset[str]) -> tuple[bool, bool, int, int]:
+        shortest = min(map(len, req))  # one too short to filter on loses to any that is not (a lone "_" to FEATURE|FF)
+        return (shortest >= 3, shortest >= MIN_LITERAL, -len(req), shortest)
 
     return a if score(a) >= score(b) else b
 

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
         (r"(aws\.)?rds\.Instance", {"rds.Instance"}),  # an optional part requires nothing
         (r"(?:abc)+def", {"abc"}),  # a repeated part: at least once, so required
         (r"foo[0-9]bar", {"foo", "bar"}),  # two runs: either is required; the prefilter keeps one
+        (r"\b(?:FEATURE|FF|TOGGLE)_[A-Z0-9_]{2,}\b", {"FEATURE", "FF", "TOGGLE"}),  # not the lone "_" after them
     ],
 )
 def test_required_literals(pattern: str, expected: set[str]) -> None:

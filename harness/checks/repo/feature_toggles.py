@@ -42,6 +42,9 @@ FLAG_FILE = re.compile(
 )
 
 
+_ANY_FLAG = textscan.Group.of([LIBRARIES, STRONG_FLAG, WEAK_FLAG])  # one literal pass rules most files out
+
+
 @dataclass(frozen=True)
 class Hit:
     path: str
@@ -57,7 +60,9 @@ def scan(repo: repository.RepoSnapshot, files: list[RepoFile], limit: int = MAX_
             hits.append(Hit(f.path, 1, "flag-file", f"flags configuration file {f.name}"))
     for f, text in repo.texts(files):
         # Whole-text searches first (none of these patterns is anchored): most files mention no flag at all.
-        if not (textscan.search(LIBRARIES, text) or STRONG_FLAG.search(text) or WEAK_FLAG.search(text)):
+        if not _ANY_FLAG.may_match_any(text) or not (
+            textscan.search(LIBRARIES, text) or STRONG_FLAG.search(text) or WEAK_FLAG.search(text)
+        ):
             continue
         for n, line in enumerate(text.splitlines(), 1):
             if len(hits) >= limit:
