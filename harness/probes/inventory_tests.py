@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -39,13 +38,13 @@ _TEST_CASE = re.compile(
 _TEST_DIRS = {"test", "tests", "__tests__", "spec", "specs", "testing", "__mocks__", "mocks", "fakes", "fixtures"}
 
 
-@functools.lru_cache(maxsize=65536)  # asked of every code file by several probes
 def is_test_code(path: str) -> bool:
-    """A test or test-support file, by its folder or its name."""
-    p = PurePosixPath(path)
-    parts = {x.lower() for x in p.parts[:-1]}
+    """A test or test-support file, by its folder or its name (of a repository path: split as a string, no
+    pathlib, for every code file)."""
+    *folders, name = path.split("/")
+    parts = {x.lower() for x in folders}
     in_test_dir = bool(parts & _TEST_DIRS) or any(x.endswith((".tests", ".test")) for x in parts)
-    return in_test_dir or bool(_TEST_NAME.search(p.name))
+    return in_test_dir or bool(_TEST_NAME.search(name))
 
 
 @dataclass(frozen=True)

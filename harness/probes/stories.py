@@ -380,11 +380,12 @@ def collect(repo: RepoSnapshot) -> Stories:
     for f in files:
         if f.size > MAX_DOC_BYTES:
             continue
-        if is_test_file(f.path) or f.suffix in (".py", ".js", ".ts", ".java", ".kt", ".go"):
+        test = is_test_file(f.path)
+        if test or f.suffix in (".py", ".js", ".ts", ".java", ".kt", ".go"):
             text = repo.read_text(f.path, MAX_DOC_BYTES)
             if text is not None and textscan.search(STEP_DEFS, text) and not f.path.endswith(".feature"):
                 model.step_definitions.append(Loc(f.path, 1))
-            if text is not None and is_test_file(f.path):
+            if text is not None and test:
                 code_texts.append((f.path, text))
     executed = bool(model.step_definitions)
     for f in files:

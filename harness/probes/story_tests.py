@@ -5,7 +5,6 @@ Split from harness.probes.stories, which collects the stories and calls `test_re
 
 from __future__ import annotations
 
-import functools
 import posixpath
 import re
 from dataclasses import dataclass
@@ -56,7 +55,6 @@ _IN_TEST_DIR = tuple(f"/{d}" for d in _TEST_DIRS)
 _TEST_SUFFIX = re.compile(r"\.(test|spec|cy|e2e)\.[jt]sx?$")
 
 
-@functools.lru_cache(maxsize=65536)  # asked of every file, twice, by the stories probe
 def is_test_file(path: str) -> bool:
     low = path.lower()
     name = posixpath.basename(low)
