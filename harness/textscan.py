@@ -21,6 +21,11 @@ from typing import Any
 
 C: Any
 P: Any
+_AC: Any
+try:  # one pass over a text for many keywords (Aho-Corasick, in Rust); without it, one str.find pass per keyword
+    _AC = importlib.import_module("ahocorasick_rs")
+except ImportError:  # pragma: no cover - a declared dependency; the passes below find the same lines
+    _AC = None
 try:  # the parser's private home since Python 3.11; without it there is simply no prefilter
     C = importlib.import_module("re._constants")
     P = importlib.import_module("re._parser")
@@ -177,16 +182,7 @@ def keyword_lines(text: str, keywords: tuple[str, ...], max_line: int) -> Lines:
                 spans[pos] = pos + len(line)
             pos += len(line) + 1
     else:
-        words = keywords if text.isascii() else keywords + _FOLDS_TO_ASCII
-        for word in words:
-            pos = low.find(word)
-            while pos >= 0:
-                start = low.rfind("\n", 0, pos) + 1
-                end = low.find("\n", pos)
-                end = len(low) if end < 0 else end
-                if end - start <= max_line:
-                    spans[start] = end
-                pos = low.find(word, end)
+        _keyword_spans(low, keywords if text.isascii() else keywords + _FOLDS_TO_ASCII, max_line, spans)
     starts, numbers, origins, parts = [], [], [], []
     number, prev, offset = 1, 0, 0
     for start in sorted(spans):
@@ -198,3 +194,45 @@ def keyword_lines(text: str, keywords: tuple[str, ...], max_line: int) -> Lines:
         parts.append(text[start : spans[start]])
         offset += spans[start] - start + 1
     return Lines("\n".join(parts), starts, numbers, origins)
+
+
+AC_CHUNK = 1 << 16  # characters per search: bounds the matches listed at once (a text of "://" repeated)
+
+
+@functools.lru_cache(maxsize=16)
+def _automaton(words: tuple[str, ...]) -> Any:
+    return _AC.AhoCorasick(list(words))
+
+
+def _keyword_spans(low: str, words: tuple[str, ...], max_line: int, spans: dict[int, int]) -> None:
+    """Record in `spans` (start -> end) each line of `low` at most `max_line` long holding one of `words`."""
+    n = len(low)
+    if _AC is None:
+        for word in words:
+            pos = low.find(word)
+            while pos >= 0:
+                start = low.rfind("\n", 0, pos) + 1
+                end = low.find("\n", pos)
+                end = n if end < 0 else end
+                if end - start <= max_line:
+                    spans[start] = end
+                pos = low.find(word, end)
+        return
+    # One pass for all the words. A match another one hides (non-overlapping search) overlaps it, so it is
+    # on the same line; a chunk reads len(longest word) - 1 characters on, so no match is cut at its end.
+    automaton, overlap = _automaton(words), max(map(len, words)) - 1
+    pos = done = 0  # done: the end of the last line found; what precedes it is decided
+    while pos < n:
+        stop = min(n, pos + AC_CHUNK)
+        for _word, at, _end in automaton.find_matches_as_indexes(low[pos : stop + overlap]):
+            at += pos
+            if at >= stop:
+                break  # the next chunk's
+            if at < done:
+                continue  # on a line already found
+            start = low.rfind("\n", 0, at) + 1
+            end = low.find("\n", at)
+            done = n if end < 0 else end
+            if done - start <= max_line:
+                spans[start] = done
+        pos = max(stop, done)  # the rest of a line found holds nothing new

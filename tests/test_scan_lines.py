@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from harness import textscan
 from harness.model import Outcome
 from harness.probes import history_patches, inventory, repository
@@ -189,3 +191,33 @@ def test_the_keywords_searched_find_every_line_and_text_the_full_list_does():
         assert secret_scan.prefilter_bytes(text.encode()) == any(k.encode() in text.lower().encode() for k in KEYWORDS)
         full, fewer = textscan.keyword_lines(text, KEYWORDS, MAX_LINE), textscan.keyword_lines(text, searched, MAX_LINE)
         assert (fewer.text, fewer.numbers, fewer.origins) == (full.text, full.numbers, full.origins)
+
+
+def _lines_without_the_automaton(text: str, keywords: tuple[str, ...], max_line: int) -> textscan.Lines:
+    saved, textscan._AC = textscan._AC, None
+    try:
+        return textscan.keyword_lines(text, keywords, max_line)
+    finally:
+        textscan._AC = saved
+
+
+def test_one_pass_for_all_keywords_keeps_the_lines_one_pass_per_keyword_keeps(monkeypatch):
+    # The multi-keyword search reads the text in chunks: a keyword across a chunk's end, several keywords on
+    # one line, a line longer than a chunk and letters that fold to ASCII must come out as str.find's passes.
+    pytest.importorskip("ahocorasick_rs")
+    assert textscan._AC is not None  # a declared dependency: installed, the fast path is the one taken
+    monkeypatch.setattr(textscan, "AC_CHUNK", 7)
+    texts = [
+        "abcde AKIA\nx\n" + "q" * 30 + "://" + "r" * 30 + "\nprivate key token\n",
+        "s" * 5 + "private key\n" + "zz xoxb aiza\n\n" + "p" * 40 + "\n" + "DB_PAſSWORD=1\n",
+        "\u212aey ghp_ hooks.slack _live_ github_pat_\n" + "n\n" * 20 + "tail acc" + "ountkey",
+        "\n".join(f"{'x' * (i % 9)}{k}{'y' * (i % 5)}" for i, k in enumerate(KEYWORDS)),
+    ]
+    for text in texts:
+        for max_line in (10, 40, len(text) + 1):
+            for words in (KEYWORDS, tuple(k for k in KEYWORDS if len(k) > 3)):
+                fast = textscan.keyword_lines(text, words, max_line)
+                slow = _lines_without_the_automaton(text, words, max_line)
+                assert (fast.text, fast.numbers, fast.origins) == (slow.text, slow.numbers, slow.origins)
+    many = "a://" * 50_000 + "\nsecret\n"  # one line of 50,000 matches, then one more
+    assert textscan.keyword_lines(many, KEYWORDS, len(many)).numbers == [1, 2]

@@ -142,6 +142,7 @@ def _commit_ref(history: git_history.History | None, sha: str, role: str) -> Evi
     ),
     source="repository",
     timeout=120,
+    order=-1,  # the longest check on a large tree (it reads every file): started first, beside the others
 )
 def run(ctx: Context) -> Iterator[Finding]:
     repo = repository.get(ctx)
