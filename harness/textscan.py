@@ -173,16 +173,23 @@ def keyword_lines(text: str, keywords: tuple[str, ...], max_line: int) -> Lines:
     keyword: scanning those alone is far cheaper and finds the same one-line matches. When lower-casing
     changes the text's length the offsets cannot be trusted, and every line is kept.
     """
-    low = text.lower()
     spans: dict[int, int] = {}  # start -> end of each kept line
-    if len(low) != len(text):
+    if not text.isascii() and any(c in text for c in _LENGTHENS):
         pos = 0
         for line in text.split("\n"):
             if len(line) <= max_line:
                 spans[pos] = pos + len(line)
             pos += len(line) + 1
     else:
-        _keyword_spans(low, keywords if text.isascii() else keywords + _FOLDS_TO_ASCII, max_line, spans)
+        # The keywords are ASCII: a keyword in text.lower() is a keyword in the UTF-8 bytes with A-Z lowered
+        # (no other letter lowers to ASCII but K and İ, which the non-ASCII words below and _LENGTHENS
+        # cover), and lowering bytes is cheaper than lowering a text that is not ASCII.
+        ascii_ = text.isascii()
+        raw = text.encode("utf-8", "surrogatepass").lower()
+        found = _keyword_spans(raw, _encoded(keywords if ascii_ else keywords + _FOLDS_TO_ASCII))
+        for start, end in found if ascii_ else _char_spans(raw, found):
+            if end - start <= max_line:
+                spans[start] = end
     starts, numbers, origins, parts = [], [], [], []
     number, prev, offset = 1, 0, 0
     for start in sorted(spans):
@@ -196,43 +203,62 @@ def keyword_lines(text: str, keywords: tuple[str, ...], max_line: int) -> Lines:
     return Lines("\n".join(parts), starts, numbers, origins)
 
 
-AC_CHUNK = 1 << 16  # characters per search: bounds the matches listed at once (a text of "://" repeated)
+# Letters whose lower case is longer (İ -> i + combining dot): a text holding one keeps every line.
+_LENGTHENS = ("\u0130",)
+AC_CHUNK = 1 << 16  # bytes per search: bounds the matches listed at once (a text of "://" repeated)
 
 
 @functools.lru_cache(maxsize=16)
-def _automaton(words: tuple[str, ...]) -> Any:
-    return _AC.AhoCorasick(list(words))
+def _encoded(words: tuple[str, ...]) -> tuple[bytes, ...]:
+    return tuple(w.encode("utf-8") for w in words)
 
 
-def _keyword_spans(low: str, words: tuple[str, ...], max_line: int, spans: dict[int, int]) -> None:
-    """Record in `spans` (start -> end) each line of `low` at most `max_line` long holding one of `words`."""
-    n = len(low)
+@functools.lru_cache(maxsize=16)
+def _automaton(words: tuple[bytes, ...]) -> tuple[Any, int]:
+    """The words' automaton, and how far a chunk reads on so that no match is cut at its end."""
+    return _AC.BytesAhoCorasick(list(words)), max(map(len, words)) - 1
+
+
+def _keyword_spans(raw: bytes, words: tuple[bytes, ...]) -> list[tuple[int, int]]:
+    """(start, end) of each line of `raw` holding one of `words`, in order (offsets in bytes)."""
+    n = len(raw)
     if _AC is None:
+        spans: dict[int, int] = {}
         for word in words:
-            pos = low.find(word)
+            pos = raw.find(word)
             while pos >= 0:
-                start = low.rfind("\n", 0, pos) + 1
-                end = low.find("\n", pos)
+                end = raw.find(b"\n", pos)
                 end = n if end < 0 else end
-                if end - start <= max_line:
-                    spans[start] = end
-                pos = low.find(word, end)
-        return
+                spans[raw.rfind(b"\n", 0, pos) + 1] = end
+                pos = raw.find(word, end)
+        return sorted(spans.items())
     # One pass for all the words. A match another one hides (non-overlapping search) overlaps it, so it is
-    # on the same line; a chunk reads len(longest word) - 1 characters on, so no match is cut at its end.
-    automaton, overlap = _automaton(words), max(map(len, words)) - 1
+    # on the same line.
+    (automaton, overlap), view = _automaton(words), memoryview(raw)
+    found: list[tuple[int, int]] = []
     pos = done = 0  # done: the end of the last line found; what precedes it is decided
     while pos < n:
         stop = min(n, pos + AC_CHUNK)
-        for _word, at, _end in automaton.find_matches_as_indexes(low[pos : stop + overlap]):
+        for _word, at, _end in automaton.find_matches_as_indexes(view[pos : stop + overlap]):
             at += pos
             if at >= stop:
                 break  # the next chunk's
             if at < done:
                 continue  # on a line already found
-            start = low.rfind("\n", 0, at) + 1
-            end = low.find("\n", at)
+            end = raw.find(b"\n", at)
             done = n if end < 0 else end
-            if done - start <= max_line:
-                spans[start] = done
+            found.append((raw.rfind(b"\n", 0, at) + 1, done))
         pos = max(stop, done)  # the rest of a line found holds nothing new
+    return found
+
+
+def _char_spans(raw: bytes, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The same lines in characters: each line's and each gap's bytes are decoded once, in order."""
+    out: list[tuple[int, int]] = []
+    chars = done = 0
+    for start, end in spans:
+        chars += len(raw[done:start].decode("utf-8", "surrogatepass"))
+        length = len(raw[start:end].decode("utf-8", "surrogatepass"))
+        out.append((chars, chars + length))
+        chars, done = chars + length, end
+    return out

@@ -221,3 +221,16 @@ def test_one_pass_for_all_keywords_keeps_the_lines_one_pass_per_keyword_keeps(mo
                 assert (fast.text, fast.numbers, fast.origins) == (slow.text, slow.numbers, slow.origins)
     many = "a://" * 50_000 + "\nsecret\n"  # one line of 50,000 matches, then one more
     assert textscan.keyword_lines(many, KEYWORDS, len(many)).numbers == [1, 2]
+
+
+def test_lines_are_found_in_the_utf8_bytes_with_character_offsets_and_the_unicode_assumptions_hold():
+    # The keywords are searched in the text's UTF-8 bytes (A-Z lowered): offsets must come back in characters.
+    text = "é😀 x\nnaïve AKIA ü\n" + "ß" * 70_000 + "\nΣ private KEY Σ\nplain\n"
+    lines = textscan.keyword_lines(text, KEYWORDS, len(text))
+    assert [lines.line(i) for i in range(len(lines.starts))] == ["naïve AKIA ü", "Σ private KEY Σ"]
+    assert lines.numbers == [2, 4] and [text[o : o + 5] for o in lines.origins] == ["naïve", "Σ pri"]
+    # Which letters lower-case to ASCII or to more letters, in this Python's Unicode tables: bytes miss a
+    # keyword only through those, and keyword_lines handles each of them.
+    to_ascii = {c for c in map(chr, range(0x80, 0x110000)) if any(x.isascii() for x in c.lower())}
+    longer = {c for c in map(chr, range(0x110000)) if len(c.lower()) != 1}
+    assert longer == set(textscan._LENGTHENS) and to_ascii <= set(textscan._FOLDS_TO_ASCII) | longer

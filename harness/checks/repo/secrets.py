@@ -32,7 +32,6 @@ from harness.probes.secret_scan import (  # noqa: F401 - re-exported: iac_state 
 ID = "repo.secrets"
 MAX_FINDINGS = 50  # per kind (HEAD, history); the rest are counted
 HEAD_MAX_BYTES = 32_000_000  # larger files at HEAD are listed as not read
-SNIFF = 8000
 
 
 @dataclass
@@ -47,7 +46,7 @@ class HeadScan:
 
 def _head_scan(ctx: Context, repo: repository.RepoSnapshot) -> HeadScan:
     out = HeadScan()
-    wanted: list[repository.RepoFile] = []
+    wanted: list[tuple[repository.RepoFile, bool]] = []  # each file, and whether token formats only count
     for f in repo.files:
         if not f.is_regular:
             continue  # symlinks and submodules hold no content of their own
@@ -56,24 +55,17 @@ def _head_scan(ctx: Context, repo: repository.RepoSnapshot) -> HeadScan:
         elif f.size > HEAD_MAX_BYTES:
             out.unread.append(f"{f.path} ({f.size / 1e6:.0f} MB, over the {HEAD_MAX_BYTES // 1_000_000} MB limit)")
         else:
-            wanted.append(f)
-
-    def texts() -> Iterator[secret_pool.Item]:
-        for n, (f, data) in enumerate(repo.blobs(wanted, HEAD_MAX_BYTES)):  # streamed: a committed venv is big
-            if n % 500 == 0:
-                ctx.check_deadline()
-            if data is None:
-                out.unread.append(f"{f.path} (unreadable)")
-            elif b"\x00" in data[:SNIFF]:
-                out.binary.append(f.path)
-            else:
-                out.scanned += 1
-                formats = formats_only(f.path, repo.vendored(f.path))
-                out.vendored += formats
-                yield f.path, data, formats
-
-    for hits in secret_pool.scan_all(texts(), sum(f.size for f in wanted), ctx.check_deadline):
-        out.hits.extend(hits)
+            wanted.append((f, formats_only(f.path, repo.vendored(f.path))))
+    results = secret_pool.scan_files(repo, wanted, HEAD_MAX_BYTES, ctx.check_deadline)
+    for (f, formats), result in zip(wanted, results, strict=True):
+        if isinstance(result, list):
+            out.scanned += 1
+            out.vendored += formats
+            out.hits.extend(result)
+        elif result == secret_pool.BINARY:
+            out.binary.append(f.path)
+        else:
+            out.unread.append(f"{f.path} (unreadable)")
     if repo.truncated:
         out.unread.append(f"files past the first {len(repo.files)} (not listed)")
     out.unread += [f"{p}" for p in repo.problems]
