@@ -60,7 +60,7 @@ def test_a_value_found_by_a_worker_is_masked_in_the_verifying_process(make_repo,
     snap = repository.snapshot(repo.path)
     files = [(f, False) for f in snap.files]
     assert token not in redact._known  # found only in a worker below
-    results = list(secret_pool.scan_files(snap, files, 10**9, lambda: None))
+    results = [r for _, _, r in secret_pool.scan_files(snap, iter(files), 10**9, 10**9, lambda: None)]
     paths = [f.path for f, _ in files]
     assert [len(r) for r in results] == [0 if p != "src/m4z.py" else 1 for p in paths]  # one per file, in order
     assert results[paths.index("src/m4z.py")][0].path == "src/m4z.py"

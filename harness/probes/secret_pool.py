@@ -62,17 +62,17 @@ def scan_refs(root: str, refs: list[Ref]) -> list[Result]:
 
 
 def scan_files(
-    repo: repository.RepoSnapshot, files: list[File], limit: int, check: Callable[[], None]
-) -> Iterator[Result]:
-    """The result of each (file, token formats only), in order. `check` is called between batches (it raises
-    when time is up)."""
+    repo: repository.RepoSnapshot, files: Iterable[File], total: int, limit: int, check: Callable[[], None]
+) -> Iterator[tuple[repository.RepoFile, bool, Result]]:
+    """(file, token formats only, result) for each of `files` (about `total` bytes), in order. `check` is
+    called between batches (it raises when time is up)."""
     workers = min(MAX_WORKERS, os.cpu_count() or 1)
-    if not repo.is_git or sum(f.size for f, _ in files) < POOL_MIN_BYTES or workers < 2:
-        formats = [fmt for _, fmt in files]
-        for n, (f, data) in enumerate(repo.blobs([f for f, _ in files], limit)):
+    if not repo.is_git or total < POOL_MIN_BYTES or workers < 2:
+        listed = list(files)
+        for n, (f, data) in enumerate(repo.blobs([f for f, _ in listed], limit)):
             if n % 500 == 0:
                 check()
-            yield classify(f.path, data, formats[n])
+            yield f, listed[n][1], classify(f.path, data, listed[n][1])
         return
     # spawn, not fork: the verifying process runs threads, and a forked child could inherit a held lock
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
@@ -118,7 +118,7 @@ def _results(
     batch: list[File],
     future: Future[list[Result]],
     check: Callable[[], None],
-) -> Iterator[Result]:
+) -> Iterator[tuple[repository.RepoFile, bool, Result]]:
     while True:
         check()
         try:
@@ -131,9 +131,9 @@ def _results(
             break
     for (f, formats), result in zip(batch, results, strict=True):
         if result == _AGAIN:  # read as the in-process scan reads it, which records why it could not
-            yield classify(f.path, repo.read_bytes(f.path, limit), formats)
+            yield f, formats, classify(f.path, repo.read_bytes(f.path, limit), formats)
             continue
         for h in result if isinstance(result, list) else ():
             if h.severity == "fail":
                 redact.register(h.value)  # the worker registered it in its own process only
-        yield result
+        yield f, formats, result
