@@ -252,6 +252,15 @@ def _keyword_spans(raw: bytes, words: tuple[bytes, ...]) -> list[tuple[int, int]
     return found
 
 
+def holds_keyword(raw: bytes, words: tuple[bytes, ...]) -> bool:
+    """Whether `raw` holds one of `words` (one pass for all of them, stopping at the first)."""
+    if _AC is None:
+        return any(word in raw for word in words)
+    (automaton, overlap), view = _automaton(words), memoryview(raw)
+    chunks = (view[pos : pos + AC_CHUNK + overlap] for pos in range(0, len(raw), AC_CHUNK))
+    return any(automaton.find_matches_as_indexes(chunk) for chunk in chunks)
+
+
 def _char_spans(raw: bytes, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The same lines in characters: each line's and each gap's bytes are decoded once, in order."""
     out: list[tuple[int, int]] = []

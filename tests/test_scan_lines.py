@@ -221,6 +221,9 @@ def test_one_pass_for_all_keywords_keeps_the_lines_one_pass_per_keyword_keeps(mo
                 assert (fast.text, fast.numbers, fast.origins) == (slow.text, slow.numbers, slow.origins)
     many = "a://" * 50_000 + "\nsecret\n"  # one line of 50,000 matches, then one more
     assert textscan.keyword_lines(many, KEYWORDS, len(many)).numbers == [1, 2]
+    words = tuple(k.encode() for k in KEYWORDS)  # the history's prefilter: a keyword across a chunk's end
+    assert [textscan.holds_keyword(b"x" * n + b"tok" + b"en", words) for n in range(8)] == [True] * 8
+    assert not textscan.holds_keyword(b"x = 1\n" * 10 + b"tok", words)
 
 
 def test_lines_are_found_in_the_utf8_bytes_with_character_offsets_and_the_unicode_assumptions_hold():
