@@ -201,7 +201,8 @@ def run_checks(
         finally:
             slots.release()
 
-    concurrent = [c for c in checks if not c.meta.exclusive]
+    # Lower `order` starts first (a stable sort): a long check started last would run on alone at the end.
+    concurrent = sorted((c for c in checks if not c.meta.exclusive), key=lambda c: c.meta.order)
     exclusive = sorted((c for c in checks if c.meta.exclusive), key=lambda c: (c.meta.order, c.meta.id))
     threads: list[threading.Thread] = []
     for check in concurrent:

@@ -21,6 +21,11 @@ from typing import Any
 
 C: Any
 P: Any
+_AC: Any
+try:  # one pass over a text for many keywords (Aho-Corasick, in Rust); without it, one str.find pass per keyword
+    _AC = importlib.import_module("ahocorasick_rs")
+except ImportError:  # pragma: no cover - a declared dependency; the passes below find the same lines
+    _AC = None
 try:  # the parser's private home since Python 3.11; without it there is simply no prefilter
     C = importlib.import_module("re._constants")
     P = importlib.import_module("re._parser")
@@ -227,25 +232,23 @@ def keyword_lines(text: str, keywords: tuple[str, ...], max_line: int) -> Lines:
     keyword: scanning those alone is far cheaper and finds the same one-line matches. When lower-casing
     changes the text's length the offsets cannot be trusted, and every line is kept.
     """
-    low = text.lower()
     spans: dict[int, int] = {}  # start -> end of each kept line
-    if len(low) != len(text):
+    if not text.isascii() and any(c in text for c in _LENGTHENS):
         pos = 0
         for line in text.split("\n"):
             if len(line) <= max_line:
                 spans[pos] = pos + len(line)
             pos += len(line) + 1
     else:
-        words = keywords if text.isascii() else keywords + _FOLDS_TO_ASCII
-        for word in words:
-            pos = low.find(word)
-            while pos >= 0:
-                start = low.rfind("\n", 0, pos) + 1
-                end = low.find("\n", pos)
-                end = len(low) if end < 0 else end
-                if end - start <= max_line:
-                    spans[start] = end
-                pos = low.find(word, end)
+        # The keywords are ASCII: a keyword in text.lower() is a keyword in the UTF-8 bytes with A-Z lowered
+        # (no other letter lowers to ASCII but K and İ, which the non-ASCII words below and _LENGTHENS
+        # cover), and lowering bytes is cheaper than lowering a text that is not ASCII.
+        ascii_ = text.isascii()
+        raw = text.encode("utf-8", "surrogatepass").lower()
+        found = _keyword_spans(raw, _encoded(keywords if ascii_ else keywords + _FOLDS_TO_ASCII))
+        for start, end in found if ascii_ else _char_spans(raw, found):
+            if end - start <= max_line:
+                spans[start] = end
     starts, numbers, origins, parts = [], [], [], []
     number, prev, offset = 1, 0, 0
     for start in sorted(spans):
@@ -257,3 +260,73 @@ def keyword_lines(text: str, keywords: tuple[str, ...], max_line: int) -> Lines:
         parts.append(text[start : spans[start]])
         offset += spans[start] - start + 1
     return Lines("\n".join(parts), starts, numbers, origins)
+
+
+# Letters whose lower case is longer (İ -> i + combining dot): a text holding one keeps every line.
+_LENGTHENS = ("\u0130",)
+AC_CHUNK = 1 << 16  # bytes per search: bounds the matches listed at once (a text of "://" repeated)
+
+
+@functools.lru_cache(maxsize=16)
+def _encoded(words: tuple[str, ...]) -> tuple[bytes, ...]:
+    return tuple(w.encode("utf-8") for w in words)
+
+
+@functools.lru_cache(maxsize=16)
+def _automaton(words: tuple[bytes, ...]) -> tuple[Any, int]:
+    """The words' automaton, and how far a chunk reads on so that no match is cut at its end."""
+    return _AC.BytesAhoCorasick(list(words)), max(map(len, words)) - 1
+
+
+def _keyword_spans(raw: bytes, words: tuple[bytes, ...]) -> list[tuple[int, int]]:
+    """(start, end) of each line of `raw` holding one of `words`, in order (offsets in bytes)."""
+    n = len(raw)
+    if _AC is None:
+        spans: dict[int, int] = {}
+        for word in words:
+            pos = raw.find(word)
+            while pos >= 0:
+                end = raw.find(b"\n", pos)
+                end = n if end < 0 else end
+                spans[raw.rfind(b"\n", 0, pos) + 1] = end
+                pos = raw.find(word, end)
+        return sorted(spans.items())
+    # One pass for all the words. A match another one hides (non-overlapping search) overlaps it, so it is
+    # on the same line.
+    (automaton, overlap), view = _automaton(words), memoryview(raw)
+    found: list[tuple[int, int]] = []
+    pos = done = 0  # done: the end of the last line found; what precedes it is decided
+    while pos < n:
+        stop = min(n, pos + AC_CHUNK)
+        for _word, at, _end in automaton.find_matches_as_indexes(view[pos : stop + overlap]):
+            at += pos
+            if at >= stop:
+                break  # the next chunk's
+            if at < done:
+                continue  # on a line already found
+            end = raw.find(b"\n", at)
+            done = n if end < 0 else end
+            found.append((raw.rfind(b"\n", 0, at) + 1, done))
+        pos = max(stop, done)  # the rest of a line found holds nothing new
+    return found
+
+
+def holds_keyword(raw: bytes, words: tuple[bytes, ...]) -> bool:
+    """Whether `raw` holds one of `words` (one pass for all of them, stopping at the first)."""
+    if _AC is None:
+        return any(word in raw for word in words)
+    (automaton, overlap), view = _automaton(words), memoryview(raw)
+    chunks = (view[pos : pos + AC_CHUNK + overlap] for pos in range(0, len(raw), AC_CHUNK))
+    return any(automaton.find_matches_as_indexes(chunk) for chunk in chunks)
+
+
+def _char_spans(raw: bytes, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The same lines in characters: each line's and each gap's bytes are decoded once, in order."""
+    out: list[tuple[int, int]] = []
+    chars = done = 0
+    for start, end in spans:
+        chars += len(raw[done:start].decode("utf-8", "surrogatepass"))
+        length = len(raw[start:end].decode("utf-8", "surrogatepass"))
+        out.append((chars, chars + length))
+        chars, done = chars + length, end
+    return out

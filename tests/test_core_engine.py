@@ -109,6 +109,19 @@ def test_exclusive_checks_run_alone_and_in_order(tmp_path):
     assert log[-2:] == ["x1:1", "x2:1"]  # after the concurrent ones, alone, in order
 
 
+def test_concurrent_checks_start_in_order_then_as_listed_and_report_as_listed(tmp_path):
+    started: list[str] = []
+
+    def record(ctx):
+        started.append(ctx.check_id)
+        yield Finding(ctx.check_id, Outcome.PASS, "ran")
+
+    checks = [make("t.a", record), make("t.b", record), make("t.long", record, order=-1), make("t.c", record)]
+    out = run_checks(checks, shared(tmp_path), concurrency=1)
+    assert started == ["t.long", "t.a", "t.b", "t.c"]  # a long check (negative order) is not left to the end
+    assert [r.check.meta.id for r in out.results] == ["t.a", "t.b", "t.long", "t.c"]
+
+
 def test_cancel_marks_the_run_incomplete_and_keeps_finished_results(tmp_path):
     sh = shared(tmp_path)
     checks = [make("t.ok", ok), make("t.hang", hang, timeout=20)] + [make(f"t.later{i}", ok) for i in range(3)]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from harness import textscan
 from harness.model import Outcome
 from harness.probes import history_patches, inventory, repository
@@ -189,3 +191,49 @@ def test_the_keywords_searched_find_every_line_and_text_the_full_list_does():
         assert secret_scan.prefilter_bytes(text.encode()) == any(k.encode() in text.lower().encode() for k in KEYWORDS)
         full, fewer = textscan.keyword_lines(text, KEYWORDS, MAX_LINE), textscan.keyword_lines(text, searched, MAX_LINE)
         assert (fewer.text, fewer.numbers, fewer.origins) == (full.text, full.numbers, full.origins)
+
+
+def _lines_without_the_automaton(text: str, keywords: tuple[str, ...], max_line: int) -> textscan.Lines:
+    saved, textscan._AC = textscan._AC, None
+    try:
+        return textscan.keyword_lines(text, keywords, max_line)
+    finally:
+        textscan._AC = saved
+
+
+def test_one_pass_for_all_keywords_keeps_the_lines_one_pass_per_keyword_keeps(monkeypatch):
+    # The multi-keyword search reads the text in chunks: a keyword across a chunk's end, several keywords on
+    # one line, a line longer than a chunk and letters that fold to ASCII must come out as str.find's passes.
+    pytest.importorskip("ahocorasick_rs")
+    assert textscan._AC is not None  # a declared dependency: installed, the fast path is the one taken
+    monkeypatch.setattr(textscan, "AC_CHUNK", 7)
+    texts = [
+        "abcde AKIA\nx\n" + "q" * 30 + "://" + "r" * 30 + "\nprivate key token\n",
+        "s" * 5 + "private key\n" + "zz xoxb aiza\n\n" + "p" * 40 + "\n" + "DB_PAſSWORD=1\n",
+        "\u212aey ghp_ hooks.slack _live_ github_pat_\n" + "n\n" * 20 + "tail acc" + "ountkey",
+        "\n".join(f"{'x' * (i % 9)}{k}{'y' * (i % 5)}" for i, k in enumerate(KEYWORDS)),
+    ]
+    for text in texts:
+        for max_line in (10, 40, len(text) + 1):
+            for words in (KEYWORDS, tuple(k for k in KEYWORDS if len(k) > 3)):
+                fast = textscan.keyword_lines(text, words, max_line)
+                slow = _lines_without_the_automaton(text, words, max_line)
+                assert (fast.text, fast.numbers, fast.origins) == (slow.text, slow.numbers, slow.origins)
+    many = "a://" * 50_000 + "\nsecret\n"  # one line of 50,000 matches, then one more
+    assert textscan.keyword_lines(many, KEYWORDS, len(many)).numbers == [1, 2]
+    words = tuple(k.encode() for k in KEYWORDS)  # the history's prefilter: a keyword across a chunk's end
+    assert [textscan.holds_keyword(b"x" * n + b"tok" + b"en", words) for n in range(8)] == [True] * 8
+    assert not textscan.holds_keyword(b"x = 1\n" * 10 + b"tok", words)
+
+
+def test_lines_are_found_in_the_utf8_bytes_with_character_offsets_and_the_unicode_assumptions_hold():
+    # The keywords are searched in the text's UTF-8 bytes (A-Z lowered): offsets must come back in characters.
+    text = "é😀 x\nnaïve AKIA ü\n" + "ß" * 70_000 + "\nΣ private KEY Σ\nplain\n"
+    lines = textscan.keyword_lines(text, KEYWORDS, len(text))
+    assert [lines.line(i) for i in range(len(lines.starts))] == ["naïve AKIA ü", "Σ private KEY Σ"]
+    assert lines.numbers == [2, 4] and [text[o : o + 5] for o in lines.origins] == ["naïve", "Σ pri"]
+    # Which letters lower-case to ASCII or to more letters, in this Python's Unicode tables: bytes miss a
+    # keyword only through those, and keyword_lines handles each of them.
+    to_ascii = {c for c in map(chr, range(0x80, 0x110000)) if any(x.isascii() for x in c.lower())}
+    longer = {c for c in map(chr, range(0x110000)) if len(c.lower()) != 1}
+    assert longer == set(textscan._LENGTHENS) and to_ascii <= set(textscan._FOLDS_TO_ASCII) | longer

@@ -37,6 +37,7 @@ class CheckMeta:
     timeout: float = 60.0  # seconds; the engine gives up on the check after this
     # Exclusive checks disturb the target (redeploys, fault injection): the engine
     # runs them one at a time, in `order`, after every concurrent check finished.
+    # Concurrent checks start in `order` too (then by id): a negative one starts a long check first.
     exclusive: bool = False
     order: int = 0
     module: str = ""

@@ -45,6 +45,46 @@ BUILT_FILE = re.compile(r"\.min\.(?:js|css)$|[.-][0-9a-f]{8,}\.(?:js|css|mjs)$|\
 VENV_MARKER = "pyvenv.cfg"  # a virtualenv under any name (env/, myenv/) holds one at its root
 
 
+def stream_blobs(root: Path, oids: list[str]) -> Generator[tuple[str, bytes | None], None, None]:
+    """(blob id, bytes or None if not a blob) in order, as one `git cat-file --batch` writes them; it stops
+    early if git does (the caller reads what is left another way).
+
+    The ids come from a temporary file, so git never waits for the reader to take its input.
+    """
+    if not oids:
+        return
+    with tempfile.TemporaryFile() as ids:
+        ids.write("".join(f"{oid}\n" for oid in oids).encode())
+        ids.seek(0)
+        try:
+            proc = sandbox.popen(
+                gitcmd.argv(root, ["cat-file", "--batch"]),
+                stdin=ids,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=gitcmd.git_env(),
+            )
+        except OSError:
+            return
+    assert proc.stdout is not None
+    try:
+        for oid in oids:
+            header = proc.stdout.readline().split()  # "<oid> <type> <size>", or "<oid> missing"
+            if header[-1:] == [b"missing"]:
+                yield oid, None
+                continue
+            if len(header) < 3 or header[0] != oid.encode() or not header[2].isdigit():
+                return
+            size = int(header[2])
+            data = proc.stdout.read(size)
+            proc.stdout.read(1)  # the newline after the content
+            if len(data) != size:
+                return
+            yield oid, data if header[1] == b"blob" else None
+    finally:
+        sandbox.kill(proc)
+
+
 @dataclass(frozen=True, slots=True)
 class RepoFile:
     path: str  # POSIX path relative to the repository root
@@ -208,42 +248,7 @@ class RepoSnapshot:
         return bool(f.oid) and f.is_regular and f.size <= limit and f.path not in self._cache
 
     def _stream(self, oids: list[str]) -> Generator[tuple[str, bytes | None], None, None]:
-        """(blob id, bytes or None if not a blob) in order, as one `git cat-file --batch` writes them.
-
-        The ids come from a temporary file, so git never waits for the reader to take its input.
-        """
-        if not oids:
-            return
-        with tempfile.TemporaryFile() as ids:
-            ids.write("".join(f"{oid}\n" for oid in oids).encode())
-            ids.seek(0)
-            try:
-                proc = sandbox.popen(
-                    gitcmd.argv(self.root, ["cat-file", "--batch"]),
-                    stdin=ids,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    env=gitcmd.git_env(),
-                )
-            except OSError:
-                return
-        assert proc.stdout is not None
-        try:
-            for oid in oids:
-                header = proc.stdout.readline().split()  # "<oid> <type> <size>", or "<oid> missing"
-                if header[-1:] == [b"missing"]:
-                    yield oid, None
-                    continue
-                if len(header) < 3 or header[0] != oid.encode() or not header[2].isdigit():
-                    return
-                size = int(header[2])
-                data = proc.stdout.read(size)
-                proc.stdout.read(1)  # the newline after the content
-                if len(data) != size:
-                    return
-                yield oid, data if header[1] == b"blob" else None
-        finally:
-            sandbox.kill(proc)
+        return stream_blobs(self.root, oids)
 
     def _prefetch(self) -> None:
         """Read the tree's blobs with a few `git cat-file --batch` calls instead of one round trip per file.

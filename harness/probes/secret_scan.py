@@ -148,8 +148,7 @@ def prefilter(text: str) -> bool:
 
 
 def prefilter_bytes(data: bytes) -> bool:
-    low = data.lower()
-    return any(k in low for k in KEYWORDS_BYTES)
+    return textscan.holds_keyword(data.lower(), KEYWORDS_BYTES)
 
 
 @dataclass(frozen=True)

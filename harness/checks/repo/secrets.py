@@ -32,7 +32,6 @@ from harness.probes.secret_scan import (  # noqa: F401 - re-exported: iac_state 
 ID = "repo.secrets"
 MAX_FINDINGS = 50  # per kind (HEAD, history); the rest are counted
 HEAD_MAX_BYTES = 32_000_000  # larger files at HEAD are listed as not read
-SNIFF = 8000
 
 
 @dataclass
@@ -47,33 +46,30 @@ class HeadScan:
 
 def _head_scan(ctx: Context, repo: repository.RepoSnapshot) -> HeadScan:
     out = HeadScan()
-    wanted: list[repository.RepoFile] = []
-    for f in repo.files:
-        if not f.is_regular:
-            continue  # symlinks and submodules hold no content of their own
-        if SKIP_FILES.search(f.path):
-            out.by_type.append(f.path)
-        elif f.size > HEAD_MAX_BYTES:
-            out.unread.append(f"{f.path} ({f.size / 1e6:.0f} MB, over the {HEAD_MAX_BYTES // 1_000_000} MB limit)")
-        else:
-            wanted.append(f)
+    too_large: list[str] = []
 
-    def texts() -> Iterator[secret_pool.Item]:
-        for n, (f, data) in enumerate(repo.blobs(wanted, HEAD_MAX_BYTES)):  # streamed: a committed venv is big
-            if n % 500 == 0:
-                ctx.check_deadline()
-            if data is None:
-                out.unread.append(f"{f.path} (unreadable)")
-            elif b"\x00" in data[:SNIFF]:
-                out.binary.append(f.path)
+    def wanted() -> Iterator[secret_pool.File]:  # lazily: the workers start on the first files meanwhile
+        for f in repo.files:
+            if not f.is_regular:
+                continue  # symlinks and submodules hold no content of their own
+            if SKIP_FILES.search(f.name):  # the same verdict as on the path, for a fraction of the cost
+                out.by_type.append(f.path)
+            elif f.size > HEAD_MAX_BYTES:
+                too_large.append(f"{f.path} ({f.size / 1e6:.0f} MB, over the {HEAD_MAX_BYTES // 1_000_000} MB limit)")
             else:
-                out.scanned += 1
-                formats = formats_only(f.path, repo.vendored(f.path))
-                out.vendored += formats
-                yield f.path, data, formats
+                yield f, formats_only(f.path, repo.vendored(f.path))
 
-    for hits in secret_pool.scan_all(texts(), sum(f.size for f in wanted), ctx.check_deadline):
-        out.hits.extend(hits)
+    total = sum(f.size for f in repo.files if f.is_regular and f.size <= HEAD_MAX_BYTES)
+    for f, formats, result in secret_pool.scan_files(repo, wanted(), total, HEAD_MAX_BYTES, ctx.check_deadline):
+        if isinstance(result, list):
+            out.scanned += 1
+            out.vendored += formats
+            out.hits.extend(result)
+        elif result == secret_pool.BINARY:
+            out.binary.append(f.path)
+        else:
+            out.unread.append(f"{f.path} (unreadable)")
+    out.unread[:0] = too_large
     if repo.truncated:
         out.unread.append(f"files past the first {len(repo.files)} (not listed)")
     out.unread += [f"{p}" for p in repo.problems]
@@ -142,6 +138,7 @@ def _commit_ref(history: git_history.History | None, sha: str, role: str) -> Evi
     ),
     source="repository",
     timeout=120,
+    order=-1,  # the longest check on a large tree (it reads every file): started first, beside the others
 )
 def run(ctx: Context) -> Iterator[Finding]:
     repo = repository.get(ctx)
