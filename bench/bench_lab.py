@@ -6,6 +6,10 @@ Run from the repository root, as root, with a Docker engine: `python bench/bench
 but the Debian mirror and the package registries). `--latency` measures only the running lab's idle CPU and
 its latency under 50 wrk clients (Debian's wrk: a native client, its CPU reported beside the figures, as is
 the CPU each part of the platform spent per request, which holds on a shared machine where wall time does not).
+`--direct` also measures at Caddy's bridge address,
+where clients from other hosts arrive through iptables DNAT, without the docker-proxy that relays loopback clients;
+both figures are reported. The engine's own processes on the path (docker-proxy; dockerd, containerd and the shims
+carrying the containers' log lines) are reported beside the containers' CPU, as `cpu_ms_path` in all.
 `--redeploys N [--reads-only] [--retry-closed]` only counts failed requests over N redeploys under load.
 Exits 1 if a figure misses its target.
 """
@@ -35,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 import loadtool  # noqa: E402 - bench/ is on sys.path when a script in it runs
 
-from harness.lab.settings import Paths  # noqa: E402
+from harness.lab.settings import LAB, Paths  # noqa: E402
 
 BASE = "https://localhost:8443"
 TARGETS = {
@@ -183,16 +187,57 @@ def container_cpu_s() -> dict[str, float]:
     return out
 
 
-def through_tls(path: str, seconds: int = 10, clients: int = 50) -> dict[str, float]:
-    """wrk through Caddy and TLS: percentiles, the client's CPU and each role's CPU per request."""
-    loadtool.run(BASE + path, 2, clients)  # warm connections, pools and caches
-    before = container_cpu_s()
-    result = loadtool.run(BASE + path, seconds, clients)
-    after = container_cpu_s()
+# Host processes on the path that no container's counters include: docker-proxy relays each loopback connection
+# into Caddy's container (clients from other hosts arrive through iptables DNAT instead), and the shims, containerd
+# and dockerd carry every log line the containers write to their stdout into the engine's log files.
+ENGINE_PROCESSES = {"docker-proxy": "docker-proxy", "dockerd": "engine", "containerd": "engine"}
+SHIM = "containerd-shim"  # containerd-shim-runc-v2, cut to 15 characters in /proc/PID/stat
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def host_cpu_s() -> dict[str, float]:
+    """CPU seconds used so far by the engine's own processes on this host, by part ("docker-proxy", "engine")."""
+    out = {"docker-proxy": 0.0, "engine": 0.0}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as fh:
+                stat = fh.read()
+        except OSError:  # gone since the listing
+            continue
+        name = stat[stat.find("(") + 1 : stat.rfind(")")]
+        part = "engine" if name.startswith(SHIM) else ENGINE_PROCESSES.get(name)
+        if part:
+            fields = stat[stat.rfind(")") + 2 :].split()
+            out[part] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    return out
+
+
+def caddy_address() -> tuple[str, int]:
+    """Caddy's address on the lab's front network: what iptables DNAT delivers remote clients to."""
+    import docker
+
+    networks = docker.from_env(timeout=60).containers.get(f"{LAB}-caddy").attrs["NetworkSettings"]["Networks"]
+    return next(n["IPAddress"] for n in networks.values() if n.get("IPAddress")), 8443  # its HTTPS_PORT inside
+
+
+def through_tls(
+    path: str, seconds: int = 10, clients: int = 50, connect: tuple[str, int] | None = None
+) -> dict[str, float]:
+    """wrk through Caddy and TLS: percentiles, the client's CPU and each role's CPU per request.
+
+    `connect` sends wrk's connections to that address (still named localhost for TLS) instead of the published
+    loopback port, so docker-proxy is not on the path."""
+    loadtool.run(BASE + path, 2, clients, connect=connect)  # warm connections, pools and caches
+    before, host_before = container_cpu_s(), host_cpu_s()
+    result = loadtool.run(BASE + path, seconds, clients, connect=connect)
+    host_after, after = host_cpu_s(), container_cpu_s()  # this order: dockerd's work on the stats is not counted
     n = max(1, result.requests)
     per_role = {
         f"cpu_ms_{role}": (after[role] - before.get(role, 0.0)) * 1000 / n for role in ("app", "caddy", "postgres")
     }
+    per_host = {f"cpu_ms_{part}": (host_after[part] - host_before[part]) * 1000 / n for part in host_after}
     return {
         "requests": result.requests,
         "rps": result.requests / result.seconds,
@@ -203,6 +248,9 @@ def through_tls(path: str, seconds: int = 10, clients: int = 50) -> dict[str, fl
         "cpu_ms_client_wrk": result.client_ms_per_request,
         **per_role,
         "cpu_ms_server": sum(per_role.values()),
+        **per_host,
+        # Everything on the request's path but the client: the server's containers and the engine's processes.
+        "cpu_ms_path": sum(per_role.values()) + sum(per_host.values()),
     }
 
 
@@ -257,6 +305,11 @@ def main() -> int:
     parser.add_argument("--idle-seconds", type=float, default=60.0, help="how long the idle CPU is measured")
     parser.add_argument("--latency", action="store_true", help="only: idle CPU and wrk through TLS on the running lab")
     parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="with --latency: also measure at Caddy's bridge address, as remote clients arrive (no docker-proxy)",
+    )
+    parser.add_argument(
         "--retry-closed",
         action="store_true",
         help="send a GET again, once, when the proxy closed its kept-alive connection unanswered (as browsers do)",
@@ -274,7 +327,7 @@ def main() -> int:
         return 1 if sample.failed else 0
     figures: dict[str, float] = {}
     if args.latency:
-        return report(latency_figures(args.idle_seconds), args.append)
+        return report(latency_figures(args.idle_seconds, args.direct), args.append)
     if args.cold:
         cold_reset()
         figures["cold_s"] = harness("lab", "up")
@@ -290,17 +343,22 @@ def main() -> int:
     return report(figures | latency_figures(args.idle_seconds), args.append)
 
 
-def latency_figures(idle_seconds: float) -> dict[str, float]:
-    """Idle CPU of the app instances, then 50 wrk clients through TLS on each path (loaded machine: see CPU)."""
+def latency_figures(idle_seconds: float, direct: bool = False) -> dict[str, float]:
+    """Idle CPU of the app instances, then 50 wrk clients through TLS on each path (loaded machine: see CPU).
+
+    `direct` measures each path a second time at Caddy's bridge address (keys with a `direct_` prefix)."""
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     figures = {"idle_app_cpu_pct": idle_app_cpu_pct(idle_seconds)}
-    for path, key in (("/healthz", "healthz"), ("/api/tasks", "api")):
-        measured = through_tls(path)
-        print(path, json.dumps({k: round(v, 3) for k, v in measured.items()}))
-        figures["p95_ms" if key == "healthz" else "p95_api_ms"] = measured["p95_ms"]
-        figures[f"{key}_failures_at_50_clients"] = measured["errors"]
-        figures[f"{key}_server_cpu_ms_per_request"] = measured["cpu_ms_server"]
-        figures[f"{key}_client_cpu_ms_per_request"] = measured["cpu_ms_client_wrk"]
+    routes: list[tuple[str, tuple[str, int] | None]] = [("", None)] + ([("direct_", caddy_address())] if direct else [])
+    for prefix, connect in routes:
+        for path, key in (("/healthz", "healthz"), ("/api/tasks", "api")):
+            measured = through_tls(path, connect=connect)
+            print(f"{prefix}{path}", json.dumps({k: round(v, 3) for k, v in measured.items()}))
+            figures[prefix + ("p95_ms" if key == "healthz" else "p95_api_ms")] = measured["p95_ms"]
+            figures[f"{prefix}{key}_failures_at_50_clients"] = measured["errors"]
+            figures[f"{prefix}{key}_server_cpu_ms_per_request"] = measured["cpu_ms_server"]
+            figures[f"{prefix}{key}_path_cpu_ms_per_request"] = measured["cpu_ms_path"]
+            figures[f"{prefix}{key}_client_cpu_ms_per_request"] = measured["cpu_ms_client_wrk"]
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return figures
 

@@ -24,6 +24,12 @@ REPORT = """done = function(summary, latency, requests)
 end
 """
 LINE = re.compile(r"^WRK (.*)$", re.MULTILINE)
+# Connect to another address than the URL's host, which stays the TLS server name and the Host header.
+CONNECT = """local addrs = wrk.lookup("{host}", "{port}")
+function setup(thread)
+  thread.addr = addrs[1]
+end
+"""
 
 
 @dataclass(frozen=True)
@@ -46,10 +52,12 @@ def available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def run(url: str, seconds: int = 10, clients: int = 50, threads: int = 2) -> WrkResult:
-    """One wrk run of `clients` keep-alive connections for `seconds`."""
+def run(
+    url: str, seconds: int = 10, clients: int = 50, threads: int = 2, connect: tuple[str, int] | None = None
+) -> WrkResult:
+    """One wrk run of `clients` keep-alive connections for `seconds`; `connect` (host, port) overrides the address."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", encoding="utf-8") as script:
-        script.write(REPORT)
+        script.write(REPORT + (CONNECT.format(host=connect[0], port=connect[1]) if connect else ""))
         script.flush()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run(

@@ -27,7 +27,9 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "no-referrer"),
     ("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'"),
 )
-UNLOGGED = frozenset({"/healthz", "/metrics"})  # probed every few seconds: a log line each would drown the rest
+# Probed every second or few (Caddy checks /readyz on each instance each second): a line for each answer would
+# drown the rest and cost the log pipe CPU at idle, so these are logged only when they do not succeed.
+UNLOGGED = frozenset({"/healthz", "/readyz", "/metrics"})
 HEALTHZ = b'{"status":"ok"}\n'
 
 
@@ -80,7 +82,7 @@ class Edge:
         finally:  # Flask builds these responses whole, so the app's return is when the answer is ready
             route = environ.get(ROUTE_KEY, "unmatched")
             elapsed = self._observe(method, route, status[0], started)
-            if route not in UNLOGGED:
+            if route not in UNLOGGED or status[0][0] != "2":
                 log.info(
                     "request",
                     extra={

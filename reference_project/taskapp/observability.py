@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing.util
+import os
 import re
 import sys
+import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, TextIO
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, PlatformCollector, ProcessCollector
 
@@ -41,8 +44,61 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, separators=(",", ":"))
 
 
+class BatchingHandler(logging.StreamHandler[TextIO]):
+    """Log lines to stdout in batches, at most `interval_s` late; warnings and errors at once.
+
+    Docker's log pipe costs a wake-up of its shim and of dockerd for each write: at 800 requests a second, a write
+    per request line cost them about 0.1 ms of CPU a line, lines arriving together about a tenth of that. Lines
+    still buffered are written at exit: logging.shutdown at interpreter exit, and multiprocessing's exit
+    finalizers in a server worker process, which ends without the interpreter's atexit."""
+
+    def __init__(self, interval_s: float = 0.1, stream: TextIO | None = None) -> None:
+        if stream is None:
+            stream = open(sys.stdout.fileno(), "w", encoding="utf-8", buffering=1 << 16, closefd=False)  # noqa: SIM115
+        super().__init__(stream)
+        self.interval_s = interval_s
+        self._pending = threading.Event()
+        self._flusher_pid = 0  # the process whose flusher thread runs: a forked child starts its own
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+            with self.lock:  # type: ignore[union-attr]
+                self.stream.write(line)
+            if record.levelno >= logging.WARNING:
+                self.flush()
+            elif not self._pending.is_set():  # set() takes a lock and notifies: once a batch, not once a line
+                self._start_flusher()
+                self._pending.set()
+        except Exception:
+            self.handleError(record)
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            if not self.stream.closed:  # at exit, a stream someone else closed has nothing left to write
+                self.stream.flush()
+
+    def _start_flusher(self) -> None:
+        if self._flusher_pid == os.getpid():
+            return
+        self._flusher_pid = os.getpid()
+        multiprocessing.util.Finalize(self, self.flush, exitpriority=0)
+        threading.Thread(target=self._flush_pending, name="log-flush", daemon=True).start()
+
+    def _flush_pending(self) -> None:
+        while True:
+            self._pending.wait()
+            time.sleep(self.interval_s)
+            self._pending.clear()  # before the flush: a line written after it sets it again
+            self.flush()
+
+
 def configure_logging(level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler(sys.stdout)
+    # A record per request: skip what the JSON line never shows (the logging HOWTO's "Optimization" settings),
+    # chiefly the caller's file and line, found by walking the stack each time.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    handler = BatchingHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

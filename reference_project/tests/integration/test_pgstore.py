@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from taskapp.pgstore import PostgresStore
+from taskapp.pgstore import VERSION_STATEMENT, PostgresStore, tasks_version
 from taskapp.store import PageQuery
 
 ADMIN_DSN = os.environ.get("TASKAPP_TEST_DATABASE_URL", "")
@@ -98,3 +98,26 @@ def test_a_page_is_rendered_again_only_after_a_change_to_tasks(store: PostgresSt
     with store.pool.connection() as conn:
         conn.execute("TRUNCATE tasks")
     assert store.page_json(query) == ("[]", None)
+
+
+def test_the_tasks_version_is_read_through_a_statement_prepared_once_per_connection(store: PostgresStore) -> None:
+    with store.pool.connection() as conn:
+        before = tasks_version(conn)  # prepares it on this connection
+    store.create("bumps the counter")
+    for _ in range(4):  # the pool's two connections in turn, each prepared once
+        with store.pool.connection() as conn:
+            assert tasks_version(conn) > before
+            prepared = conn.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE name = %s", (VERSION_STATEMENT.decode(),)
+            )
+            assert prepared.fetchone() == (1,)
+
+
+def test_a_failed_version_read_drops_the_connection(store: PostgresStore) -> None:
+    with pytest.raises(psycopg.OperationalError, match="tasks version"), store.pool.connection() as conn:
+        conn.execute("ALTER TABLE tasks_version RENAME TO tasks_version_gone")
+        try:
+            tasks_version(conn)
+        finally:
+            conn.execute("ALTER TABLE tasks_version_gone RENAME TO tasks_version")
+    assert conn.closed  # the pool closed it rather than hand it out again

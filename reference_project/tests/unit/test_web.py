@@ -158,6 +158,19 @@ def test_each_request_but_probes_and_scrapes_logs_one_line_with_its_route_and_id
     assert fields == {"route": "/api/tasks/<int:task_id>", "status": 404, "request_id": "r-7", "path": "/api/tasks/7"}
 
 
+def test_a_readiness_probe_is_logged_only_when_it_fails(
+    tmp_path: Path, store: MemoryStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    drain = tmp_path / "draining"
+    client = create_app(store=store, settings=Settings(drain_file=str(drain), instance_id="i-3")).test_client()
+    with caplog.at_level("INFO", logger="taskapp"):
+        assert client.get("/readyz").status_code == 200  # Caddy's check, each second on each instance
+        drain.touch()
+        assert client.get("/readyz").status_code == 503
+    lines = [r for r in caplog.records if r.getMessage() == "request"]
+    assert [(r.route, r.status) for r in lines] == [("/readyz", 503)]  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("query", ["", "?limit=2", "?limit=2&before=4", "?limit=2&limit=9", "?overdue=true&limit=1"])
 def test_the_task_list_is_served_before_the_framework_exactly_as_the_flask_route_serves_it(
     store: MemoryStore, query: str
