@@ -87,6 +87,67 @@ def test_makefile_setup_and_test_pass(make_repo):
     assert any(e.path == "README.md" for e in findings[0].evidence)
 
 
+FLY_DEPLOY = """name: Ship
+on:
+  push:
+    branches: [main]
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: pytest -q
+      - run: flyctl deploy --remote-only
+"""
+
+
+def test_au1_asks_for_the_hosted_infrastructure_as_code_too(make_repo):
+    """AU-1 is set-up and deploy "(infrastructure and applications) from scratch": a local set-up and an
+    automated deploy onto infrastructure made by hand (no code describes it) do not meet it."""
+    from harness import catalogue
+    from harness.grading import grade
+
+    cat = catalogue.load()
+    au1 = next(c for c in cat.criteria if c.id == "AU-1")
+
+    def judged(repo):
+        findings = [f for check in au1.checks for f in run_check(check, repo.path)]
+        results, _ = grade(cat, findings, set(au1.checks))
+        return next(r for r in results if r.criterion.id == "AU-1")
+
+    by_hand = make_repo("by-hand")
+    by_hand.write("Makefile", MAKEFILE).write("app.py", "print('hi')\n").write(".github/workflows/ship.yml", FLY_DEPLOY)
+    by_hand.commit("init")
+    result = judged(by_hand)
+    assert result.status == "not_met", result.reason
+    assert [h["check_id"] for h in result.held_back_by] == ["repo.code-and-iac"], result.held_back_by
+    coded = make_repo("coded")
+    coded.write("Makefile", MAKEFILE).write("app.py", "print('hi')\n").write(".github/workflows/ship.yml", FLY_DEPLOY)
+    coded.write("infra/main.tf", 'resource "aws_instance" "app" {\n  ami = "ami-1"\n}\n').commit("init")
+    result = judged(coded)
+    assert result.status == "met", result.reason
+
+
+def test_each_services_own_npm_scripts_are_no_set_up_of_the_project(make_repo):
+    pkg = '{"scripts": {"start": "node index.js", "dev": "nodemon", "test": "jest"}}\n'
+    scattered = make_repo("scattered")
+    for service in ("client", "server", "worker"):
+        scattered.write(f"{service}/package.json", pkg)
+    scattered.commit("services")
+    [f] = run_check("repo.local-automation", scattered.path)
+    assert f.outcome is Outcome.FAIL, f.reason
+    assert "client/package.json, server/package.json, worker/package.json" in f.reason
+    tied = make_repo("tied")
+    for service in ("client", "server"):
+        tied.write(f"{service}/package.json", pkg)
+    tied.write("docker-compose.yml", "services:\n  client:\n    build: client\n  server:\n    build: server\n")
+    tied.commit("services")
+    assert [f.outcome for f in run_check("repo.local-automation", tied.path)] == [Outcome.PASS]
+    single = make_repo("single")
+    single.write("app/package.json", pkg).commit("one package")
+    assert [f.outcome for f in run_check("repo.local-automation", single.path)] == [Outcome.PASS]
+
+
 def test_readme_claim_alone_is_not_evidence(make_repo):
     repo = make_repo()
     repo.write("README.md", "Run `make setup` and `./scripts/test.sh`.\n").commit("init")

@@ -367,6 +367,18 @@ def run(ctx: Context) -> Iterator[Finding]:
             remediation="Make the README commands match the Makefile targets, scripts and sub-commands that exist.",
             subject="README",
         )
+    scattered = _per_service_only(setup)
+    if scattered:
+        yield finding(
+            ID,
+            Outcome.FAIL,
+            f"no local set-up of the project as a whole: only each service's own package.json scripts ({scattered}), "
+            "run one folder at a time by hand",
+            evidence,
+            remediation="Add one command that sets every service up from scratch (a compose file, a Makefile target, "
+            "a script or a root package.json) and document it in the README.",
+        )
+        return
     missing = [name for name, found in (("set-up", setup), ("test", test)) if not found]
     if missing:
         yield finding(
@@ -383,3 +395,17 @@ def run(ctx: Context) -> Iterator[Finding]:
         f"set-up: {', '.join(t.how for t in setup[:3])}; test: {', '.join(t.how for t in test[:3])}",
         evidence,
     )
+
+
+def _per_service_only(setup: list[Task]) -> str:
+    """The folders, when the only set-up is package.json scripts spread over several of them and none at the root.
+
+    Several services each with its own `npm run start` (a client, a server, a worker) and nothing that ties them
+    together is no set-up of the project from scratch (AU-1): someone has to know which to run, where, in which
+    order. One package.json, wherever it is, is the project itself; a root one (workspaces) ties the rest."""
+    if not setup or any(not t.path.endswith("package.json") for t in setup):
+        return ""
+    folders = sorted({t.path.rpartition("/")[0] for t in setup})
+    if len(folders) < 2 or "" in folders:
+        return ""
+    return ", ".join(f"{d}/package.json" for d in folders[:4]) + (" ..." if len(folders) > 4 else "")
