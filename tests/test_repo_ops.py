@@ -87,25 +87,12 @@ def test_makefile_setup_and_test_pass(make_repo):
     assert any(e.path == "README.md" for e in findings[0].evidence)
 
 
-FLY_DEPLOY = """name: Ship
-on:
-  push:
-    branches: [main]
-jobs:
-  deploy:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - run: pytest -q
-      - run: flyctl deploy --remote-only
-"""
-
-
 def test_au1_asks_for_the_hosted_infrastructure_as_code_too(make_repo):
     """AU-1 is set-up and deploy "(infrastructure and applications) from scratch": a local set-up and an
     automated deploy onto infrastructure made by hand (no code describes it) do not meet it."""
     from harness import catalogue
     from harness.grading import grade
+    from tests.test_pipeline_model import UNGATED  # an automated deploy (flyctl) with no IaC behind it
 
     cat = catalogue.load()
     au1 = next(c for c in cat.criteria if c.id == "AU-1")
@@ -116,13 +103,13 @@ def test_au1_asks_for_the_hosted_infrastructure_as_code_too(make_repo):
         return next(r for r in results if r.criterion.id == "AU-1")
 
     by_hand = make_repo("by-hand")
-    by_hand.write("Makefile", MAKEFILE).write("app.py", "print('hi')\n").write(".github/workflows/ship.yml", FLY_DEPLOY)
+    by_hand.write("Makefile", MAKEFILE).write("app.py", "print('hi')\n").write(".github/workflows/ship.yml", UNGATED)
     by_hand.commit("init")
     result = judged(by_hand)
     assert result.status == "not_met", result.reason
     assert [h["check_id"] for h in result.held_back_by] == ["repo.code-and-iac"], result.held_back_by
     coded = make_repo("coded")
-    coded.write("Makefile", MAKEFILE).write("app.py", "print('hi')\n").write(".github/workflows/ship.yml", FLY_DEPLOY)
+    coded.write("Makefile", MAKEFILE).write("app.py", "print('hi')\n").write(".github/workflows/ship.yml", UNGATED)
     coded.write("infra/main.tf", 'resource "aws_instance" "app" {\n  ami = "ami-1"\n}\n').commit("init")
     result = judged(coded)
     assert result.status == "met", result.reason
