@@ -162,6 +162,34 @@ def test_hand_written_fake_counts(make_repo):
     assert any("InMemoryRepo" in e.summary and e.path == "tests/fakes.py" for e in f.evidence)
 
 
+def test_a_stand_in_class_from_a_fixture_and_a_local_emulator_count(make_repo):
+    fixture = (
+        "import pytest\n\n\n@pytest.fixture\ndef lambda_context():\n    class LambdaContext:\n"
+        "        function_name = 'test'\n\n    return LambdaContext()\n"
+    )
+    repo = make_repo()
+    repo.write("tests/conftest.py", fixture)
+    repo.write("tests/test_handler.py", "def test_handler(lambda_context):\n    assert lambda_context\n").commit("init")
+    [f] = run_check("repo.unit-tests", repo.path)
+    assert f.outcome is Outcome.PASS, f.reason
+    assert any("LambdaContext" in e.summary and e.path == "tests/conftest.py" for e in f.evidence)
+    emulator = make_repo("emulator")
+    emulator.write(
+        "tests/unit/test_store.py",
+        "import boto3\n\ndef test_put():\n    boto3.resource('dynamodb', endpoint_url='http://localhost:8000')\n",
+    ).commit("init")
+    [f] = run_check("repo.unit-tests", emulator.path)
+    assert f.outcome is Outcome.PASS and "local emulator" in f.reason, f.reason
+    # A class at module level of a test file, or one in a plain function, is no fixture's stand-in.
+    plain = make_repo("plain")
+    plain.write(
+        "tests/test_math.py",
+        "def helper():\n    class Thing:\n        pass\n    return 1\n\ndef test_add():\n    assert helper() == 1\n",
+    ).commit("init")
+    [f] = run_check("repo.unit-tests", plain.path)
+    assert f.outcome is Outcome.FAIL, f.reason
+
+
 def test_jest_mock_counts(make_repo):
     repo = make_repo()
     repo.write("src/api.test.ts", "jest.mock('./db');\ntest('x', () => {});\n").commit("init")

@@ -44,8 +44,17 @@ DOUBLES: list[tuple[str, re.Pattern[str]]] = [
         ("gomock", r"(\bgomock\.|NewMockController|\bmockgen\b)"),
         ("testify mock", r"(\bmock\.Mock\b|testify/mock)"),
         ("httptest", r"\bhttptest\.New(Server|Recorder)\("),
+        # A local emulator stands in for the cloud service (a fake): DynamoDB Local, LocalStack, Azurite.
+        (
+            "local emulator",
+            r"(?i)(\bendpoint_url\s*=\s*[\w.\[\]\"':/]*local|\blocalstack\b|\bazurite\b|dynamodb[-_ ]?local)",
+        ),
     ]
 ]
+# A class defined inside a pytest fixture and handed to the tests is a hand-written stand-in for the real
+# object (a Lambda context, a request): `@pytest.fixture` then `def`, then a class indented under it.
+FIXTURE = re.compile(r"^\s*@pytest\.fixture\b")
+NESTED_CLASS = re.compile(r"^(\s+)class\s+(\w+)")
 FAKE_CLASS = re.compile(
     r"^\s*(?:export\s+)?(?:public\s+)?(?:class|type|struct)\s+"
     r"((?:Fake|Stub|InMemory|Dummy|Spy|Mock)\w*|\w+(?:Fake|Stub|Double|Mock|Spy))\b"
@@ -85,7 +94,17 @@ def run(ctx: Context) -> Iterator[Finding]:
     for f, text in repo.texts(files):
         ctx.check_deadline()
         texts[f.path] = text
+        fixture_at = -1  # the indent of the fixture function being read, or -1
+        after_decorator = False
         for number, line in enumerate(text.splitlines(), 1):
+            if FIXTURE.match(line):
+                after_decorator, fixture_at = True, -1
+            elif after_decorator and line.lstrip().startswith("def "):
+                after_decorator, fixture_at = False, len(line) - len(line.lstrip())
+            elif fixture_at >= 0 and line.strip() and len(line) - len(line.lstrip()) <= fixture_at:
+                fixture_at = -1
+            if fixture_at >= 0 and (nested := NESTED_CLASS.match(line)) and len(nested.group(1)) > fixture_at:
+                fakes.setdefault(nested.group(2), (f.path, number, line))
             for label, rx in DOUBLES:
                 if rx.search(line):
                     libraries[label] = libraries.get(label, 0) + 1
