@@ -69,3 +69,17 @@ def test_the_word_velero_in_data_or_prose_is_no_backup_automation(make_repo):
 )
 def test_velero_and_restic_at_work_are_backup_automation(make_repo, path, text):
     assert backup_findings(make_repo, {path: text}) != []
+
+
+AZURERM_BACKEND = 'terraform {\n  backend "azurerm" {\n    container_name = "tfstate"\n  }\n}\n'
+WRITE_ROUTE = "\n\n@app.post('/tasks')\ndef create(name: str):\n    TASKS.append(name)\n    return name\n"
+
+
+def test_a_service_keeping_no_data_persists_its_state_in_a_remote_backend(make_repo):
+    """DP-1 names "configuration/infrastructure state management": with no data of its own and the IaC state in a
+    remote backend, the service is not failed for want of a database (a warning says what was credited)."""
+    outs, why = persistence(make_repo, {"terraform/backend.tf": AZURERM_BACKEND})
+    assert outs == [Outcome.WARN] and "keep no data" in why and "azurerm" in why, why
+    # A service that takes writes keeps data; a list in memory is no persistence, whatever the state backend.
+    outs, why = persistence(make_repo, {"terraform/backend.tf": AZURERM_BACKEND, "api.py": "TASKS = []" + WRITE_ROUTE})
+    assert outs == [Outcome.FAIL] and "no data store" in why, why

@@ -70,6 +70,13 @@ IAC_STATE = re.compile(
 # Storage for backups only: named for them, or declared beside Velero in a backup folder.
 BACKUP_NAME = re.compile(r"(?i)backup|velero|snapshot")
 BACKUP_PATH = re.compile(r"(?i)(^|/)[^/]*(backup|velero)[^/]*(/|$)")
+# Routes that accept writes (Flask, FastAPI, Express, Spring, ASP.NET, Django views): a service with one has data.
+WRITES = re.compile(
+    r"(methods\s*=\s*\[[^\]]*['\"](POST|PUT|PATCH)['\"]|@(app|router|api|bp|blueprint)\.(post|put|patch)\("
+    r"|\b(app|router)\.(post|put|patch)\(\s*['\"`]/|@(Post|Put|Patch)Mapping\b|\[Http(Post|Put|Patch)\b"
+    r"|\.Map(Post|Put|Patch)\(|^\s*def (post|put|patch)\(self\b)",
+    re.M,
+)
 STORAGE_NAMES = re.compile(r'^\s*resource\s+"\w+"\s+"([^"]+)"|^\s*(?:bucket|name)\s*=\s*"([^"]+)"', re.M)
 STATE_KINDS = re.compile(r"(aws_s3_bucket|azurerm_storage_account|google_storage_bucket|aws_dynamodb_table|s3\.Bucket)")
 SKIP_SUFFIXES = {".md", ".rst", ".txt", ".lock", ".svg", ".png", ".jpg", ".html", ".css"}
@@ -232,6 +239,7 @@ def run(ctx: Context) -> Iterator[Finding]:
             inventory.evidence_at(repo, hit.path, hit.line, f"durable storage: {_matched(DURABLE, hit.text)}", hit.text)
         )
     ctx.check_deadline()
+    state = list(_state_backend(ctx, repo))
     broken = [c for c in inventory.compose_files(ctx, repo) if c.error]
     managed = orm_and_managed(ctx, repo, files)
     evidence = stores[:SHOWN] + durable[:SHOWN] + volatile[:3] + state_only[:2]
@@ -250,6 +258,19 @@ def run(ctx: Context) -> Iterator[Finding]:
                 "no data store found, and compose files could not be parsed: " + ", ".join(c.path for c in broken),
                 evidence + [inventory.evidence_at(repo, c.path, 1, c.error or "") for c in broken],
             )
+        elif not volatile and (backend := _explicit_backend(state)) and not inventory.grep(repo, files, WRITES, 1):
+            # DP-1 names "configuration/infrastructure state management" beside databases: a service that keeps no
+            # data of its own (no route that writes), with its IaC state in a remote backend, employs the persistence
+            # it needs. One that accepts writes and keeps them nowhere durable (a list in memory) does not.
+            yield finding(
+                ID,
+                Outcome.WARN,
+                "no application data store found: the service appears to keep no data of its own; its persistence "
+                f"is the infrastructure state kept in a remote backend ({backend.excerpt or backend.summary})",
+                [backend, *evidence],
+                remediation="If the service does keep data, store it in a real database on durable storage; "
+                "otherwise be ready to explain to the assessor why state management is the persistence it needs.",
+            )
         else:
             why = " (only in-memory stores)" if volatile else ""
             why += " (storage found holds only infrastructure state or backups)" if state_only else ""
@@ -267,7 +288,17 @@ def run(ctx: Context) -> Iterator[Finding]:
             ID, Outcome.PASS, f"data store with durable storage: {stores[0].summary}; {durable[0].summary}", evidence
         )
     yield from _backups(repo, files)
-    yield from _state_backend(ctx, repo)
+    yield from state
+
+
+def _explicit_backend(state: list[Finding]) -> Evidence | None:
+    """A remote state backend the project configured itself (not state the cloud provider keeps implicitly)."""
+    for f in state:
+        if f.outcome is Outcome.PASS:
+            for e in f.evidence:
+                if e.summary in ("Terraform state backend", "Pulumi backend"):
+                    return e
+    return None
 
 
 def _backups(repo: RepoSnapshot, files: list[RepoFile]) -> Iterator[Finding]:
