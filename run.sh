@@ -91,7 +91,7 @@ case "${1:-}" in
     ruff format --check harness tests bench infra reference_project
     mypy harness
     log "tests"
-    exec python -m pytest -q -p no:cacheprovider "$@"
+    exec python -m pytest -q -p no:cacheprovider --durations=12 "$@"
     ;;
   setup)
     setup
