@@ -348,7 +348,7 @@ def get(ctx: Context) -> History:
             raise HistoryError("not a git repository: there is no history to read")
         if not PATCH_READERS & ctx.shared.selected:
             return load(ctx.repo, ctx.deadline)
-        collector = history_patches.Collector(secret_scan.prefilter_bytes, secret_scan.KEYWORDS_BYTES)
+        collector = history_patches.Collector(secret_scan.prefilter_bytes)
         history = load(ctx.repo, ctx.deadline, collector)
         history.patches = collector
         return history
