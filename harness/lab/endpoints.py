@@ -107,6 +107,20 @@ def _settled(app_ips: set[str]) -> bool:
     return hosts == app_ips and all(t.get("health", "unknown") != "unknown" for t in app)
 
 
+def wait_monitored(app_ips: set[str], timeout_s: float = 20) -> bool:
+    """Until Prometheus's app targets are exactly the running instances (a retired one dropped by its DNS
+    discovery, a new one scraped once); False, after logging nothing, if that takes longer than `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if _settled(app_ips):
+                return True
+        except (requests.RequestException, ValueError, KeyError):
+            pass
+        time.sleep(0.5)
+    return False
+
+
 def wait_switched(paths: Paths, hostnames: set[str], base: str = BASE_URL, timeout_s: float = 20) -> None:
     """Until Caddy answers from one of the new instances (their X-Instance-Id starts with the hostname)."""
     deadline = time.monotonic() + timeout_s

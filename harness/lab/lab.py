@@ -181,6 +181,9 @@ def rollout(c: docker.DockerClient, paths: Paths, source: Source, variant: str =
     new = start_apps(c, image_id, source.commit, load_secrets(paths), variant)
     ready = time.monotonic()
     switch_over(c, paths, old, new, variant)
+    # Done when monitoring sees the new instances only: a retired one still listed reads as a down target.
+    if not endpoints.wait_monitored(containers.front_ips(containers.find(c, "app", all_states=False))):
+        log.warning("Prometheus's app targets did not settle on the new instances within 20 s")
     switched = time.monotonic()
     log.info(
         "build %.1f s, new instances ready %.1f s, switched and old drained and retired %.1f s",
